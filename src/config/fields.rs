@@ -1,0 +1,83 @@
+//! Lenient typed reads from a JSON object that collect every problem instead of stopping at the
+//! first: admins fix a form in one pass. Values may arrive typed (from a YAML file) or as the
+//! strings a ConfigMap `data` map or `kpt fn eval -- key=value` carries.
+
+use serde_json::{Map, Value as Json};
+
+pub struct Fields<'a> {
+    obj: &'a Map<String, Json>,
+    /// Where these keys came from, for messages: "group form", "cluster config", "options".
+    origin: &'static str,
+    pub errors: &'a mut Vec<String>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(obj: &'a Map<String, Json>, origin: &'static str, errors: &'a mut Vec<String>) -> Self {
+        Fields { obj, origin, errors }
+    }
+
+    fn value<'k>(&self, keys: &[&'k str]) -> Option<(&'k str, &'a Json)> {
+        let obj = self.obj;
+        keys.iter().find_map(|k| obj.get(*k).filter(|v| !v.is_null()).map(|v| (*k, v)))
+    }
+
+    pub fn fail(&mut self, key: &str, problem: impl std::fmt::Display) {
+        self.errors.push(format!("{} key `{key}`: {problem}", self.origin));
+    }
+
+    /// A string; numbers are accepted as their text (`maia_workspace_version: 2.0`).
+    /// The first of `keys` present wins (for upstream aliases).
+    pub fn string(&mut self, keys: &[&str]) -> Option<String> {
+        match self.value(keys)? {
+            (_, Json::String(s)) => Some(s.clone()),
+            (_, Json::Number(n)) => Some(n.to_string()),
+            (k, other) => {
+                self.fail(k, format!("expected a string, got {other}"));
+                None
+            }
+        }
+    }
+
+    pub fn required_string(&mut self, key: &str) -> Option<String> {
+        let v = self.string(&[key]);
+        if v.is_none() && !self.obj.contains_key(key) {
+            self.fail(key, "is required");
+        }
+        v
+    }
+
+    pub fn bool(&mut self, key: &str, default: bool) -> bool {
+        match self.value(&[key]) {
+            None => default,
+            Some((_, Json::Bool(b))) => *b,
+            Some((_, Json::String(s))) if matches!(s.as_str(), "true" | "false") => s == "true",
+            Some((k, other)) => {
+                self.fail(k, format!("expected true or false, got {other}"));
+                default
+            }
+        }
+    }
+
+    pub fn uint(&mut self, key: &str, default: usize) -> usize {
+        match self.value(&[key]) {
+            None => default,
+            Some((_, Json::Number(n))) if n.as_u64().is_some() => n.as_u64().unwrap_or_default() as usize,
+            Some((_, Json::String(s))) if s.parse::<usize>().is_ok() => s.parse().unwrap_or(default),
+            Some((k, other)) => {
+                self.fail(k, format!("expected a whole number, got {other}"));
+                default
+            }
+        }
+    }
+
+    /// One of a fixed set of words.
+    pub fn choice(&mut self, key: &str, choices: &[&'static str], default: &'static str) -> &'static str {
+        match self.string(&[key]) {
+            None => default,
+            Some(s) => choices.iter().copied().find(|c| *c == s).unwrap_or_else(|| {
+                self.fail(key, format!("{s:?} is not one of {}", choices.join(", ")));
+                default
+            }),
+        }
+    }
+}

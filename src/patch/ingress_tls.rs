@@ -1,0 +1,205 @@
+//! Ingress TLS: every `networking.k8s.io/v1` Ingress serves the workspace over TLS.
+//!
+//! - Rule hosts: an empty host (and, with `host_policy: outside-domain`, a host outside `domain`,
+//!   like a chart's `chart-example.local`) becomes the workspace host; TLS entries naming a
+//!   rewritten host follow it. `empty-only` and `keep` narrow this.
+//! - `spec.tls`: every rule host gets covered. Existing entries are kept; a new host goes into the
+//!   entry whose secret is already `<host>-tls`, else into a new entry `{hosts: [host], secretName:
+//!   <host>-tls}`. With cert-manager (`nginx_cluster_issuer`) every entry needs a secretName (it
+//!   ignores entries without one), so a missing one is filled in; Traefik-only setups leave new
+//!   entries without one for the certresolver. Never makes two entries share a secretName.
+//! - `ingressClassName` from `ingress_class` when absent. Never overrides a class already chosen.
+//! - Annotations: `cert-manager.io/cluster-issuer` with `nginx_cluster_issuer`; Traefik's
+//!   entrypoints/tls/certresolver with `traefik_resolver`; both sets when both are set. An
+//!   annotation the chart already sets to another value is kept and reported.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::{add_items, annotate, Patch, Report, Resource};
+use crate::config::{Config, HostPolicy};
+use crate::stream::edit::Edits;
+use crate::stream::tree::Node;
+
+pub struct IngressTls {
+    host: String,
+    domain: String,
+    policy: HostPolicy,
+    cert_manager: bool,
+    ingress_class: Option<String>,
+    annotations: Vec<(String, String)>,
+}
+
+impl IngressTls {
+    pub fn new(config: &Config) -> Self {
+        let c = &config.cluster;
+        let mut annotations = Vec::new();
+        if let Some(issuer) = &c.nginx_cluster_issuer {
+            annotations.push(("cert-manager.io/cluster-issuer".to_string(), issuer.clone()));
+        }
+        if let Some(resolver) = &c.traefik_resolver {
+            let router = "traefik.ingress.kubernetes.io/router";
+            annotations.push((format!("{router}.entrypoints"), "websecure".into()));
+            annotations.push((format!("{router}.tls"), "true".into()));
+            annotations.push((format!("{router}.tls.certresolver"), resolver.clone()));
+        }
+        IngressTls {
+            host: config.workspace_host(),
+            domain: c.domain.clone(),
+            policy: config.options.host_policy,
+            cert_manager: c.nginx_cluster_issuer.is_some(),
+            ingress_class: c.ingress_class.clone(),
+            annotations,
+        }
+    }
+
+    fn in_domain(&self, host: &str) -> bool {
+        host == self.domain || host.strip_suffix(&self.domain).is_some_and(|rest| rest.ends_with('.'))
+    }
+
+    /// Sets rule hosts per policy; returns every rule host after the change and the rewrites made.
+    fn rule_hosts(&self, spec: &Node, edits: &mut Edits, report: &mut Report) -> (Vec<String>, Vec<(String, String)>) {
+        let (mut hosts, mut rewrites) = (Vec::new(), Vec::new());
+        for (i, rule) in spec.get("rules").map(Node::items).unwrap_or_default().iter().enumerate() {
+            if !rule.is_map() {
+                continue;
+            }
+            let field = format!("spec.rules[{i}].host");
+            let host = match rule.get("host").and_then(Node::str).filter(|h| !h.is_empty()) {
+                None if self.policy != HostPolicy::Keep => {
+                    match rule.get("host") {
+                        Some(h) if !h.is_null() => edits.replace_scalar(h, &self.host),
+                        _ => edits.put(rule, "host", &json!(self.host)),
+                    }
+                    report.changed(&field, format!("set empty host to {}", self.host));
+                    self.host.clone()
+                }
+                None => continue,
+                Some(h) if !self.in_domain(h) && self.policy == HostPolicy::OutsideDomain => {
+                    edits.replace_scalar(rule.get("host").expect("host was read"), &self.host);
+                    report.changed(&field, format!("host {h} is outside {}; set to {}", self.domain, self.host));
+                    rewrites.push((h.to_string(), self.host.clone()));
+                    self.host.clone()
+                }
+                Some(h) => h.to_string(),
+            };
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+        (hosts, rewrites)
+    }
+
+    fn tls(&self, spec: &Node, hosts: &[String], rewrites: &[(String, String)], edits: &mut Edits, report: &mut Report) {
+        let entries: Vec<&Node> = spec.get("tls").map(Node::items).unwrap_or_default().iter().filter(|e| e.is_map()).collect();
+        let secret_of = |e: &Node| e.get("secretName").and_then(Node::str).map(str::to_string);
+        let mut secrets: HashSet<String> = HashSet::new();
+        let mut covered: HashSet<String> = HashSet::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let field = format!("spec.tls[{i}]");
+            let entry_hosts = entry.get("hosts").map(Node::items).unwrap_or_default();
+            for h in entry_hosts {
+                let Some(old) = h.str() else { continue };
+                match rewrites.iter().find(|(from, _)| from == old) {
+                    Some((_, new)) => {
+                        edits.replace_scalar(h, new);
+                        report.changed(&format!("{field}.hosts"), format!("followed rule host {old} to {new}"));
+                        covered.insert(new.clone());
+                    }
+                    None => {
+                        covered.insert(old.to_string());
+                    }
+                }
+            }
+            match secret_of(entry) {
+                Some(s) if !secrets.insert(s.clone()) => {
+                    report.conflict(&format!("{field}.secretName"), format!("{s} is shared with another TLS entry; cert-manager rejects that"))
+                }
+                Some(_) => {}
+                None if self.cert_manager => {
+                    let first = entry_hosts.first().and_then(Node::str);
+                    match first.map(|h| format!("{}-tls", rewrites.iter().find(|(f, _)| f == h).map_or(h, |(_, t)| t))) {
+                        Some(name) if !entries.iter().any(|e| secret_of(e).as_deref() == Some(&name)) => {
+                            edits.put(entry, "secretName", &json!(name));
+                            report.changed(&format!("{field}.secretName"), format!("set to {name}: cert-manager ignores entries without one"));
+                            secrets.insert(name);
+                        }
+                        Some(name) => report.conflict(&format!("{field}.secretName"), format!("missing, and {name} is taken by another entry")),
+                        None => report.conflict(&format!("{field}.secretName"), "entry without hosts or secretName; cert-manager ignores it"),
+                    }
+                }
+                None => {}
+            }
+        }
+        let mut new_entries = Vec::new();
+        for host in hosts.iter().filter(|h| !covered.contains(*h)) {
+            let name = format!("{host}-tls");
+            if let Some(entry) = entries.iter().find(|e| secret_of(e).as_deref() == Some(&name)) {
+                if add_items(edits, entry, "hosts", vec![json!(host)]) {
+                    report.changed("spec.tls", format!("added {host} to the entry for secret {name}"));
+                } else {
+                    report.conflict("spec.tls", format!("the entry for secret {name} has hosts that are not a list"));
+                }
+            } else if self.cert_manager {
+                new_entries.push(json!({"hosts": [host], "secretName": name}));
+                report.changed("spec.tls", format!("added entry for {host} with secret {name}"));
+            } else {
+                new_entries.push(json!({"hosts": [host]}));
+                report.changed("spec.tls", format!("added entry for {host} (certificate from the Traefik resolver)"));
+            }
+        }
+        if new_entries.is_empty() {
+            if !hosts.is_empty() && hosts.iter().all(|h| covered.contains(h)) {
+                report.unchanged("spec.tls", "every rule host is already covered");
+            }
+        } else {
+            add_items(edits, spec, "tls", new_entries); // shape checked in apply()
+        }
+    }
+
+    fn ingress_class(&self, spec: &Node, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        let Some(class) = &self.ingress_class else { return };
+        let field = "spec.ingressClassName";
+        match spec.get("ingressClassName").and_then(Node::str) {
+            Some(c) if c == class => report.unchanged(field, format!("already {class}")),
+            Some(c) => report.unchanged(field, format!("kept the chart's class {c} (ingress_class is {class})")),
+            None if res.annotation("kubernetes.io/ingress.class").is_some() => {
+                report.unchanged(field, "class chosen by the kubernetes.io/ingress.class annotation; not adding a second one")
+            }
+            None => {
+                edits.put(spec, "ingressClassName", &json!(class));
+                report.changed(field, format!("set to {class}"));
+            }
+        }
+    }
+}
+
+impl Patch for IngressTls {
+    fn name(&self) -> &'static str {
+        "ingress-tls"
+    }
+
+    fn applies_to(&self, kind: &str) -> bool {
+        kind == "Ingress"
+    }
+
+    fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        if res.id.api_version != "networking.k8s.io/v1" {
+            return report.conflict("apiVersion", format!("{} Ingress not patched (only networking.k8s.io/v1)", res.id.api_version));
+        }
+        let Some(spec) = res.node.get("spec").filter(|s| s.is_map()) else {
+            return report.conflict("spec", "missing or not a mapping");
+        };
+        if spec.get("rules").is_some_and(|r| !r.is_seq() && !r.is_null()) {
+            return report.conflict("spec.rules", "not a list; left alone");
+        }
+        if spec.get("tls").is_some_and(|t| !t.is_seq() && !t.is_null()) {
+            return report.conflict("spec.tls", "not a list; left alone");
+        }
+        let (hosts, rewrites) = self.rule_hosts(spec, edits, report);
+        self.tls(spec, &hosts, &rewrites, edits, report);
+        self.ingress_class(spec, res, edits, report);
+        annotate(res, &self.annotations, edits, report);
+    }
+}

@@ -1,0 +1,179 @@
+//! OAuth: puts oauth2-proxy (served at `https://<oauth_url>/oauth2`) in front of every Ingress.
+//!
+//! - nginx (`nginx_cluster_issuer` set, or an nginx `ingress_class`): `auth-url` pointing at the
+//!   oauth2-proxy Service, `auth-signin` at `oauth_url`, and (option `oauth_response_headers`)
+//!   `auth-response-headers`. Never any `*-snippet` annotation.
+//! - Traefik (`traefik_resolver` set, or a traefik `ingress_class`): a reference to the namespace's
+//!   forwardAuth Middleware appended to `router.middlewares` (a comma-separated list: appended,
+//!   never replaced), and the Middleware itself after the stream (option `middleware`).
+//! - Never on oauth2-proxy's own Ingress (a path under `/oauth2`): it would redirect to itself.
+//! - Not on JupyterHub's Ingress unless `oauth_jupyterhub` is set: it logs in through Keycloak.
+//! Every value written is built from validated DNS names, so no form value reaches an annotation raw.
+
+use serde_json::json;
+
+use super::{annotate, NewDocument, Patch, Report, Resource, StreamSummary};
+use crate::config::{Config, MiddlewareMode};
+use crate::patch::{Change, Outcome, ResourceId};
+use crate::stream::edit::{entry_lines, Edits};
+use crate::stream::tree::Node;
+
+const MIDDLEWARES: &str = "traefik.ingress.kubernetes.io/router.middlewares";
+const OAUTH2_PROXY_INGRESS: &str = "oauth2-proxy-ingress";
+
+pub struct OAuth {
+    namespace: String,
+    nginx: Vec<(String, String)>,
+    /// `<ns>-<middleware>@kubernetescrd`, when the Traefik flavour is on.
+    middleware_ref: Option<String>,
+    middleware_name: String,
+    middleware_mode: MiddlewareMode,
+    service_url: String,
+    jupyterhub: bool,
+}
+
+impl OAuth {
+    pub fn new(config: &Config) -> Self {
+        let (c, o) = (&config.cluster, &config.options);
+        let ns = config.namespace();
+        let class = c.ingress_class.as_deref().unwrap_or_default();
+        let service_url = format!("http://{}.{ns}.svc.cluster.local", o.oauth2_proxy_service);
+        let mut nginx = Vec::new();
+        if c.nginx_cluster_issuer.is_some() || class.contains("nginx") {
+            let oauth_url = config.form.oauth_url.as_deref().unwrap_or_default();
+            nginx.push(("nginx.ingress.kubernetes.io/auth-url".into(), format!("{service_url}/oauth2/auth")));
+            nginx.push((
+                "nginx.ingress.kubernetes.io/auth-signin".into(),
+                format!("https://{oauth_url}/oauth2/start?rd=$scheme://$host$escaped_request_uri"),
+            ));
+            if o.oauth_response_headers {
+                nginx.push(("nginx.ingress.kubernetes.io/auth-response-headers".into(), "X-Auth-Request-User,X-Auth-Request-Email".into()));
+            }
+        }
+        let traefik = c.traefik_resolver.is_some() || class.contains("traefik");
+        OAuth {
+            middleware_ref: traefik.then(|| format!("{ns}-{}@kubernetescrd", o.middleware_name)),
+            namespace: ns,
+            nginx,
+            middleware_name: o.middleware_name.clone(),
+            middleware_mode: o.middleware,
+            service_url,
+            jupyterhub: o.oauth_jupyterhub,
+        }
+    }
+
+    fn middleware_reference(&self, reference: &str, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        let field = format!("metadata.annotations.{MIDDLEWARES}");
+        let node = res.node.at(&["metadata", "annotations", MIDDLEWARES]);
+        match node.and_then(Node::str).map(str::trim).filter(|v| !v.is_empty()) {
+            Some(list) if list.split(',').any(|m| m.trim() == reference) => report.unchanged(&field, format!("already lists {reference}")),
+            Some(list) => {
+                edits.replace_scalar(node.expect("value was read"), &format!("{list},{reference}"));
+                report.changed(&field, format!("appended {reference}"));
+            }
+            None => annotate(res, &[(MIDDLEWARES.to_string(), reference.to_string())], edits, report),
+        }
+    }
+
+    fn middleware_document(&self) -> String {
+        let doc = json!({
+            "apiVersion": "traefik.io/v1alpha1",
+            "kind": "Middleware",
+            "metadata": {
+                "name": self.middleware_name,
+                "namespace": self.namespace,
+                "labels": {"app.kubernetes.io/managed-by": "maia-krm"},
+            },
+            "spec": {"forwardAuth": {
+                // oauth2-proxy runs auth-only (`upstreams = static://202`): an authenticated request
+                // gets 202, an anonymous one the sign-in redirect, which Traefik passes to the browser.
+                "address": format!("{}/", self.service_url),
+                "trustForwardHeader": true,
+                "authResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email", "Authorization"],
+            }},
+        });
+        let mut lines = Vec::new();
+        for (k, v) in doc.as_object().expect("object literal") {
+            entry_lines(k, v, 0, &mut lines);
+        }
+        lines.iter().map(|(depth, text)| format!("{}{text}\n", " ".repeat(*depth))).collect()
+    }
+}
+
+/// True for oauth2-proxy's own Ingress: it routes a path under `/oauth2`.
+fn serves_oauth2(res: &Resource) -> bool {
+    let rules = res.node.at(&["spec", "rules"]).map(Node::items).unwrap_or_default();
+    rules.iter().flat_map(|r| r.at(&["http", "paths"]).map(Node::items).unwrap_or_default()).any(|p| {
+        p.get("path").and_then(Node::str).is_some_and(|path| path == "/oauth2" || path.starts_with("/oauth2/"))
+    })
+}
+
+fn is_jupyterhub(res: &Resource) -> bool {
+    [res.label("app"), res.label("app.kubernetes.io/name")].contains(&Some("jupyterhub"))
+}
+
+impl Patch for OAuth {
+    fn name(&self) -> &'static str {
+        "oauth"
+    }
+
+    fn applies_to(&self, kind: &str) -> bool {
+        kind == "Ingress"
+    }
+
+    fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        if serves_oauth2(res) {
+            report.mark(OAUTH2_PROXY_INGRESS);
+            return report.unchanged("metadata.annotations", "oauth2-proxy's own Ingress: no auth in front of it (it would loop)");
+        }
+        if is_jupyterhub(res) && !self.jupyterhub {
+            return report.unchanged("metadata.annotations", "JupyterHub logs in through Keycloak itself (option oauth_jupyterhub)");
+        }
+        if self.nginx.is_empty() && self.middleware_ref.is_none() {
+            return report.conflict(
+                "metadata.annotations",
+                "cannot tell nginx from Traefik: set nginx_cluster_issuer, traefik_resolver or ingress_class",
+            );
+        }
+        annotate(res, &self.nginx, edits, report);
+        if let Some(reference) = &self.middleware_ref {
+            self.middleware_reference(reference, res, edits, report);
+        }
+    }
+
+    fn new_documents(&self, stream: &StreamSummary) -> Vec<NewDocument> {
+        if self.middleware_ref.is_none() {
+            return Vec::new();
+        }
+        let wanted = match self.middleware_mode {
+            MiddlewareMode::Never => false,
+            MiddlewareMode::Always => true,
+            MiddlewareMode::Auto => stream.marks.contains(&OAUTH2_PROXY_INGRESS),
+        };
+        let exists = stream.resources.iter().any(|r| {
+            r.kind == "Middleware"
+                && r.name == self.middleware_name
+                && r.namespace.as_deref().is_none_or(|ns| ns == self.namespace)
+        });
+        if !wanted || exists {
+            return Vec::new();
+        }
+        let resource = ResourceId {
+            api_version: "traefik.io/v1alpha1".into(),
+            kind: "Middleware".into(),
+            name: self.middleware_name.clone(),
+            namespace: Some(self.namespace.clone()),
+        };
+        vec![NewDocument {
+            text: self.middleware_document(),
+            change: Change {
+                outcome: Outcome::Changed,
+                patch: "oauth",
+                resource,
+                document: stream.documents + 1,
+                field: String::new(),
+                message: format!("added the forwardAuth Middleware to {}", self.service_url),
+            },
+        }]
+    }
+}

@@ -1,0 +1,254 @@
+//! Text splices computed against a parsed document: insert a mapping entry, append a sequence
+//! item, replace a scalar. Everything outside the splices is copied unchanged, so comments,
+//! quoting, key order and line endings of the rest of the document survive.
+//!
+//! New values are `serde_json::Value`s (built by the patches) written in the surrounding style:
+//! block collections get block lines at the collection's own indentation, flow collections get
+//! flow text before their closing bracket.
+
+use serde_json::Value as Json;
+
+use super::scalar::quote;
+use super::tree::Node;
+
+/// The pending changes to one document's text.
+pub struct Edits<'t> {
+    text: &'t str,
+    splices: Vec<Splice>,
+}
+
+struct Splice {
+    start: usize,
+    end: usize,
+    with: String,
+}
+
+impl<'t> Edits<'t> {
+    pub fn new(text: &'t str) -> Self {
+        Edits { text, splices: Vec::new() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.splices.is_empty()
+    }
+
+    /// Sets `key` in `map`: fills an existing null value, or adds the entry after the last one.
+    /// The caller has checked that `key` holds nothing worth keeping.
+    pub fn put(&mut self, map: &Node, key: &str, value: &Json) {
+        if let Some((k, v)) = map.entries().iter().find(|(k, _)| k.scalar() == Some(key)) {
+            debug_assert!(v.is_null(), "put() only fills absent or null keys");
+            self.fill_null(k, v, value);
+        } else if map.is_flow() {
+            let sep = if map.entries().is_empty() { "" } else { ", " };
+            self.insert(map.end, format!("{sep}{}: {}", quote(key), flow(value)));
+        } else {
+            let mut lines = Vec::new();
+            entry_lines(key, value, 0, &mut lines);
+            self.insert_lines_after(map.content_end(), map.col, &lines);
+        }
+    }
+
+    /// Adds `item` at the end of a sequence.
+    pub fn append(&mut self, seq: &Node, item: &Json) {
+        if seq.is_flow() {
+            let sep = if seq.items().is_empty() { "" } else { ", " };
+            self.insert(seq.end, format!("{sep}{}", flow(item)));
+        } else {
+            let dash_col = self.dash_column(&seq.items()[0]);
+            let mut lines = Vec::new();
+            item_lines(item, 0, &mut lines);
+            self.insert_lines_after(seq.content_end(), dash_col, &lines);
+        }
+    }
+
+    /// Replaces a scalar's text with a new string, quoted as needed.
+    pub fn replace_scalar(&mut self, node: &Node, new: &str) {
+        self.splices.push(Splice { start: node.start, end: node.end, with: quote(new) });
+    }
+
+    /// Applies the splices and returns the new text.
+    pub fn apply(mut self) -> String {
+        self.splices.sort_by_key(|s| s.start); // stable: same-offset inserts keep call order
+        let mut out = String::with_capacity(self.text.len() + self.splices.iter().map(|s| s.with.len()).sum::<usize>());
+        let mut at = 0;
+        for s in &self.splices {
+            debug_assert!(s.start >= at, "overlapping splices");
+            out.push_str(&self.text[at..s.start]);
+            out.push_str(&s.with);
+            at = s.end;
+        }
+        out.push_str(&self.text[at..]);
+        out
+    }
+
+    fn insert(&mut self, at: usize, with: String) {
+        self.splices.push(Splice { start: at, end: at, with });
+    }
+
+    /// `key:` with an empty or `null` value becomes `key: <flow value>` (flow text fits on the
+    /// key's own line whatever follows it, comments included).
+    fn fill_null(&mut self, key: &Node, value: &Node, new: &Json) {
+        if value.start < value.end {
+            self.splices.push(Splice { start: value.start, end: value.end, with: flow(new) });
+        } else {
+            let colon = self.text[key.end..].find(':').map_or(key.end, |i| key.end + i + 1);
+            self.insert(colon, format!(" {}", flow(new)));
+        }
+    }
+
+    /// Inserts whole lines after the line holding offset `after`, each indented by `indent`,
+    /// using that line's line ending.
+    fn insert_lines_after(&mut self, after: usize, indent: usize, lines: &[(usize, String)]) {
+        let bytes = self.text.as_bytes();
+        let pad = |depth: usize, s: &str| format!("{}{s}", " ".repeat(indent + depth));
+        if after > 0 && bytes[after - 1] == b'\n' {
+            // A block scalar ends after its line break: insert at the start of the next line.
+            let eol = if after > 1 && bytes[after - 2] == b'\r' { "\r\n" } else { "\n" };
+            let text: String = lines.iter().map(|(d, s)| pad(*d, s) + eol).collect();
+            self.insert(after, text);
+        } else {
+            let mut end = bytes[after..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| after + i);
+            let eol = if end > 0 && bytes.get(end) == Some(&b'\n') && bytes[end - 1] == b'\r' {
+                end -= 1;
+                "\r\n"
+            } else {
+                "\n"
+            };
+            let text: String = lines.iter().map(|(d, s)| eol.to_string() + &pad(*d, s)).collect();
+            self.insert(end, text);
+        }
+    }
+
+    /// Column of the `-` that introduces a block sequence item.
+    fn dash_column(&self, item: &Node) -> usize {
+        let before = &self.text[..item.start];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let dash = before.trim_end_matches(' ').len().saturating_sub(1);
+        dash.saturating_sub(line_start)
+    }
+}
+
+/// A value as flow YAML: `{name: x}`, `[a, b]`, `"on"`.
+pub fn flow(v: &Json) -> String {
+    match v {
+        Json::String(s) => quote(s),
+        Json::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Json::Object(map) => {
+            format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", quote(k), flow(v))).collect::<Vec<_>>().join(", "))
+        }
+        Json::Null | Json::Bool(_) | Json::Number(_) => v.to_string(),
+    }
+}
+
+/// Block lines for `key: value` at relative depth `depth`: (depth, text) pairs.
+pub fn entry_lines(key: &str, value: &Json, depth: usize, out: &mut Vec<(usize, String)>) {
+    match value {
+        Json::Object(m) if !m.is_empty() => {
+            out.push((depth, format!("{}:", quote(key))));
+            for (k, v) in m {
+                entry_lines(k, v, depth + 2, out);
+            }
+        }
+        Json::Array(a) if !a.is_empty() => {
+            out.push((depth, format!("{}:", quote(key))));
+            for item in a {
+                item_lines(item, depth + 2, out);
+            }
+        }
+        _ => out.push((depth, format!("{}: {}", quote(key), flow(value)))),
+    }
+}
+
+/// Block lines for a sequence item `- value` at relative depth `depth`.
+pub fn item_lines(item: &Json, depth: usize, out: &mut Vec<(usize, String)>) {
+    match item {
+        Json::Object(m) if !m.is_empty() => {
+            let first = out.len();
+            for (k, v) in m {
+                entry_lines(k, v, depth + 2, out);
+            }
+            // The first entry shares the dash's line.
+            let (_, text) = &out[first];
+            out[first] = (depth, format!("- {text}"));
+        }
+        _ => out.push((depth, format!("- {}", flow(item)))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::{tree::parse, Limits};
+    use serde_json::json;
+
+    fn edit(text: &str, f: impl FnOnce(&mut Edits, &Node)) -> String {
+        let root = parse(text, &Limits::default()).unwrap().unwrap();
+        let mut e = Edits::new(text);
+        f(&mut e, &root);
+        e.apply()
+    }
+
+    #[test]
+    fn put_appends_after_last_entry_keeping_comments() {
+        let out = edit("a:\n  b: 1 # keep\n# tail\nc: 2\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!("v")));
+        assert_eq!(out, "a:\n  b: 1 # keep\n  k: v\n# tail\nc: 2\n");
+    }
+
+    #[test]
+    fn put_nested_block_value() {
+        let out = edit("spec:\n  x: 1\n", |e, r| e.put(r.get("spec").unwrap(), "tls", &json!([{"hosts": ["h"], "secretName": "s"}])));
+        assert_eq!(out, "spec:\n  x: 1\n  tls:\n    - hosts:\n        - h\n      secretName: s\n");
+        parse(&out, &Limits::default()).unwrap();
+    }
+
+    #[test]
+    fn put_into_flow_and_empty_flow() {
+        assert_eq!(edit("a: {x: 1}\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!("on"))), "a: {x: 1, k: \"on\"}\n");
+        assert_eq!(edit("a: {}\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!("v"))), "a: {k: v}\n");
+    }
+
+    #[test]
+    fn put_fills_null_values() {
+        assert_eq!(edit("a: {k: null}\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!([{"name": "x"}]))), "a: {k: [{name: x}]}\n");
+        assert_eq!(edit("a:\n  k:\n  z: 1\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!(["x"]))), "a:\n  k: [x]\n  z: 1\n");
+        assert_eq!(edit("a:\n  k: ~ # c\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!({"name": "x"}))), "a:\n  k: {name: x} # c\n");
+    }
+
+    #[test]
+    fn append_to_block_sequences_of_either_indentation() {
+        let text = "a:\n  - name: x\nb:\n- 1\n";
+        let out = edit(text, |e, r| {
+            e.append(r.get("a").unwrap(), &json!({"name": "z", "m": {"k": "v"}}));
+            e.append(r.get("b").unwrap(), &json!("2"));
+        });
+        assert_eq!(out, "a:\n  - name: x\n  - name: z\n    m:\n      k: v\nb:\n- 1\n- \"2\"\n");
+    }
+
+    #[test]
+    fn append_after_literal_block_scalar() {
+        let out = edit("a:\n- |\n  text\n\nb: 1\n", |e, r| e.append(r.get("a").unwrap(), &json!("x")));
+        assert_eq!(out, "a:\n- |\n  text\n\n- x\nb: 1\n");
+        parse(&out, &Limits::default()).unwrap();
+    }
+
+    #[test]
+    fn crlf_lines_get_crlf() {
+        let out = edit("a:\r\n  b: 1\r\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!("v")));
+        assert_eq!(out, "a:\r\n  b: 1\r\n  k: v\r\n");
+    }
+
+    #[test]
+    fn append_to_flow_sequence() {
+        assert_eq!(edit("a: []\n", |e, r| e.append(r.get("a").unwrap(), &json!({"name": "x"}))), "a: [{name: x}]\n");
+        assert_eq!(edit("a: [1]\n", |e, r| e.append(r.get("a").unwrap(), &json!("x"))), "a: [1, x]\n");
+    }
+
+    #[test]
+    fn replace_keeps_surroundings() {
+        let out = edit("a: \"old\" # c\nb: 'it''s' # d\n", |e, r| {
+            e.replace_scalar(r.get("a").unwrap(), "new");
+            e.replace_scalar(r.get("b").unwrap(), "x");
+        });
+        assert_eq!(out, "a: new # c\nb: x # d\n");
+    }
+}

@@ -1,0 +1,189 @@
+//! The manifest stream: read documents with their original text, write them back.
+//!
+//! Like kyaml's `kio` reader and writer, but a document is kept as the slice of input it came
+//! from; only documents a patch changes are rebuilt, by splicing (see [`edit`]).
+
+pub mod edit;
+pub mod scalar;
+pub mod split;
+pub mod tree;
+
+use std::borrow::Cow;
+use std::io::Write;
+
+use crate::error::InputError;
+
+/// Budgets that keep a hostile or broken stream from costing unbounded time or memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Deepest nesting of collections in a document.
+    pub max_depth: usize,
+    /// Largest single document, in bytes.
+    pub max_document_bytes: usize,
+    /// Largest whole input, in bytes.
+    pub max_stream_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // Kubernetes objects stay under ~1.5 MB (etcd's request limit) and a few dozen levels deep;
+        // these leave ample room for CRDs and bundles while refusing pathological input.
+        Limits { max_depth: 256, max_document_bytes: 32 << 20, max_stream_bytes: 1 << 30 }
+    }
+}
+
+/// One document of the stream, borrowed from the input.
+#[derive(Debug, Clone, Copy)]
+pub struct Doc<'a> {
+    /// 1-based position in the stream.
+    pub index: usize,
+    pub text: &'a str,
+    /// 1-based line of the document's first line in the stream.
+    pub first_line: usize,
+}
+
+const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
+
+impl<'a> Doc<'a> {
+    /// The chart file this document came from: Helm 3's `# Source:` comment or Helm 4's
+    /// filename annotation. Found by a line scan so it works even when the YAML is broken.
+    pub fn file(&self) -> Option<&'a str> {
+        self.text.lines().find_map(|line| {
+            let line = line.trim_end_matches('\r');
+            if let Some(src) = line.strip_prefix("# Source: ") {
+                return Some(src.trim());
+            }
+            let (_, value) = line.trim_start().split_once(HELM4_FILENAME)?;
+            let value = value.trim_start_matches(['"', '\'']).strip_prefix(':')?;
+            Some(value.trim().trim_matches(['"', '\'']))
+        })
+    }
+
+    /// An error at `line` (1-based, within this document).
+    pub fn error(&self, line: usize, message: impl Into<String>) -> InputError {
+        InputError {
+            document: self.index,
+            file: self.file().map(str::to_string),
+            line: self.first_line + line.saturating_sub(1),
+            message: message.into(),
+        }
+    }
+}
+
+/// Checks the raw input against the budgets and decodes it as UTF-8, naming the document and
+/// line of the first bad byte.
+pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, InputError> {
+    if bytes.len() > limits.max_stream_bytes {
+        return Err(InputError {
+            document: 0,
+            file: None,
+            line: 1,
+            message: format!("input is {} bytes, over the limit max_stream_bytes={}", bytes.len(), limits.max_stream_bytes),
+        });
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("prefix is valid");
+        let docs = documents(valid);
+        let line = valid.matches('\n').count() + 1;
+        let doc = docs.last().copied().unwrap_or(Doc { index: 1, text: "", first_line: 1 });
+        InputError {
+            document: doc.index,
+            file: doc.file().map(str::to_string),
+            line,
+            message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        }
+    })
+}
+
+/// The documents of the stream, in order, covering every byte of it.
+pub fn documents(input: &str) -> Vec<Doc<'_>> {
+    split::split(input)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| Doc { index: i + 1, text: c.text, first_line: c.first_line })
+        .collect()
+}
+
+/// Writes the documents back as one stream, followed by new documents in the given order.
+pub fn write(out: &mut impl Write, docs: &[Cow<str>], new_docs: &[String]) -> std::io::Result<()> {
+    for doc in docs {
+        out.write_all(doc.as_bytes())?;
+    }
+    let ends_open = docs.last().is_some_and(|d| !d.is_empty() && !d.ends_with('\n'));
+    if ends_open && !new_docs.is_empty() {
+        out.write_all(b"\n")?;
+    }
+    for doc in new_docs {
+        out.write_all(b"---\n")?;
+        out.write_all(doc.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Runs `f` over the documents on all cores, keeping document order. Documents are independent,
+/// so contiguous runs of them (balanced by size) go to each worker.
+pub fn par_map<'a, T: Send>(docs: &[Doc<'a>], jobs: usize, f: impl Fn(&Doc<'a>) -> T + Sync) -> Vec<T> {
+    let total: usize = docs.iter().map(|d| d.text.len()).sum();
+    if jobs <= 1 || docs.len() < 2 || total < 256 << 10 {
+        return docs.iter().map(&f).collect();
+    }
+    let per_job = total.div_ceil(jobs);
+    let mut groups: Vec<&[Doc<'a>]> = Vec::with_capacity(jobs);
+    let (mut from, mut size) = (0, 0);
+    for (i, d) in docs.iter().enumerate() {
+        size += d.text.len();
+        if size >= per_job {
+            groups.push(&docs[from..=i]);
+            (from, size) = (i + 1, 0);
+        }
+    }
+    groups.push(&docs[from..]);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = groups.iter().map(|g| s.spawn(|| g.iter().map(&f).collect::<Vec<T>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("worker panicked")).collect()
+    })
+}
+
+/// Byte length of a document text, checked against the budget.
+pub fn check_size(doc: &Doc, limits: &Limits) -> Result<(), InputError> {
+    if doc.text.len() > limits.max_document_bytes {
+        return Err(doc.error(
+            1,
+            format!("document is {} bytes, over the limit max_document_bytes={}", doc.text.len(), limits.max_document_bytes),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_from_both_framings() {
+        let d = documents("---\n# Source: c/templates/a.yaml\nkind: A\n---\nmetadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/b.yaml'\n");
+        assert_eq!(d[0].file(), Some("c/templates/a.yaml"));
+        assert_eq!(d[1].file(), Some("c/templates/b.yaml"));
+    }
+
+    #[test]
+    fn utf8_errors_name_document_and_line() {
+        let e = decode(b"a: 1\n---\n# Source: x.yaml\nb: \xff\n", &Limits::default()).unwrap_err();
+        assert_eq!((e.document, e.line, e.file.as_deref()), (2, 4, Some("x.yaml")));
+    }
+
+    #[test]
+    fn par_map_keeps_order() {
+        let text: String = (0..5000).map(|i| format!("---\nk: {i}\n")).collect::<String>().repeat(10);
+        let docs = documents(&text);
+        let out = par_map(&docs, 2, |d| d.index);
+        assert_eq!(out, (1..=docs.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn new_documents_follow_an_unterminated_last_document() {
+        let mut out = Vec::new();
+        write(&mut out, &[Cow::Borrowed("a: 1")], &["b: 2\n".to_string()]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a: 1\n---\nb: 2\n");
+    }
+}
