@@ -10,3 +10,5 @@ pub mod explain;
 pub mod patch;
 pub mod pipeline;
 pub mod stream;
+#[cfg(test)]
+mod testutil;

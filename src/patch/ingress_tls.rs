@@ -203,3 +203,131 @@ impl Patch for IngressTls {
         annotate(res, &self.annotations, edits, report);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::patch::Outcome;
+    use crate::testutil::{config, docs, messages, run};
+    use serde_json::json;
+
+    const WS: &str = "demo-group.maia.example.com";
+
+    fn ingress(spec: &str) -> String {
+        format!("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: app\n  labels:\n    app: x\nspec:\n{spec}")
+    }
+
+    fn tls_only() -> Vec<(&'static str, &'static str)> {
+        vec![("oauth", "false")]
+    }
+
+    #[test]
+    fn an_empty_host_gets_the_workspace_host_and_a_cert_manager_secret() {
+        let (out, _) = run(&ingress("  rules:\n  - http:\n      paths: []\n"), &config(&tls_only()));
+        let d = &docs(&out)[0];
+        assert_eq!(d["spec"]["rules"][0]["host"], json!(WS));
+        assert_eq!(d["spec"]["tls"], json!([{"hosts": [WS], "secretName": format!("{WS}-tls")}]));
+        assert_eq!(d["metadata"]["annotations"]["cert-manager.io/cluster-issuer"], json!("cluster-issuer"));
+    }
+
+    #[test]
+    fn a_host_outside_the_domain_is_rewritten_and_its_tls_entry_follows() {
+        let spec = "  rules:\n  - host: chart-example.local\n  tls:\n  - hosts:\n    - chart-example.local\n    secretName: chart-example-tls\n";
+        let (out, _) = run(&ingress(spec), &config(&tls_only()));
+        let d = &docs(&out)[0];
+        assert_eq!(d["spec"]["rules"][0]["host"], json!(WS));
+        assert_eq!(d["spec"]["tls"], json!([{"hosts": [WS], "secretName": "chart-example-tls"}]));
+    }
+
+    #[test]
+    fn host_policies_narrow_what_is_rewritten() {
+        let spec = "  rules:\n  - host: chart-example.local\n  - http: {}\n";
+        let (out, _) = run(&ingress(spec), &config(&[("oauth", "false"), ("host_policy", "empty-only")]));
+        let d = &docs(&out)[0];
+        assert_eq!(d["spec"]["rules"][0]["host"], json!("chart-example.local"));
+        assert_eq!(d["spec"]["rules"][1]["host"], json!(WS));
+        let (out, _) = run(&ingress(spec), &config(&[("oauth", "false"), ("host_policy", "keep")]));
+        assert!(docs(&out)[0]["spec"]["rules"][1].get("host").is_none());
+    }
+
+    #[test]
+    fn hosts_inside_the_domain_keep_their_coverage() {
+        let spec = format!("  rules:\n  - host: minio.{WS}\n  tls:\n  - hosts: [\"minio.{WS}\"]\n    secretName: minio-tls\n");
+        let (out, changes) = run(&ingress(&spec), &config(&tls_only()));
+        assert_eq!(docs(&out)[0]["spec"]["tls"], json!([{"hosts": [format!("minio.{WS}")], "secretName": "minio-tls"}]));
+        assert!(messages(&changes, Outcome::Unchanged).iter().any(|m| m.contains("already covered")));
+    }
+
+    #[test]
+    fn a_cert_manager_entry_without_secret_gets_one() {
+        let spec = format!("  rules:\n  - host: {WS}\n  tls:\n  - hosts:\n    - {WS}\n");
+        let (out, _) = run(&ingress(&spec), &config(&tls_only()));
+        assert_eq!(docs(&out)[0]["spec"]["tls"], json!([{"hosts": [WS], "secretName": format!("{WS}-tls")}]));
+    }
+
+    #[test]
+    fn a_new_host_joins_the_entry_that_already_owns_its_secret_name() {
+        let spec = format!("  rules:\n  - host: a.{WS}\n  - host: {WS}\n  tls:\n  - hosts:\n    - a.{WS}\n    secretName: {WS}-tls\n");
+        let (out, _) = run(&ingress(&spec), &config(&tls_only()));
+        assert_eq!(docs(&out)[0]["spec"]["tls"], json!([{"hosts": [format!("a.{WS}"), WS], "secretName": format!("{WS}-tls")}]));
+    }
+
+    #[test]
+    fn shared_secret_names_are_reported() {
+        let spec = format!("  rules:\n  - host: a.{WS}\n  - host: b.{WS}\n  tls:\n  - hosts: [a.{WS}]\n    secretName: s\n  - hosts: [b.{WS}]\n    secretName: s\n");
+        let (_, changes) = run(&ingress(&spec), &config(&tls_only()));
+        assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("shared with another TLS entry")));
+    }
+
+    #[test]
+    fn traefik_only_leaves_the_secret_to_the_resolver() {
+        let cfg = config(&[("oauth", "false"), ("nginx_cluster_issuer", ""), ("traefik_resolver", "letsencrypt")]);
+        let (out, _) = run(&ingress("  rules:\n  - http: {}\n"), &cfg);
+        let d = &docs(&out)[0];
+        assert_eq!(d["spec"]["tls"], json!([{"hosts": [WS]}]));
+        let a = &d["metadata"]["annotations"];
+        assert_eq!(a["traefik.ingress.kubernetes.io/router.entrypoints"], json!("websecure"));
+        assert_eq!(a["traefik.ingress.kubernetes.io/router.tls"], json!("true"), "must stay a string");
+        assert_eq!(a["traefik.ingress.kubernetes.io/router.tls.certresolver"], json!("letsencrypt"));
+        assert!(a.get("cert-manager.io/cluster-issuer").is_none());
+    }
+
+    #[test]
+    fn both_flavours_get_both_annotation_sets() {
+        let (out, _) = run(&ingress("  rules:\n  - http: {}\n"), &config(&[("oauth", "false"), ("traefik_resolver", "le")]));
+        let a = &docs(&out)[0]["metadata"]["annotations"];
+        assert_eq!(a["cert-manager.io/cluster-issuer"], json!("cluster-issuer"));
+        assert_eq!(a["traefik.ingress.kubernetes.io/router.tls.certresolver"], json!("le"));
+    }
+
+    #[test]
+    fn a_chart_annotation_with_another_value_is_kept_and_reported() {
+        let input = ingress("  rules: []\n").replace("  labels:", "  annotations:\n    cert-manager.io/cluster-issuer: other\n  labels:");
+        let (out, changes) = run(&input, &config(&tls_only()));
+        assert_eq!(out, input);
+        assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("kept the chart's value \"other\"")));
+    }
+
+    #[test]
+    fn ingress_class_only_when_absent() {
+        let (out, _) = run(&ingress("  rules: []\n"), &config(&[("oauth", "false"), ("ingress_class", "traefik")]));
+        assert_eq!(docs(&out)[0]["spec"]["ingressClassName"], json!("traefik"));
+        let (out, _) = run(&ingress("  ingressClassName: nginx\n"), &config(&[("oauth", "false"), ("ingress_class", "traefik")]));
+        assert_eq!(docs(&out)[0]["spec"]["ingressClassName"], json!("nginx"));
+    }
+
+    #[test]
+    fn rules_that_are_not_a_list_are_reported_not_crashed() {
+        let input = ingress("  rules: \"oops\"\n");
+        let (out, changes) = run(&input, &config(&tls_only()));
+        assert_eq!(out, input);
+        assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.starts_with("spec.rules")));
+    }
+
+    #[test]
+    fn older_ingress_api_versions_are_reported() {
+        let input = ingress("  rules: []\n").replace("networking.k8s.io/v1", "extensions/v1beta1");
+        let (out, changes) = run(&input, &config(&tls_only()));
+        assert_eq!(out, input);
+        assert_eq!(messages(&changes, Outcome::Conflict).len(), 1);
+    }
+}

@@ -177,3 +177,93 @@ impl Patch for OAuth {
         }]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::patch::Outcome;
+    use crate::testutil::{config, docs, messages, run};
+    use serde_json::json;
+
+    fn ingress(name: &str, path: &str, extra_annotations: &str) -> String {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  annotations:\n    x: y{extra_annotations}\nspec:\n  rules:\n  - host: demo-group.maia.example.com\n    http:\n      paths:\n      - path: {path}\n        pathType: Prefix\n        backend: {{service: {{name: s, port: {{number: 80}}}}}}\n"
+        )
+    }
+
+    #[test]
+    fn nginx_apps_get_auth_url_and_signin_and_never_a_snippet() {
+        let (out, _) = run(&ingress("app", "/", ""), &config(&[("ingress_tls", "false")]));
+        let a = &docs(&out)[0]["metadata"]["annotations"];
+        assert_eq!(a["nginx.ingress.kubernetes.io/auth-url"], json!("http://oauth2-proxy.demo-group.svc.cluster.local/oauth2/auth"));
+        assert_eq!(
+            a["nginx.ingress.kubernetes.io/auth-signin"],
+            json!("https://demo-group.maia.example.com/oauth2/start?rd=$scheme://$host$escaped_request_uri")
+        );
+        assert_eq!(a["nginx.ingress.kubernetes.io/auth-response-headers"], json!("X-Auth-Request-User,X-Auth-Request-Email"));
+        assert!(!out.contains("snippet"));
+        assert!(out.contains("\n    x: y\n"), "the chart's `x: y` (true under YAML 1.1) is written as it was");
+        assert_eq!(a["x"], json!(true));
+    }
+
+    #[test]
+    fn oauth2_proxy_own_ingress_is_never_protected() {
+        let input = ingress("oauth2-proxy", "/oauth2", "");
+        let (out, changes) = run(&input, &config(&[("ingress_tls", "false")]));
+        assert_eq!(out, input);
+        assert!(messages(&changes, Outcome::Unchanged).iter().any(|m| m.contains("would loop")));
+    }
+
+    #[test]
+    fn jupyterhub_only_when_asked() {
+        let input = ingress("jupyterhub", "/", "").replace("  annotations:", "  labels:\n    app: jupyterhub\n  annotations:");
+        let (out, _) = run(&input, &config(&[("ingress_tls", "false")]));
+        assert_eq!(out, input);
+        let (out, _) = run(&input, &config(&[("ingress_tls", "false"), ("oauth_jupyterhub", "true")]));
+        assert!(out.contains("auth-url"));
+    }
+
+    #[test]
+    fn traefik_middleware_is_appended_to_an_existing_list() {
+        let cfg = config(&[("ingress_tls", "false"), ("nginx_cluster_issuer", ""), ("traefik_resolver", "le")]);
+        let input = ingress("app", "/", "\n    traefik.ingress.kubernetes.io/router.middlewares: kube-system-headers@kubernetescrd");
+        let (out, _) = run(&input, &cfg);
+        assert_eq!(
+            docs(&out)[0]["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.middlewares"],
+            json!("kube-system-headers@kubernetescrd,demo-group-oauth2-proxy-auth@kubernetescrd")
+        );
+        assert_eq!(docs(&out).len(), 1, "no Middleware without oauth2-proxy's Ingress in the stream (middleware: auto)");
+    }
+
+    #[test]
+    fn the_middleware_comes_with_oauth2_proxy_once() {
+        let cfg = config(&[("ingress_tls", "false"), ("nginx_cluster_issuer", ""), ("traefik_resolver", "le")]);
+        let input = format!("{}---\n{}", ingress("oauth2-proxy", "/oauth2", ""), ingress("app", "/", ""));
+        let (out, _) = run(&input, &cfg);
+        let d = docs(&out);
+        assert_eq!(d.len(), 3);
+        assert_eq!(d[2]["kind"], json!("Middleware"));
+        assert_eq!(d[2]["apiVersion"], json!("traefik.io/v1alpha1"));
+        assert_eq!(d[2]["metadata"]["namespace"], json!("demo-group"));
+        assert_eq!(d[2]["spec"]["forwardAuth"]["address"], json!("http://oauth2-proxy.demo-group.svc.cluster.local/"));
+        let (again, _) = run(&out, &cfg);
+        assert_eq!(again, out, "a second run adds no second Middleware");
+    }
+
+    #[test]
+    fn middleware_modes() {
+        let base = [("ingress_tls", "false"), ("nginx_cluster_issuer", ""), ("traefik_resolver", "le")];
+        let app = ingress("app", "/", "");
+        let (out, _) = run(&app, &config(&[base.as_slice(), &[("middleware", "always")]].concat()));
+        assert_eq!(docs(&out).len(), 2);
+        let both = format!("{}---\n{app}", ingress("oauth2-proxy", "/oauth2", ""));
+        let (out, _) = run(&both, &config(&[base.as_slice(), &[("middleware", "never")]].concat()));
+        assert_eq!(docs(&out).len(), 2);
+    }
+
+    #[test]
+    fn without_oauth_url_there_is_no_oauth_patch() {
+        let input = ingress("app", "/", "");
+        let (out, _) = run(&input, &config(&[("ingress_tls", "false"), ("oauth_url", "")]));
+        assert_eq!(out, input);
+    }
+}

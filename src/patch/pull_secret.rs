@@ -51,3 +51,56 @@ impl Patch for PullSecret {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::patch::{pods::pod_spec_path, Outcome};
+    use crate::testutil::{config, docs, messages, pod_object as object, run};
+    use serde_json::json;
+
+    #[test]
+    fn every_pod_bearing_kind_gets_the_secret_at_its_pod_spec() {
+        for kind in ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"] {
+            let (out, _) = run(&object(kind), &config(&[]));
+            let pointer = format!("/{}/imagePullSecrets", pod_spec_path(kind).unwrap().join("/"));
+            assert_eq!(docs(&out)[0].pointer(&pointer), Some(&json!([{"name": "maia-docker-registry-secret"}])), "{kind}:\n{out}");
+        }
+    }
+
+    #[test]
+    fn service_accounts_get_it_and_existing_entries_stay_first() {
+        let input = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\nimagePullSecrets:\n- name: other\n";
+        let (out, _) = run(input, &config(&[("imagePullSecrets", "regcred")]));
+        assert_eq!(out, format!("{input}- name: regcred\n"));
+    }
+
+    #[test]
+    fn already_listed_is_left_byte_for_byte() {
+        let input = "kind: ServiceAccount\nimagePullSecrets: [{name: maia-docker-registry-secret}]  # ok\n";
+        let (out, changes) = run(input, &config(&[]));
+        assert_eq!(out, input);
+        assert_eq!(messages(&changes, Outcome::Unchanged).len(), 1);
+    }
+
+    #[test]
+    fn null_lists_are_filled_and_flow_lists_appended() {
+        let (out, _) = run("kind: ServiceAccount\nimagePullSecrets: null\n", &config(&[]));
+        assert_eq!(out, "kind: ServiceAccount\nimagePullSecrets: [{name: maia-docker-registry-secret}]\n");
+        let (out, _) = run("kind: ServiceAccount\nimagePullSecrets: [{name: a}]\n", &config(&[]));
+        assert_eq!(out, "kind: ServiceAccount\nimagePullSecrets: [{name: a}, {name: maia-docker-registry-secret}]\n");
+    }
+
+    #[test]
+    fn helm_hooks_get_it_too() {
+        let input = object("Job").replace("  name: x\n", "  name: x\n  annotations:\n    helm.sh/hook: pre-install\n");
+        let (out, _) = run(&input, &config(&[]));
+        assert!(out.contains("- name: maia-docker-registry-secret"), "{out}");
+    }
+
+    #[test]
+    fn a_pod_template_without_spec_is_reported_not_crashed() {
+        let (out, changes) = run("kind: Deployment\nspec:\n  template: {}\n", &config(&[]));
+        assert_eq!(out, "kind: Deployment\nspec:\n  template: {}\n");
+        assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("spec.template.spec is missing")));
+    }
+}

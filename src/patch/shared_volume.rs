@@ -109,3 +109,95 @@ impl Patch for SharedVolume {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::patch::{pods::pod_spec_path, Outcome};
+    use crate::testutil::{config, docs, messages, pod_object, run};
+    use serde_json::json;
+
+    const MOUNT: &str = "/home/maia-user/shared";
+
+    #[test]
+    fn every_container_of_every_pod_bearing_kind_mounts_the_claim() {
+        for kind in ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"] {
+            let (out, _) = run(&pod_object(kind), &config(&[]));
+            let spec = docs(&out)[0].pointer(&format!("/{}", pod_spec_path(kind).unwrap().join("/"))).cloned().unwrap();
+            assert_eq!(spec["volumes"], json!([{"name": "shared", "persistentVolumeClaim": {"claimName": "shared"}}]), "{kind}");
+            for c in spec["containers"].as_array().unwrap() {
+                assert_eq!(c["volumeMounts"], json!([{"name": "shared", "mountPath": MOUNT}]), "{kind}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_existing_volume_for_the_claim_keeps_its_name() {
+        let input = "kind: Pod\nspec:\n  containers:\n  - name: a\n  volumes:\n  - name: home\n    persistentVolumeClaim:\n      claimName: shared\n";
+        let (out, _) = run(input, &config(&[]));
+        let pod = &docs(&out)[0];
+        assert_eq!(pod["spec"]["volumes"].as_array().unwrap().len(), 1);
+        assert_eq!(pod["spec"]["containers"][0]["volumeMounts"], json!([{"name": "home", "mountPath": MOUNT}]));
+    }
+
+    #[test]
+    fn a_container_that_already_mounts_the_claim_keeps_its_path() {
+        let input = "kind: Pod\nspec:\n  containers:\n  - name: a\n    volumeMounts:\n    - name: home\n      mountPath: /data\n  volumes:\n  - name: home\n    persistentVolumeClaim: {claimName: shared}\n";
+        let (out, changes) = run(input, &config(&[("pull_secret", "false")]));
+        assert_eq!(out, input);
+        assert!(messages(&changes, Outcome::Unchanged).iter().any(|m| m.contains("at its own path")));
+    }
+
+    #[test]
+    fn a_taken_mount_path_is_left_alone_and_reported() {
+        let input = format!("kind: Pod\nspec:\n  containers:\n  - name: a\n    volumeMounts:\n    - name: other\n      mountPath: {MOUNT}\n  - name: b\n  volumes:\n  - name: other\n    emptyDir: {{}}\n");
+        let (out, changes) = run(&input, &config(&[]));
+        let pod = &docs(&out)[0];
+        assert_eq!(pod["spec"]["containers"][0]["volumeMounts"], json!([{"name": "other", "mountPath": MOUNT}]));
+        assert_eq!(pod["spec"]["containers"][1]["volumeMounts"], json!([{"name": "shared", "mountPath": MOUNT}]));
+        assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("taken by volume other")));
+    }
+
+    #[test]
+    fn a_volume_named_shared_for_something_else_blocks_the_patch() {
+        let input = "kind: Pod\nspec:\n  containers:\n  - name: a\n  volumes:\n  - name: shared\n    emptyDir: {}\n";
+        let (out, changes) = run(input, &config(&[("pull_secret", "false")]));
+        assert_eq!(out, input);
+        assert_eq!(messages(&changes, Outcome::Conflict).len(), 1);
+    }
+
+    #[test]
+    fn init_containers_only_when_asked() {
+        let input = "kind: Pod\nspec:\n  initContainers:\n  - name: i\n  containers:\n  - name: a\n";
+        let (out, _) = run(input, &config(&[]));
+        assert!(docs(&out)[0]["spec"]["initContainers"][0].get("volumeMounts").is_none());
+        let (out, _) = run(input, &config(&[("shared_init_containers", "true")]));
+        assert_eq!(docs(&out)[0]["spec"]["initContainers"][0]["volumeMounts"][0]["mountPath"], json!(MOUNT));
+    }
+
+    #[test]
+    fn helm_hooks_only_when_asked() {
+        let input = "kind: Pod\nmetadata:\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers:\n  - name: a\n";
+        let (out, _) = run(input, &config(&[]));
+        assert!(!out.contains("volumeMounts"));
+        let (out, _) = run(input, &config(&[("shared_hooks", "true")]));
+        assert!(out.contains("volumeMounts"));
+    }
+
+    #[test]
+    fn null_containers_and_null_volumes() {
+        let (out, changes) = run("kind: Pod\nspec:\n  containers: null\n", &config(&[("pull_secret", "false")]));
+        assert_eq!(out, "kind: Pod\nspec:\n  containers: null\n");
+        assert!(messages(&changes, Outcome::Unchanged).iter().any(|m| m.contains("no containers")));
+        let (out, _) = run("kind: Pod\nspec:\n  volumes: ~\n  containers:\n  - name: a\n    volumeMounts:\n", &config(&[("pull_secret", "false")]));
+        assert_eq!(docs(&out)[0]["spec"]["volumes"][0]["name"], json!("shared"));
+        assert_eq!(docs(&out)[0]["spec"]["containers"][0]["volumeMounts"][0]["name"], json!("shared"));
+    }
+
+    #[test]
+    fn skip_annotation_disables_one_patch() {
+        let input = "kind: Pod\nmetadata:\n  annotations:\n    maia-krm.io/skip: shared-volume\nspec:\n  containers:\n  - name: a\n";
+        let (out, changes) = run(input, &config(&[]));
+        assert!(!out.contains("volumeMounts") && out.contains("imagePullSecrets"));
+        assert_eq!(messages(&changes, Outcome::Disabled).len(), 1);
+    }
+}

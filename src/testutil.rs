@@ -1,0 +1,64 @@
+//! Helpers for unit tests: a config built from flat keys, and one-call runs of the pipeline.
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::config::Config;
+use crate::patch::{Change, Outcome};
+use crate::pipeline;
+use crate::stream::{scalar::to_json, tree, Limits};
+
+/// The demo workspace with cert-manager + nginx, plus `extra` flat keys.
+pub fn config(extra: &[(&str, &str)]) -> Config {
+    let mut data: Map<String, Json> = json!({
+        "group_ID": "Demo_Group",
+        "group_subdomain": "demo-group",
+        "oauth_url": "demo-group.maia.example.com",
+        "domain": "maia.example.com",
+        "nginx_cluster_issuer": "cluster-issuer",
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default();
+    for (k, v) in extra {
+        data.insert(k.to_string(), json!(v));
+    }
+    data.retain(|_, v| v != "");
+    Config::from_data(&data).expect("test config is valid")
+}
+
+/// Runs the pipeline; returns the output stream and the report.
+pub fn run(input: &str, config: &Config) -> (String, Vec<Change>) {
+    let out = pipeline::transform(input, config, 1).expect("input is valid");
+    let mut text: String = out.documents.concat();
+    for doc in &out.new_documents {
+        text.push_str("---\n");
+        text.push_str(doc);
+    }
+    (text, out.changes)
+}
+
+/// Every document of a stream as JSON (YAML 1.1 typing), to assert on structure.
+pub fn docs(text: &str) -> Vec<Json> {
+    crate::stream::documents(text)
+        .iter()
+        .filter_map(|d| tree::parse(d.text, &Limits::default()).expect("output parses").map(|n| to_json(&n)))
+        .collect()
+}
+
+/// Messages of the changes with the given outcome, for assertions.
+pub fn messages(changes: &[Change], outcome: Outcome) -> Vec<String> {
+    changes.iter().filter(|c| c.outcome == outcome).map(|c| format!("{} {}", c.field, c.message)).collect()
+}
+
+/// A minimal object of `kind` with one container at the kind's pod spec path.
+pub fn pod_object(kind: &str) -> String {
+    let path = crate::patch::pods::pod_spec_path(kind).unwrap();
+    let mut text = format!("apiVersion: v1\nkind: {kind}\nmetadata:\n  name: x\n");
+    for (depth, key) in path.iter().enumerate() {
+        text.push_str(&format!("{}{key}:\n", "  ".repeat(depth)));
+    }
+    let pad = "  ".repeat(path.len());
+    text.push_str(&format!("{pad}containers:\n{pad}- name: a\n{pad}  image: a\n{pad}- name: b\n{pad}  image: b\n"));
+    text
+}
+
