@@ -1,0 +1,169 @@
+//! The command-line contract: how config arrives, exit codes, and that a failure names the
+//! document and line and leaves stdout empty (so Helm stops instead of installing half a release).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn maia_krm(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_maia-krm"));
+    cmd.args(args).env_remove("MAIA_KRM_CONFIG").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("binary runs");
+    // The binary may exit before reading everything (bad config): a broken pipe here is fine.
+    let _ = child.stdin.take().expect("stdin").write_all(stdin);
+    child.wait_with_output().expect("binary finishes")
+}
+
+fn with_config(stdin: &str) -> Output {
+    let config = fixture("config-nginx.yaml");
+    maia_krm(&["--config", config.to_str().unwrap()], &[], stdin.as_bytes())
+}
+
+const SA: &str = "---\n# Source: chart/templates/sa.yaml\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n";
+const PATCHED_SA: &str = "imagePullSecrets:\n  - name: maia-docker-registry-secret\n";
+
+fn assert_input_error(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit code; stderr: {stderr}");
+    assert!(out.stdout.is_empty(), "stdout must stay empty on error, got {:?}", String::from_utf8_lossy(&out.stdout));
+    for n in needles {
+        assert!(stderr.contains(n), "stderr lacks {n:?}: {stderr}");
+    }
+}
+
+#[test]
+fn config_arrives_as_flag_equals_flag_env_var_or_two_files() {
+    let config = fixture("config-nginx.yaml");
+    let config = config.to_str().unwrap();
+    let expected = format!("{SA}{PATCHED_SA}");
+    let form_dir = tempdir();
+    let form = form_dir.join("form.yaml");
+    let cluster = form_dir.join("cluster.yaml");
+    std::fs::write(&form, "group_ID: Demo_Group\ngroup_subdomain: demo-group\n").unwrap();
+    std::fs::write(&cluster, "domain: maia.example.com\nimagePullSecrets: maia-docker-registry-secret\n").unwrap();
+    for out in [
+        maia_krm(&["--config", config], &[], SA.as_bytes()),
+        maia_krm(&[&format!("--config={config}")], &[], SA.as_bytes()),
+        maia_krm(&[], &[("MAIA_KRM_CONFIG", config)], SA.as_bytes()),
+        maia_krm(&["--form", form.to_str().unwrap(), "--cluster", cluster.to_str().unwrap()], &[], SA.as_bytes()),
+    ] {
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "stderr: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0));
+    }
+}
+
+#[test]
+fn bad_config_exits_2_and_names_each_key() {
+    let dir = tempdir();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "kind: ConfigMap\ndata:\n  group_ID: \"Demo Group\"\n  domain: \"https://x\"\n").unwrap();
+    let out = maia_krm(&["--config", bad.to_str().unwrap()], &[], SA.as_bytes());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("`group_ID`") && stderr.contains("`domain`"), "{stderr}");
+}
+
+#[test]
+fn no_config_at_all_is_a_usage_error() {
+    let out = maia_krm(&[], &[], SA.as_bytes());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--config"));
+}
+
+#[test]
+fn invalid_yaml_names_document_file_and_line() {
+    let input = format!("{SA}---\n# Source: chart/templates/bad.yaml\napiVersion: v1\nkind: ConfigMap\ndata: [unclosed\n");
+    assert_input_error(&with_config(&input), &["document 2", "chart/templates/bad.yaml", "line 12", "expected ',' or ']'"]);
+}
+
+#[test]
+fn duplicate_keys_are_an_error_at_the_second_key() {
+    let input = format!("{SA}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n");
+    assert_input_error(&with_config(&input), &["document 2", "line 12", "duplicate key \"name\""]);
+}
+
+#[test]
+fn helm4_documents_are_named_by_their_filename_annotation() {
+    let input = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/sa.yaml'\n  name: again\n";
+    assert_input_error(&with_config(input), &["document 1", "c/templates/sa.yaml", "line 7"]);
+}
+
+#[test]
+fn a_document_that_is_not_a_mapping_is_an_error() {
+    assert_input_error(&with_config(&format!("{SA}---\n- a\n- b\n")), &["document 2", "a sequence, not a mapping"]);
+    assert_input_error(&with_config("just a scalar\n"), &["document 1", "a scalar"]);
+}
+
+#[test]
+fn tabs_truncation_and_bad_bytes_are_errors() {
+    assert_input_error(&with_config("kind: Pod\nspec:\n\tcontainers: []\n"), &["document 1", "line 3"]);
+    assert_input_error(&with_config("kind: ConfigMap\ndata:\n  a: \"unterminated\n"), &["document 1"]);
+    let out = maia_krm(&["--config", fixture("config-nginx.yaml").to_str().unwrap()], &[], b"kind: Pod\n---\nkind: \xff\n");
+    assert_input_error(&out, &["document 2", "line 3", "UTF-8"]);
+}
+
+#[test]
+fn empty_input_is_an_error_not_an_empty_release() {
+    assert_input_error(&with_config(""), &["empty"]);
+    assert_input_error(&with_config("\n  \n"), &["empty"]);
+}
+
+#[test]
+fn deep_nesting_hits_the_depth_budget() {
+    let nested = |depth| format!("kind: ConfigMap\ndata: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+    assert_input_error(&with_config(&nested(300)), &["document 1", "max_depth"]);
+    // Far deeper input is stopped by the parser's own recursion guard, just as cleanly.
+    assert_input_error(&with_config(&nested(10_000)), &["document 1", "recursion limit"]);
+}
+
+#[test]
+fn a_utf8_bom_and_crlf_stream_is_accepted() {
+    let input = "\u{feff}apiVersion: v1\r\nkind: ServiceAccount\r\nmetadata:\r\n  name: sa\r\n";
+    let out = with_config(input);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{input}imagePullSecrets:\r\n  - name: maia-docker-registry-secret\r\n"));
+}
+
+#[test]
+fn explain_reports_changes_and_skips_on_stderr_only() {
+    let config = fixture("config-nginx.yaml");
+    let out = maia_krm(&["--config", config.to_str().unwrap(), "--explain"], &[], SA.as_bytes());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("document 1: ServiceAccount sa") && stderr.contains("changed  pull-secret"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{SA}{PATCHED_SA}"));
+}
+
+#[test]
+fn a_closed_pipe_downstream_is_a_quiet_end() {
+    let config = fixture("config-nginx.yaml");
+    let big: String = (0..20_000).map(|i| format!("---\nkind: ConfigMap\nmetadata:\n  name: c{i}\n")).collect();
+    let script = format!("{} --config {} | head -c 10 >/dev/null", env!("CARGO_BIN_EXE_maia-krm"), config.display());
+    let mut child = Command::new("bash")
+        .args(["-o", "pipefail", "-c", &script])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(big.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("maia-krm-test-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
