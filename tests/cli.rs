@@ -118,10 +118,11 @@ fn empty_input_is_an_error_not_an_empty_release() {
 
 #[test]
 fn deep_nesting_hits_the_depth_budget() {
-    let nested = |depth| format!("kind: ConfigMap\ndata: {}{}\n", "[".repeat(depth), "]".repeat(depth));
-    assert_input_error(&with_config(&nested(300)), &["document 1", "max_depth"]);
-    // Far deeper input is stopped by the parser's own recursion guard, just as cleanly.
-    assert_input_error(&with_config(&nested(10_000)), &["document 1", "recursion limit"]);
+    let block: String = (0..300).map(|d| format!("{}k:\n", "  ".repeat(d))).collect();
+    assert_input_error(&with_config(&format!("kind: ConfigMap\ndata:\n{block}")), &["document 1", "max_depth"]);
+    // Flow nesting is stopped earlier by the parser's own guard (255 levels), just as cleanly.
+    let flow = format!("kind: ConfigMap\ndata: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    assert_input_error(&with_config(&flow), &["document 1", "recursion limit"]);
 }
 
 #[test]
