@@ -72,3 +72,4 @@ fn load_config(args: &Args) -> Result<Config> {
     };
     loaded.map_err(Error::Config)
 }
+

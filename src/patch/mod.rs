@@ -197,10 +197,22 @@ pub struct Patched<'a> {
     pub marks: Vec<&'static str>,
 }
 
-/// Runs every patch over one document.
+/// Runs every patch over one document. All patches see the same parse of it and their splices
+/// are merged; only when two patches' edits collide (both creating `metadata.annotations`, say)
+/// is the document rewritten and re-parsed before the later patch runs again.
 pub fn run_document<'a>(doc: &Doc<'a>, patches: &[Box<dyn Patch + '_>], limits: &Limits) -> Result<Patched<'a>, InputError> {
     crate::stream::check_size(doc, limits)?;
     let mut out = Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), changes: Vec::new(), marks: Vec::new() };
+    if let Some(kind) = crate::stream::top_level_kind(doc.text).filter(|k| !patches.iter().any(|p| p.applies_to(k)) && !k.ends_with("List")) {
+        // No patch wants this document: check it and record what it is, but build no tree.
+        let head = tree::check(doc.text, limits).map_err(|e| doc.error(e.line, e.message))?;
+        let Some(head) = head else { return Ok(out) };
+        let resources = resources_of(&head).map_err(|m| doc.error(head.line, m))?;
+        if resources.iter().all(|r| r.id.kind == kind) {
+            out.resources = resources.into_iter().map(|r| r.id).collect();
+            return Ok(out);
+        }
+    }
     let mut next_patch = 0;
     loop {
         let root = tree::parse(&out.text, limits).map_err(|e| {
@@ -212,19 +224,13 @@ pub fn run_document<'a>(doc: &Doc<'a>, patches: &[Box<dyn Patch + '_>], limits: 
         if next_patch == 0 {
             out.resources = resources.iter().map(|r| r.id.clone()).collect();
         }
-        let mut rewritten = None;
-        while next_patch < patches.len() && rewritten.is_none() {
-            let patch = &patches[next_patch];
-            next_patch += 1;
+        let mut batch = Edits::new(&out.text);
+        while let Some(patch) = patches.get(next_patch) {
+            let (mut changes, mut marks) = (Vec::new(), Vec::new());
             let mut edits = Edits::new(&out.text);
             for res in resources.iter().filter(|r| patch.applies_to(&r.id.kind)) {
-                let mut report = Report {
-                    patch: patch.name(),
-                    resource: &res.id,
-                    document: doc.index,
-                    changes: &mut out.changes,
-                    marks: &mut out.marks,
-                };
+                let mut report =
+                    Report { patch: patch.name(), resource: &res.id, document: doc.index, changes: &mut changes, marks: &mut marks };
                 if res.skips(patch.name()) {
                     report.push(Outcome::Disabled, "metadata.annotations", format!("disabled by annotation {SKIP_ANNOTATION}"));
                 } else if res.node.shares_structure() {
@@ -234,13 +240,23 @@ pub fn run_document<'a>(doc: &Doc<'a>, patches: &[Box<dyn Patch + '_>], limits: 
                     patch.apply(res, &mut edits, &mut report);
                 }
             }
-            if !edits.is_empty() {
-                rewritten = Some(edits.apply());
+            if batch.collides_with(&edits) {
+                break; // rewrite with what we have, re-parse, and run this patch again
             }
+            batch.absorb(edits);
+            out.changes.append(&mut changes);
+            out.marks.append(&mut marks);
+            next_patch += 1;
         }
-        match rewritten {
-            Some(text) => out.text = Cow::Owned(text),
-            None => return Ok(out),
+        if batch.is_empty() {
+            return Ok(out);
+        }
+        out.text = Cow::Owned(batch.apply());
+        if next_patch == patches.len() {
+            // Debug builds (the unit tests) re-parse every patched document; release builds rely on
+            // those tests, the corpus oracle and the fuzzer rather than pay a second parse per document.
+            debug_assert!(tree::parse(&out.text, limits).is_ok(), "a patch wrote invalid YAML:\n{}", out.text);
+            return Ok(out);
         }
     }
 }

@@ -15,17 +15,48 @@ use super::tree::Node;
 pub struct Edits<'t> {
     text: &'t str,
     splices: Vec<Splice>,
+    /// What the splices claim, so edits computed separately against the same tree can be merged
+    /// when (and only when) they cannot step on each other.
+    claims: Vec<Claim>,
+}
+
+#[derive(PartialEq)]
+enum Claim {
+    /// A key set in the mapping starting at this offset: two of these would duplicate the key.
+    Key(usize, String),
+    /// A replaced range of text.
+    Range(usize, usize),
 }
 
 struct Splice {
     start: usize,
     end: usize,
+    /// Nesting level of what is inserted. Where several collections end at one offset, inner
+    /// ones must get their new lines before outer ones, or an item would land in its parent.
+    depth: usize,
     with: String,
 }
 
 impl<'t> Edits<'t> {
     pub fn new(text: &'t str) -> Self {
-        Edits { text, splices: Vec::new() }
+        Edits { text, splices: Vec::new(), claims: Vec::new() }
+    }
+
+    /// True when `other` (computed against the same text) touches what these edits touch.
+    pub fn collides_with(&self, other: &Edits) -> bool {
+        other.claims.iter().any(|c| {
+            self.claims.iter().any(|mine| match (mine, c) {
+                (Claim::Range(a, b), Claim::Range(c, d)) => a < d && c < b,
+                (Claim::Range(a, b), Claim::Key(at, _)) | (Claim::Key(at, _), Claim::Range(a, b)) => a <= at && at < b,
+                (Claim::Key(..), Claim::Key(..)) => mine == c,
+            })
+        })
+    }
+
+    /// Takes over `other`'s splices (check [`Edits::collides_with`] first).
+    pub fn absorb(&mut self, other: Edits) {
+        self.splices.extend(other.splices);
+        self.claims.extend(other.claims);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -35,16 +66,17 @@ impl<'t> Edits<'t> {
     /// Sets `key` in `map`: fills an existing null value, or adds the entry after the last one.
     /// The caller has checked that `key` holds nothing worth keeping.
     pub fn put(&mut self, map: &Node, key: &str, value: &Json) {
+        self.claims.push(Claim::Key(map.start, key.to_string()));
         if let Some((k, v)) = map.entries().iter().find(|(k, _)| k.scalar() == Some(key)) {
             debug_assert!(v.is_null(), "put() only fills absent or null keys");
             self.fill_null(k, v, value);
         } else if map.is_flow() {
             let sep = if map.entries().is_empty() { "" } else { ", " };
-            self.insert(map.end, format!("{sep}{}: {}", quote(key), flow(value)));
+            self.insert(map.end, map.depth + 1, format!("{sep}{}: {}", quote(key), flow(value)));
         } else {
             let mut lines = Vec::new();
             entry_lines(key, value, 0, &mut lines);
-            self.insert_lines_after(map.content_end(), map.col, &lines);
+            self.insert_lines_after(map.content_end(), map.col, map.depth + 1, &lines);
         }
     }
 
@@ -52,23 +84,25 @@ impl<'t> Edits<'t> {
     pub fn append(&mut self, seq: &Node, item: &Json) {
         if seq.is_flow() {
             let sep = if seq.items().is_empty() { "" } else { ", " };
-            self.insert(seq.end, format!("{sep}{}", flow(item)));
+            self.insert(seq.end, seq.depth + 1, format!("{sep}{}", flow(item)));
         } else {
             let dash_col = self.dash_column(&seq.items()[0]);
             let mut lines = Vec::new();
             item_lines(item, 0, &mut lines);
-            self.insert_lines_after(seq.content_end(), dash_col, &lines);
+            self.insert_lines_after(seq.content_end(), dash_col, seq.depth + 1, &lines);
         }
     }
 
     /// Replaces a scalar's text with a new string, quoted as needed.
     pub fn replace_scalar(&mut self, node: &Node, new: &str) {
-        self.splices.push(Splice { start: node.start, end: node.end, with: quote(new) });
+        self.claims.push(Claim::Range(node.start, node.end));
+        self.splices.push(Splice { start: node.start, end: node.end, depth: node.depth, with: quote(new) });
     }
 
     /// Applies the splices and returns the new text.
     pub fn apply(mut self) -> String {
-        self.splices.sort_by_key(|s| s.start); // stable: same-offset inserts keep call order
+        // Stable: same-offset inserts at one depth (keys of one map, items of one list) keep call order.
+        self.splices.sort_by_key(|s| (s.start, std::cmp::Reverse(s.depth)));
         let mut out = String::with_capacity(self.text.len() + self.splices.iter().map(|s| s.with.len()).sum::<usize>());
         let mut at = 0;
         for s in &self.splices {
@@ -81,31 +115,31 @@ impl<'t> Edits<'t> {
         out
     }
 
-    fn insert(&mut self, at: usize, with: String) {
-        self.splices.push(Splice { start: at, end: at, with });
+    fn insert(&mut self, at: usize, depth: usize, with: String) {
+        self.splices.push(Splice { start: at, end: at, depth, with });
     }
 
     /// `key:` with an empty or `null` value becomes `key: <flow value>` (flow text fits on the
     /// key's own line whatever follows it, comments included).
     fn fill_null(&mut self, key: &Node, value: &Node, new: &Json) {
         if value.start < value.end {
-            self.splices.push(Splice { start: value.start, end: value.end, with: flow(new) });
+            self.splices.push(Splice { start: value.start, end: value.end, depth: value.depth, with: flow(new) });
         } else {
             let colon = self.text[key.end..].find(':').map_or(key.end, |i| key.end + i + 1);
-            self.insert(colon, format!(" {}", flow(new)));
+            self.insert(colon, value.depth, format!(" {}", flow(new)));
         }
     }
 
     /// Inserts whole lines after the line holding offset `after`, each indented by `indent`,
     /// using that line's line ending.
-    fn insert_lines_after(&mut self, after: usize, indent: usize, lines: &[(usize, String)]) {
+    fn insert_lines_after(&mut self, after: usize, indent: usize, depth: usize, lines: &[(usize, String)]) {
         let bytes = self.text.as_bytes();
         let pad = |depth: usize, s: &str| format!("{}{s}", " ".repeat(indent + depth));
         if after > 0 && bytes[after - 1] == b'\n' {
             // A block scalar ends after its line break: insert at the start of the next line.
             let eol = if after > 1 && bytes[after - 2] == b'\r' { "\r\n" } else { "\n" };
             let text: String = lines.iter().map(|(d, s)| pad(*d, s) + eol).collect();
-            self.insert(after, text);
+            self.insert(after, depth, text);
         } else {
             let mut end = bytes[after..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| after + i);
             let eol = if end > 0 && bytes.get(end) == Some(&b'\n') && bytes[end - 1] == b'\r' {
@@ -115,7 +149,7 @@ impl<'t> Edits<'t> {
                 "\n"
             };
             let text: String = lines.iter().map(|(d, s)| eol.to_string() + &pad(*d, s)).collect();
-            self.insert(end, text);
+            self.insert(end, depth, text);
         }
     }
 
@@ -241,6 +275,36 @@ mod tests {
     fn append_to_flow_sequence() {
         assert_eq!(edit("a: []\n", |e, r| e.append(r.get("a").unwrap(), &json!({"name": "x"}))), "a: [{name: x}]\n");
         assert_eq!(edit("a: [1]\n", |e, r| e.append(r.get("a").unwrap(), &json!("x"))), "a: [1, x]\n");
+    }
+
+    #[test]
+    fn edits_collide_only_on_the_same_key_or_range() {
+        let text = "a:\n  x: 1\nb: old\n";
+        let root = parse(text, &Limits::default()).unwrap().unwrap();
+        let a = root.get("a").unwrap();
+        let (mut one, mut two, mut three) = (Edits::new(text), Edits::new(text), Edits::new(text));
+        one.put(a, "k", &json!("v"));
+        two.put(a, "other", &json!("v"));
+        three.put(a, "k", &json!("w"));
+        assert!(!one.collides_with(&two));
+        assert!(one.collides_with(&three));
+        let (mut r1, mut r2) = (Edits::new(text), Edits::new(text));
+        r1.replace_scalar(root.get("b").unwrap(), "new");
+        r2.replace_scalar(root.get("b").unwrap(), "newer");
+        assert!(r1.collides_with(&r2) && !r1.collides_with(&one));
+        one.absorb(two);
+        assert_eq!(one.apply(), "a:\n  x: 1\n  k: v\n  other: v\nb: old\n");
+    }
+
+    #[test]
+    fn inner_collections_get_their_lines_before_outer_ones_at_one_offset() {
+        let text = "spec:\n  volumes:\n  - name: a\n";
+        let root = parse(text, &Limits::default()).unwrap().unwrap();
+        let spec = root.get("spec").unwrap();
+        let mut e = Edits::new(text);
+        e.put(spec, "imagePullSecrets", &json!([{"name": "s"}]));
+        e.append(spec.get("volumes").unwrap(), &json!({"name": "b"}));
+        assert_eq!(e.apply(), "spec:\n  volumes:\n  - name: a\n  - name: b\n  imagePullSecrets:\n    - name: s\n");
     }
 
     #[test]

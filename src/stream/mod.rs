@@ -70,6 +70,18 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// The value of the document's top-level `kind:` line, found without parsing. None when there is
+/// no such line, or more than one (the parser then decides).
+pub fn top_level_kind(text: &str) -> Option<&str> {
+    let mut kinds = text.lines().filter_map(|l| l.strip_prefix("kind:"));
+    let kind = kinds.next()?;
+    if kinds.next().is_some() {
+        return None;
+    }
+    let kind = kind.split(" #").next().unwrap_or_default().trim();
+    Some(kind.trim_matches(|c| c == '"' || c == '\''))
+}
+
 /// Checks the raw input against the budgets and decodes it as UTF-8, naming the document and
 /// line of the first bad byte.
 pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, InputError> {
@@ -164,6 +176,13 @@ mod tests {
         let d = documents("---\n# Source: c/templates/a.yaml\nkind: A\n---\nmetadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/b.yaml'\n");
         assert_eq!(d[0].file(), Some("c/templates/a.yaml"));
         assert_eq!(d[1].file(), Some("c/templates/b.yaml"));
+    }
+
+    #[test]
+    fn top_level_kind_by_line_scan() {
+        assert_eq!(top_level_kind("apiVersion: v1\nkind: \"ConfigMap\" # c\r\n"), Some("ConfigMap"));
+        assert_eq!(top_level_kind("spec:\n  kind: Nested\n"), None);
+        assert_eq!(top_level_kind("kind: A\nkind: B\n"), None);
     }
 
     #[test]

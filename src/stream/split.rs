@@ -20,50 +20,85 @@ pub struct Chunk<'a> {
 /// that follows, so a stream starting `# comment\n---\n...` does not grow an extra empty document.
 /// Trailing comments after a `...` end marker stay with the document they follow.
 pub fn split(input: &str) -> Vec<Chunk<'_>> {
-    let mut chunks = Vec::new();
-    let mut start = 0; // byte offset where the current chunk began
-    let mut start_line = 1;
-    let mut has_content = false; // current chunk holds something besides comments and blanks
-    let mut ended = false; // current chunk was closed by `...`
-    let mut line_no = 1;
-    let mut pos = 0;
-    let bytes = input.as_bytes();
-    while pos < bytes.len() {
-        let line_end = memchr_newline(bytes, pos);
+    let mut cutter = Cutter { input, chunks: Vec::new(), start: 0, start_line: 1 };
+    let mut ended = None; // where the `...` line closing the current chunk ends
+    // Only lines starting with `-` or `.` can be markers: visit just those.
+    for pos in line_starts_with_marker_char(input.as_bytes()) {
+        let line_end = memchr::memchr(b'\n', &input.as_bytes()[pos..]).map_or(input.len(), |i| pos + i);
         let line = &input[pos..line_end];
         let line = line.strip_prefix('\u{feff}').unwrap_or(line);
-        if is_marker(line, "---") {
-            if has_content || ended {
-                chunks.push(Chunk { text: &input[start..pos], first_line: start_line });
-                start = pos;
-                start_line = line_no;
-            }
-            has_content = true; // an explicit `---` always makes a document, even an empty one
-            ended = false;
-        } else if is_marker(line, "...") {
-            ended = true;
-        } else if !is_blank_or_comment(line) {
-            if ended {
-                // A bare document after `...` with no `---`: it starts here.
-                chunks.push(Chunk { text: &input[start..pos], first_line: start_line });
-                start = pos;
-                start_line = line_no;
-                ended = false;
-            }
-            has_content = true;
+        let is_start = is_marker(line, "---");
+        if !is_start && !is_marker(line, "...") {
+            continue;
         }
-        pos = if line_end < bytes.len() { line_end + 1 } else { line_end };
-        line_no += 1;
+        if let Some(after) = ended {
+            cutter.cut_bare_document(after, pos);
+        }
+        if is_start && (ended.is_some() || has_content(&input[cutter.start..pos])) {
+            cutter.cut(pos);
+        }
+        ended = (!is_start).then(|| (line_end + 1).min(input.len()));
     }
-    if start < input.len() || chunks.is_empty() && !input.is_empty() {
+    if let Some(after) = ended {
+        cutter.cut_bare_document(after, input.len());
+    }
+    if cutter.start < input.len() {
         // Whatever remains (possibly only comments: Helm 3 keeps comment-only documents).
-        chunks.push(Chunk { text: &input[start..], first_line: start_line });
+        cutter.cut(input.len());
     }
-    chunks
+    cutter.chunks
 }
 
-fn memchr_newline(bytes: &[u8], from: usize) -> usize {
-    bytes[from..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| from + i)
+struct Cutter<'a> {
+    input: &'a str,
+    chunks: Vec<Chunk<'a>>,
+    start: usize,
+    start_line: usize,
+}
+
+impl<'a> Cutter<'a> {
+    /// Ends the current chunk at `at`.
+    fn cut(&mut self, at: usize) {
+        let text = &self.input[self.start..at];
+        self.chunks.push(Chunk { text, first_line: self.start_line });
+        self.start_line += memchr::memchr_iter(b'\n', text.as_bytes()).count();
+        self.start = at;
+    }
+
+    /// Content between a `...` line (ending at `after`) and `until`, with no `---` of its own, is
+    /// a bare document: the closed chunk keeps its trailing comments, the bare one starts at its content.
+    fn cut_bare_document(&mut self, after: usize, until: usize) {
+        if let Some(rel) = first_content_line(&self.input[after..until]) {
+            self.cut(after + rel);
+        }
+    }
+}
+
+/// Offsets of lines whose first byte (after a BOM on the first line) is `-` or `.`.
+fn line_starts_with_marker_char(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let first = bytes.strip_prefix("\u{feff}".as_bytes()).map_or(bytes, |b| b);
+    let at_start = matches!(first.first(), Some(b'-' | b'.')).then_some(0);
+    at_start.into_iter().chain(
+        memchr::memchr_iter(b'\n', bytes)
+            .map(|nl| nl + 1)
+            .filter(|&p| matches!(bytes.get(p), Some(b'-' | b'.'))),
+    )
+}
+
+/// Offset of the first line holding something besides blanks and comments.
+fn first_content_line(text: &str) -> Option<usize> {
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if !is_blank_or_comment(line.trim_end_matches('\n')) {
+            return Some(pos);
+        }
+        pos += line.len();
+    }
+    None
+}
+
+fn has_content(text: &str) -> bool {
+    first_content_line(text).is_some()
 }
 
 fn is_marker(line: &str, marker: &str) -> bool {

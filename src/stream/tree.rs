@@ -23,6 +23,8 @@ pub struct Node<'a> {
     pub line: usize,
     /// 0-based column; indentation is ASCII spaces, so this is also a byte count from line start.
     pub col: usize,
+    /// Nesting level: 0 for the root.
+    pub depth: usize,
     /// Carries an `&anchor`: editing it would also change every alias of it.
     pub anchored: bool,
     pub value: Value<'a>,
@@ -132,6 +134,17 @@ pub struct SyntaxError {
 
 /// Parses one document's text. `Ok(None)` means it holds no node (only comments or markers).
 pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Option<Node<'a>>, SyntaxError> {
+    walk(text, limits, true)
+}
+
+/// Checks one document as thoroughly as [`parse`] (syntax, duplicate keys, depth) but keeps only
+/// the root's entries and their direct children — enough for `kind`, `apiVersion` and
+/// `metadata.name`/`namespace`. Documents no patch touches pay for little more than the parser.
+pub fn check<'a>(text: &'a str, limits: &Limits) -> Result<Option<Node<'a>>, SyntaxError> {
+    walk(text, limits, false)
+}
+
+fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<Node<'a>>, SyntaxError> {
     let mut offsets = ByteOffsets::new(text);
     let mut stack: Vec<Frame<'a>> = Vec::new();
     let mut root: Option<Node<'a>> = None;
@@ -145,7 +158,8 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Option<Node<'a>>, Syn
         let (line, col) = (span.start.line(), span.start.col());
         let start = offsets.byte(span.start.index());
         let fail = |message: String| SyntaxError { line, col, message };
-        let node = |value, anchored, end| Node { start, end, line, col, anchored, value };
+        let depth = stack.len();
+        let node = |value, anchored, end| Node { start, end, line, col, depth, anchored, value };
         let complete = match event {
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -173,7 +187,8 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Option<Node<'a>>, Syn
                 } else {
                     Value::Map { entries: Vec::new(), flow }
                 };
-                stack.push(Frame { node: node(value, anchor != 0, start), key: None, seen: None });
+                let keep = whole_tree || depth <= 1;
+                stack.push(Frame { node: node(value, anchor != 0, start), key: None, keys: KeySet::default(), keep });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -212,43 +227,72 @@ fn closing_quote(text: &str, start: usize) -> usize {
 struct Frame<'a> {
     node: Node<'a>,
     key: Option<Node<'a>>,
-    /// Keys seen so far, built only for large mappings so duplicate checks stay linear overall.
-    seen: Option<HashSet<String>>,
+    keys: KeySet<'a>,
+    /// Whether children are stored, or only checked (see [`check`]).
+    keep: bool,
 }
-
-const LINEAR_KEY_SCAN: usize = 32;
 
 impl<'a> Frame<'a> {
     fn add(&mut self, child: Node<'a>) -> Result<(), String> {
         match &mut self.node.value {
-            Value::Seq { items, .. } => items.push(child),
+            Value::Seq { items, .. } => {
+                if self.keep {
+                    items.push(child);
+                }
+            }
             Value::Map { entries, .. } => match self.key.take() {
                 None => {
-                    if let Some(k) = child.scalar() {
-                        let duplicate = match &mut self.seen {
-                            Some(seen) => !seen.insert(k.to_string()),
-                            None => {
-                                let dup = entries.iter().any(|(e, _)| e.scalar() == Some(k));
-                                if !dup && entries.len() >= LINEAR_KEY_SCAN {
-                                    let mut seen: HashSet<String> =
-                                        entries.iter().filter_map(|(e, _)| e.scalar().map(str::to_string)).collect();
-                                    seen.insert(k.to_string());
-                                    self.seen = Some(seen);
-                                }
-                                dup
-                            }
-                        };
-                        if duplicate && k != "<<" {
-                            return Err(format!("duplicate key {k:?}"));
+                    if let Value::Scalar { text, .. } = &child.value {
+                        if !self.keys.insert(text.clone()) && text != "<<" {
+                            return Err(format!("duplicate key {text:?}"));
                         }
                     }
                     self.key = Some(child);
                 }
-                Some(key) => entries.push((key, child)),
+                Some(key) => {
+                    if self.keep {
+                        entries.push((key, child));
+                    }
+                }
             },
             Value::Scalar { .. } | Value::Alias => unreachable!("only collections are frames"),
         }
         Ok(())
+    }
+}
+
+/// The keys of one mapping: a short list, turned into a hash set once the mapping grows, so
+/// duplicate checks stay linear overall even for hostile inputs with 100,000 keys.
+enum KeySet<'a> {
+    Few(Vec<Cow<'a, str>>),
+    Many(HashSet<Cow<'a, str>>),
+}
+
+impl Default for KeySet<'_> {
+    fn default() -> Self {
+        KeySet::Few(Vec::new())
+    }
+}
+
+const LINEAR_KEY_SCAN: usize = 32;
+
+impl<'a> KeySet<'a> {
+    /// Adds a key; false if it was already there.
+    fn insert(&mut self, key: Cow<'a, str>) -> bool {
+        match self {
+            KeySet::Few(keys) if keys.contains(&key) => false,
+            KeySet::Few(keys) if keys.len() < LINEAR_KEY_SCAN => {
+                keys.push(key);
+                true
+            }
+            KeySet::Few(keys) => {
+                let mut set: HashSet<_> = keys.drain(..).collect();
+                set.insert(key);
+                *self = KeySet::Many(set);
+                true
+            }
+            KeySet::Many(set) => set.insert(key),
+        }
     }
 }
 
@@ -331,6 +375,16 @@ mod tests {
         let text = "[".repeat(50) + &"]".repeat(50);
         let limits = Limits { max_depth: 10, ..Limits::default() };
         assert!(parse(&text, &limits).unwrap_err().message.contains("max_depth"));
+    }
+
+    #[test]
+    fn check_validates_everything_but_keeps_only_the_head() {
+        let text = "kind: ConfigMap\nmetadata:\n  name: c\n  labels: {a: b}\ndata:\n  k: |\n    v\n";
+        let head = check(text, &Limits::default()).unwrap().unwrap();
+        assert_eq!(head.at(&["metadata", "name"]).and_then(Node::str), Some("c"));
+        assert!(head.at(&["metadata", "labels"]).unwrap().entries().is_empty());
+        let err = check("kind: ConfigMap\ndata:\n  deep:\n    k: 1\n    k: 2\n", &Limits::default()).unwrap_err();
+        assert_eq!((err.line, err.message.as_str()), (5, "duplicate key \"k\""));
     }
 
     #[test]
