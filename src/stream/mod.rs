@@ -73,13 +73,16 @@ impl<'a> Doc<'a> {
 /// The value of the document's top-level `kind:` line, found without parsing. None when there is
 /// no such line, or more than one (the parser then decides).
 pub fn top_level_kind(text: &str) -> Option<&str> {
-    let mut kinds = text.lines().filter_map(|l| l.strip_prefix("kind:"));
-    let kind = kinds.next()?;
+    let starts = text.starts_with("kind:").then_some(0).into_iter();
+    let mut kinds = starts.chain(memchr::memmem::find_iter(text.as_bytes(), b"\nkind:").map(|i| i + 1));
+    let at = kinds.next()?;
     if kinds.next().is_some() {
         return None;
     }
-    let kind = kind.split(" #").next().unwrap_or_default().trim();
-    Some(kind.trim_matches(|c| c == '"' || c == '\''))
+    let rest = &text[at + "kind:".len()..];
+    let value = &rest[..rest.find('\n').unwrap_or(rest.len())];
+    let value = value.split(" #").next().unwrap_or_default().trim();
+    Some(value.trim_matches(|c| c == '"' || c == '\''))
 }
 
 /// Checks the raw input against the budgets and decodes it as UTF-8, naming the document and
