@@ -168,3 +168,11 @@ fn tempdir() -> PathBuf {
 fn rand_suffix() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
 }
+
+#[test]
+fn the_readme_documents_every_option_key() {
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for (key, default, _) in maia_krm::config::OPTION_KEYS {
+        assert!(readme.contains(&format!("| `{key}` | `{default}` |")), "README lacks option {key} with default {default}");
+    }
+}
