@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::error::InputError;
 use crate::patch::{self, Change, StreamSummary};
 use crate::stream;
+use crate::stream::edit::block_document;
 
 /// The transformed stream: original documents (borrowed where untouched), new ones, and a report.
 pub struct Transformed<'a> {
@@ -36,7 +37,7 @@ pub fn transform<'a>(input: &'a str, config: &Config, jobs: usize) -> Result<Tra
         summary.marks.extend(patched.marks);
     }
     for new in patches.iter().flat_map(|p| p.new_documents(&summary)) {
-        out.new_documents.push(new.text);
+        out.new_documents.push(block_document(&new.value));
         out.changes.push(new.change);
     }
     Ok(out)

@@ -202,8 +202,6 @@ impl Config {
                 &mut cluster
             } else if OPTION_KEYS.iter().any(|(k, _, _)| k == key) {
                 &mut options
-            } else if key.starts_with("config.kubernetes.io/") || key.starts_with("internal.config.kubernetes.io/") {
-                continue;
             } else {
                 errors.push(format!(
                     "unknown key `{key}` (not a group form key, cluster key or option; options are {})",

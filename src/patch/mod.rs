@@ -61,6 +61,8 @@ pub struct ResourceId {
     pub kind: String,
     pub name: String,
     pub namespace: Option<String>,
+    /// kpt/kustomize's file annotations, for KRM `results[].file`.
+    pub file: Option<(String, Option<u64>)>,
 }
 
 impl std::fmt::Display for ResourceId {
@@ -81,11 +83,17 @@ pub struct Resource<'n, 'a> {
 impl<'n, 'a> Resource<'n, 'a> {
     fn new(node: &'n Node<'a>) -> Self {
         let s = |path: &[&str]| node.at(path).and_then(Node::str).unwrap_or_default().to_string();
+        let annotation = |keys: [&str; 2]| keys.iter().find_map(|k| node.at(&["metadata", "annotations", k]).and_then(Node::str));
+        let file = annotation(["internal.config.kubernetes.io/path", "config.kubernetes.io/path"]).map(|path| {
+            let index = annotation(["internal.config.kubernetes.io/index", "config.kubernetes.io/index"]);
+            (path.to_string(), index.and_then(|i| i.parse().ok()))
+        });
         let id = ResourceId {
             api_version: s(&["apiVersion"]),
             kind: s(&["kind"]),
             name: s(&["metadata", "name"]),
             namespace: node.at(&["metadata", "namespace"]).and_then(Node::str).map(str::to_string),
+            file,
         };
         Resource { node, id }
     }
@@ -182,9 +190,9 @@ pub struct StreamSummary {
     pub marks: Vec<&'static str>,
 }
 
-/// A document a patch adds after the stream, with the change that reports it.
+/// A document a patch adds after the stream (or to a ResourceList's items), with its report.
 pub struct NewDocument {
-    pub text: String,
+    pub value: serde_json::Value,
     pub change: Change,
 }
 
@@ -273,8 +281,16 @@ fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>, Str
         return Err(format!("the document is {what}, not a mapping (a Kubernetes object)"));
     }
     let kind = root.get("kind").and_then(Node::str).unwrap_or_default();
-    if kind == "List" || (kind.ends_with("List") && root.get("items").is_some_and(Node::is_seq)) {
-        Ok(root.get("items").map(Node::items).unwrap_or_default().iter().filter(|i| i.is_map()).map(Resource::new).collect())
+    let items = || root.get("items").map(Node::items).unwrap_or_default().iter().filter(|i| i.is_map());
+    if kind == "ResourceList" {
+        // kpt hands functions the Kptfile and the function's own config too: they are not workspace resources.
+        let local = |i: &Node| {
+            i.get("kind").and_then(Node::str) == Some("Kptfile")
+                || i.at(&["metadata", "annotations", "config.kubernetes.io/local-config"]).and_then(Node::str) == Some("true")
+        };
+        Ok(items().filter(|i| !local(i)).map(Resource::new).collect())
+    } else if kind == "List" || (kind.ends_with("List") && root.get("items").is_some_and(Node::is_seq)) {
+        Ok(items().map(Resource::new).collect())
     } else {
         Ok(vec![Resource::new(root)])
     }

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::{annotate, NewDocument, Patch, Report, Resource, StreamSummary};
 use crate::config::{Config, MiddlewareMode};
 use crate::patch::{Change, Outcome, ResourceId};
-use crate::stream::edit::{entry_lines, Edits};
+use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
 
 const MIDDLEWARES: &str = "traefik.ingress.kubernetes.io/router.middlewares";
@@ -75,8 +75,8 @@ impl OAuth {
         }
     }
 
-    fn middleware_document(&self) -> String {
-        let doc = json!({
+    fn middleware(&self) -> serde_json::Value {
+        json!({
             "apiVersion": "traefik.io/v1alpha1",
             "kind": "Middleware",
             "metadata": {
@@ -91,12 +91,7 @@ impl OAuth {
                 "trustForwardHeader": true,
                 "authResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email", "Authorization"],
             }},
-        });
-        let mut lines = Vec::new();
-        for (k, v) in doc.as_object().expect("object literal") {
-            entry_lines(k, v, 0, &mut lines);
-        }
-        lines.iter().map(|(depth, text)| format!("{}{text}\n", " ".repeat(*depth))).collect()
+        })
     }
 }
 
@@ -163,9 +158,10 @@ impl Patch for OAuth {
             kind: "Middleware".into(),
             name: self.middleware_name.clone(),
             namespace: Some(self.namespace.clone()),
+            file: None,
         };
         vec![NewDocument {
-            text: self.middleware_document(),
+            value: self.middleware(),
             change: Change {
                 outcome: Outcome::Changed,
                 patch: "oauth",

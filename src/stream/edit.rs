@@ -174,6 +174,15 @@ pub fn flow(v: &Json) -> String {
     }
 }
 
+/// A whole new document (a mapping) as block YAML, ending with a newline.
+pub fn block_document(doc: &Json) -> String {
+    let mut lines = Vec::new();
+    for (k, v) in doc.as_object().into_iter().flatten() {
+        entry_lines(k, v, 0, &mut lines);
+    }
+    lines.iter().map(|(depth, text)| format!("{}{text}\n", " ".repeat(*depth))).collect()
+}
+
 /// Block lines for `key: value` at relative depth `depth`: (depth, text) pairs.
 pub fn entry_lines(key: &str, value: &Json, depth: usize, out: &mut Vec<(usize, String)>) {
     match value {

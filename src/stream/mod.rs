@@ -120,7 +120,7 @@ pub fn documents(input: &str) -> Vec<Doc<'_>> {
 }
 
 /// Writes the documents back as one stream, followed by new documents in the given order.
-pub fn write(out: &mut impl Write, docs: &[Cow<str>], new_docs: &[String]) -> std::io::Result<()> {
+pub fn write(out: &mut (impl Write + ?Sized), docs: &[Cow<str>], new_docs: &[String]) -> std::io::Result<()> {
     for doc in docs {
         out.write_all(doc.as_bytes())?;
     }
