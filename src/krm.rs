@@ -20,7 +20,8 @@ use crate::stream::{self, Limits};
 /// the changes (for `--explain`).
 pub struct Run {
     pub output: String,
-    pub failed: bool,
+    /// The error result's message when the run failed (kustomize shows only stderr).
+    pub error: Option<String>,
     pub changes: Vec<Change>,
 }
 
@@ -55,8 +56,9 @@ pub fn run(input: &str, fallback: Option<Result<Config, String>>) -> Result<Run,
     let config = match config {
         Ok(c) => c,
         Err(message) => {
-            let error = json!({"message": message, "severity": "error"});
-            return Ok(Run { output: finish(doc.text, &root, Vec::new(), vec![error], &limits)?, failed: true, changes: Vec::new() });
+            let result = json!({"message": message, "severity": "error"});
+            let output = finish(doc.text, &root, Vec::new(), vec![result], &limits)?;
+            return Ok(Run { output, error: Some(message), changes: Vec::new() });
         }
     };
     let mut limits = config.options.limits.clone();
@@ -73,7 +75,7 @@ pub fn run(input: &str, fallback: Option<Result<Config, String>>) -> Result<Run,
     let results = changes.iter().filter_map(result).collect();
     let root = tree::parse(&patched.text, &limits).map_err(|e| doc.error(e.line, e.message))?.expect("still a ResourceList");
     let output = finish(&patched.text, &root, new_items, results, &limits)?;
-    Ok(Run { output, failed: false, changes })
+    Ok(Run { output, error: None, changes })
 }
 
 /// Appends new items and results, and makes a `kind: List` input a ResourceList on output.
@@ -153,7 +155,7 @@ mod tests {
     #[test]
     fn items_are_patched_and_results_carry_refs_and_files() {
         let run = run(&list(SA, ""), Some(Ok(config(&[])))).unwrap();
-        assert!(!run.failed);
+        assert!(run.error.is_none());
         let out = &docs(&run.output)[0];
         assert_eq!(out["items"][0]["imagePullSecrets"], json!([{"name": "maia-docker-registry-secret"}]));
         assert_eq!(out["items"][0]["metadata"]["annotations"]["internal.config.kubernetes.io/path"], json!("sa.yaml"));
@@ -175,7 +177,7 @@ mod tests {
     fn missing_config_is_an_error_result_that_keeps_every_item() {
         let empty_fc = "functionConfig: {apiVersion: v1, kind: ConfigMap, metadata: {name: function-input}}\n";
         let run = run(&list(SA, empty_fc), None).unwrap();
-        assert!(run.failed);
+        assert!(run.error.as_deref().is_some_and(|e| e.starts_with("no config")));
         let out = &docs(&run.output)[0];
         assert_eq!(out["items"].as_array().unwrap().len(), 1);
         assert!(out["items"][0].get("imagePullSecrets").is_none());

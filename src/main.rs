@@ -68,11 +68,11 @@ fn try_main(args: &Args) -> Result<bool> {
         if args.explain {
             eprint!("{}", explain::render(&run.changes));
         }
-        if run.failed {
-            eprintln!("maia-krm: the ResourceList carries an error result (see its `results`)");
+        if let Some(error) = &run.error {
+            eprintln!("maia-krm: bad config: {error}");
         }
         write_out(|out| out.write_all(run.output.as_bytes()))?;
-        return Ok(!run.failed);
+        return Ok(run.error.is_none());
     }
 
     let config = config

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs maia-krm for Helm: as the Helm 4 post-renderer plugin `maia-krm` (binary in the
+# plugin's bin/) and on PATH for Helm 3, so one command line works with both:
+#   helm install ... --post-renderer maia-krm --post-renderer-args --config=FILE
+# MAIA_KRM_BIN picks the binary (default: target/release/maia-krm of this checkout).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${MAIA_KRM_BIN:-$here/../../target/release/maia-krm}
+[ -x "$bin" ] || { echo "no maia-krm binary at $bin: run 'cargo build --release' or set MAIA_KRM_BIN" >&2; exit 1; }
+mkdir -p "$here/bin"
+cp "$bin" "$here/bin/maia-krm"
+if helm version --template '{{.Version}}' 2>/dev/null | grep -q '^v4'; then
+  helm plugin install "$here"
+fi
+install -m 0755 "$bin" "${PREFIX:-/usr/local}/bin/maia-krm"

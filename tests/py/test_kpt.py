@@ -1,0 +1,94 @@
+"""kpt: `kpt fn eval --exec` with a functionConfig file and with `-- key=value` flags, and
+`kpt fn render` with the Kptfile pipeline from functions/kpt/. Files, paths and comments must
+survive: each run is compared with a baseline run whose patches are all switched off, so kpt's
+own re-serialisation cancels out and only maia-krm's changes remain."""
+
+import os
+import pathlib
+import shutil
+import subprocess
+
+from conftest import BIN, ROOT, oracle_config
+from oracle import check_promises, load, split_documents, strip_managed
+
+RENDERED = ROOT / "kustomization" / "rendered"
+OFF = {"ingress_tls": "false", "oauth": "false", "pull_secret": "false", "shared_volume": "false"}
+
+
+def package(path, files=("oauth2-proxy-7.7.8-maia.yaml", "label-studio.yaml", "minio-tenant.yaml")):
+    path.mkdir()
+    for f in files:
+        shutil.copy(RENDERED / f, path / f)
+    return path
+
+
+def kpt(*args, cwd=None):
+    env = {**os.environ, "PATH": f"{pathlib.Path(BIN).parent}:{os.environ['PATH']}"}
+    return subprocess.run(["kpt", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def with_options(config_text, options):
+    return config_text + "".join(f'  {k}: "{v}"\n' for k, v in options.items())
+
+
+def files_of(pkg):
+    """The package's resource files (the config differs between baseline and patched by design)."""
+    return {p.relative_to(pkg).as_posix(): p.read_text() for p in sorted(pkg.rglob("*.yaml")) if p.name != "maia-krm-config.yaml"}
+
+
+def assert_only_managed_changes(base, patched, flavour="nginx"):
+    base_files, patched_files = files_of(base), files_of(patched)
+    assert base_files.keys() == patched_files.keys(), "kpt must write resources back to the same files"
+    cfg = oracle_config(flavour)
+    for name, text in patched_files.items():
+        before, after = split_documents(base_files[name]), split_documents(text)
+        assert len(before) == len(after), name
+        comments = lambda t: [l for l in t.splitlines() if l.lstrip().startswith("#")]
+        assert comments(base_files[name]) == comments(text), f"{name}: comments changed"
+        for b, a in zip(before, after):
+            out, inp = strip_managed(load(a), load(b), cfg)
+            assert out == inp, name
+            check_promises(load(a), cfg)
+
+
+def test_fn_eval_with_fn_config_file(tmp_path):
+    config = (ROOT / "functions" / "kpt" / "maia-krm-config.yaml").read_text()
+    (tmp_path / "on.yaml").write_text(config)
+    (tmp_path / "off.yaml").write_text(with_options(config, OFF))
+    base, patched = package(tmp_path / "base"), package(tmp_path / "patched")
+    assert kpt("fn", "eval", str(base), "--exec", BIN, "--fn-config", str(tmp_path / "off.yaml")).returncode == 0
+    proc = kpt("fn", "eval", str(patched), "--exec", BIN, "--fn-config", str(tmp_path / "on.yaml"), "--truncate-output=false")
+    assert proc.returncode == 0, proc.stderr
+    assert "[info]" in proc.stderr and "pull-secret: added maia-docker-registry-secret" in proc.stderr
+    assert_only_managed_changes(base, patched)
+
+
+def test_fn_eval_with_key_value_arguments(tmp_path):
+    pkg = package(tmp_path / "pkg", files=("minio-tenant.yaml",))
+    proc = kpt("fn", "eval", str(pkg), "--exec", BIN, "--", "group_ID=Demo_Group", "domain=maia.example.com",
+               "traefik_resolver=letsencrypt", "oauth_url=demo-group.maia.example.com")
+    assert proc.returncode == 0, proc.stderr
+    docs = [load(d) for d in split_documents((pkg / "minio-tenant.yaml").read_text())]
+    ingress = next(d for d in docs if isinstance(d, dict) and d.get("kind") == "Ingress")
+    assert ingress["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.tls.certresolver"] == "letsencrypt"
+
+
+def test_fn_eval_without_config_fails_and_changes_no_file(tmp_path):
+    pkg = package(tmp_path / "pkg", files=("minio-tenant.yaml",))
+    before = files_of(pkg)
+    proc = kpt("fn", "eval", str(pkg), "--exec", BIN)
+    assert proc.returncode != 0
+    assert "no config" in proc.stderr
+    assert files_of(pkg) == before
+
+
+def test_fn_render_with_the_kptfile_pipeline(tmp_path):
+    config = (ROOT / "functions" / "kpt" / "maia-krm-config.yaml").read_text()
+    base, patched = package(tmp_path / "base"), package(tmp_path / "patched")
+    for pkg, cfg in ((base, with_options(config, OFF)), (patched, config)):
+        shutil.copy(ROOT / "functions" / "kpt" / "Kptfile", pkg / "Kptfile")
+        (pkg / "maia-krm-config.yaml").write_text(cfg)
+        proc = kpt("fn", "render", str(pkg), "--allow-exec")
+        assert proc.returncode == 0, proc.stderr
+    assert (patched / "maia-krm-config.yaml").read_text() == config, "the local config object is left alone"
+    assert_only_managed_changes(base, patched)
