@@ -175,6 +175,21 @@ impl IngressTls {
     }
 }
 
+/// The spec of an Ingress both Ingress patches can work on, or the field that is malformed.
+/// A malformed Ingress is left alone by every patch, not half-patched.
+pub fn ingress_spec<'n, 'a>(res: &Resource<'n, 'a>) -> Result<&'n Node<'a>, (&'static str, String)> {
+    if res.id.api_version != "networking.k8s.io/v1" {
+        return Err(("apiVersion", format!("{} Ingress not patched (only networking.k8s.io/v1)", res.id.api_version)));
+    }
+    let spec = res.node.get("spec").filter(|s| s.is_map()).ok_or(("spec", "missing or not a mapping".to_string()))?;
+    for list in ["rules", "tls"] {
+        if spec.get(list).is_some_and(|r| !r.is_seq() && !r.is_null()) {
+            return Err((if list == "rules" { "spec.rules" } else { "spec.tls" }, "not a list; Ingress left alone".into()));
+        }
+    }
+    Ok(spec)
+}
+
 impl Patch for IngressTls {
     fn name(&self) -> &'static str {
         "ingress-tls"
@@ -185,18 +200,10 @@ impl Patch for IngressTls {
     }
 
     fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
-        if res.id.api_version != "networking.k8s.io/v1" {
-            return report.conflict("apiVersion", format!("{} Ingress not patched (only networking.k8s.io/v1)", res.id.api_version));
-        }
-        let Some(spec) = res.node.get("spec").filter(|s| s.is_map()) else {
-            return report.conflict("spec", "missing or not a mapping");
+        let spec = match ingress_spec(res) {
+            Ok(spec) => spec,
+            Err((field, why)) => return report.conflict(field, why),
         };
-        if spec.get("rules").is_some_and(|r| !r.is_seq() && !r.is_null()) {
-            return report.conflict("spec.rules", "not a list; left alone");
-        }
-        if spec.get("tls").is_some_and(|t| !t.is_seq() && !t.is_null()) {
-            return report.conflict("spec.tls", "not a list; left alone");
-        }
         let (hosts, rewrites) = self.rule_hosts(spec, edits, report);
         self.tls(spec, &hosts, &rewrites, edits, report);
         self.ingress_class(spec, res, edits, report);

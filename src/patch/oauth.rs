@@ -12,6 +12,7 @@
 
 use serde_json::json;
 
+use super::ingress_tls::ingress_spec;
 use super::{annotate, NewDocument, Patch, Report, Resource, StreamSummary};
 use crate::config::{Config, MiddlewareMode};
 use crate::patch::{Change, Outcome, ResourceId};
@@ -117,6 +118,9 @@ impl Patch for OAuth {
     }
 
     fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        if let Err((field, why)) = ingress_spec(res) {
+            return report.conflict(field, why);
+        }
         if serves_oauth2(res) {
             report.mark(OAUTH2_PROXY_INGRESS);
             return report.unchanged("metadata.annotations", "oauth2-proxy's own Ingress: no auth in front of it (it would loop)");

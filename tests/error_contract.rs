@@ -1,0 +1,200 @@
+//! The error contract, one case per row: each hostile or broken input is either handled
+//! correctly (as documented in the README) or refused with an error naming document and line,
+//! exit 1, empty stdout — never a panic, and always within a memory cap and a time limit.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Virtual memory cap for each run (KiB): far above what any case needs, far below "unbounded".
+const MEMORY_CAP_KIB: u64 = 2 << 20;
+const TIME_LIMIT: Duration = Duration::from_secs(20);
+
+struct Outcome {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+fn run(input: &[u8], extra_config: &str) -> Outcome {
+    let dir = std::env::temp_dir().join(format!("maia-krm-contract-{}-{:?}", std::process::id(), std::thread::current().id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.yaml");
+    let base = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config-nginx.yaml")).unwrap();
+    std::fs::write(&config, format!("{base}{extra_config}")).unwrap();
+    let mut child = Command::new("bash")
+        .args(["-c", &format!("ulimit -v {MEMORY_CAP_KIB}; exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_maia-krm")])
+        .args(["--config", config.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        stdout.read_to_end(&mut buf).unwrap();
+        buf
+    });
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            child.kill().unwrap();
+            panic!("maia-krm did not finish within {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    writer.join().unwrap();
+    Outcome { code: status.code(), stdout: out_reader.join().unwrap(), stderr: err }
+}
+
+/// Refused: exit 1, nothing on stdout, a message with each needle, no panic.
+fn refused(input: &[u8], needles: &[&str]) {
+    refused_with(input, "", needles);
+}
+
+fn refused_with(input: &[u8], config: &str, needles: &[&str]) {
+    let out = run(input, config);
+    assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+    assert_eq!(out.code, Some(1), "stderr: {}", out.stderr);
+    assert!(out.stdout.is_empty(), "stdout must be empty on error");
+    for n in needles {
+        assert!(out.stderr.contains(n), "stderr lacks {n:?}: {}", out.stderr);
+    }
+}
+
+/// Handled: exit 0; returns stdout.
+fn handled(input: &[u8]) -> String {
+    let out = run(input, "");
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const HEAD: &str = "---\n# Source: c/templates/ok.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n";
+
+#[test]
+fn invalid_yaml() {
+    refused(format!("{HEAD}---\n# Source: c/templates/bad.yaml\nkind: ConfigMap\ndata: {{a: [}}\n").as_bytes(), &[
+        "document 2",
+        "c/templates/bad.yaml",
+        "line 10",
+    ]);
+}
+
+#[test]
+fn truncated_stream() {
+    refused(format!("{HEAD}---\nkind: ConfigMap\ndata:\n  script: \"echo hi").as_bytes(), &["document 2", "line 10"]);
+}
+
+#[test]
+fn tabs_in_indentation() {
+    refused(format!("{HEAD}---\nkind: Pod\nspec:\n\tcontainers: []\n").as_bytes(), &["document 2", "line 10"]);
+}
+
+#[test]
+fn a_scalar_or_a_list_at_document_level() {
+    refused(format!("{HEAD}---\njust text\n").as_bytes(), &["document 2", "a scalar, not a mapping"]);
+    refused(format!("{HEAD}---\n- a\n").as_bytes(), &["document 2", "a sequence, not a mapping"]);
+}
+
+#[test]
+fn duplicate_keys() {
+    refused(format!("{HEAD}---\nkind: ConfigMap\ndata:\n  a: 1\n  a: 2\n").as_bytes(), &["document 2", "line 11", "duplicate key \"a\""]);
+}
+
+#[test]
+fn an_alias_bomb_is_never_expanded() {
+    // "Billion laughs": ten levels of ten aliases. maia-krm never expands aliases, so this costs
+    // what its text costs; the resource is reported and left byte for byte as it came.
+    let mut bomb = String::from("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: lol\n  labels:\n    l0: &l0 lol\n");
+    for level in 1..10 {
+        let refs = vec![format!("*l{}", level - 1); 10].join(", ");
+        bomb.push_str(&format!("    l{level}: &l{level} [{refs}]\n"));
+    }
+    assert_eq!(handled(bomb.as_bytes()), bomb);
+}
+
+#[test]
+fn a_100_mb_document_is_over_the_default_budget() {
+    let big = format!("kind: ConfigMap\ndata:\n  blob: {}\n", "x".repeat(100 << 20));
+    refused(big.as_bytes(), &["document 1", "max_document_bytes"]);
+}
+
+#[test]
+fn the_whole_stream_has_a_budget_too() {
+    refused_with(format!("{HEAD}{HEAD}").as_bytes(), "  max_stream_bytes: \"100\"\n", &["max_stream_bytes=100"]);
+}
+
+#[test]
+fn nesting_10_000_deep() {
+    let flow = format!("kind: ConfigMap\ndata: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    refused(flow.as_bytes(), &["document 1", "recursion limit"]);
+    let block: String = (0..10_000).map(|d| format!("{}- \n", " ".repeat(d * 2))).collect();
+    refused(format!("kind: ConfigMap\ndata:\n{block}").as_bytes(), &["document 1"]);
+}
+
+#[test]
+fn non_utf8_bytes() {
+    let mut input = HEAD.as_bytes().to_vec();
+    input.extend_from_slice(b"---\nkind: ConfigMap\ndata:\n  a: \xc3\x28\n");
+    refused(&input, &["document 2", "line 10", "invalid UTF-8"]);
+}
+
+#[test]
+fn nul_bytes() {
+    refused(format!("{HEAD}---\nkind: ConfigMap\ndata:\n  a: \"x\0y\"\n").as_bytes(), &["document 2", "line 10"]);
+}
+
+#[test]
+fn a_utf8_bom_and_crlf_are_handled() {
+    let input = "\u{feff}apiVersion: v1\r\nkind: ServiceAccount\r\nmetadata:\r\n  name: sa\r\n";
+    assert_eq!(handled(input.as_bytes()), format!("{input}imagePullSecrets:\r\n  - name: maia-docker-registry-secret\r\n"));
+}
+
+#[test]
+fn an_empty_stream_is_refused() {
+    refused(b"", &["empty"]);
+}
+
+#[test]
+fn a_stream_of_comments_passes_through() {
+    let input = "# just\n# comments\n---\n# Source: c/templates/none.yaml\n";
+    assert_eq!(handled(input.as_bytes()), input);
+}
+
+#[test]
+fn a_list_kind_has_its_items_patched() {
+    let input = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: a}\n";
+    assert!(handled(input.as_bytes()).ends_with("  metadata: {name: a}\n  imagePullSecrets:\n    - name: maia-docker-registry-secret\n"));
+}
+
+#[test]
+fn a_document_without_kind_or_metadata_passes_through() {
+    let input = format!("{HEAD}---\nfoo: bar\n---\napiVersion: v1\nkind: ServiceAccount\n");
+    let out = handled(input.as_bytes());
+    assert!(out.contains("---\nfoo: bar\n---\n"), "{out}");
+    assert!(out.ends_with("kind: ServiceAccount\nimagePullSecrets:\n  - name: maia-docker-registry-secret\n"));
+}
+
+#[test]
+fn an_ingress_whose_rules_is_a_string_is_left_alone() {
+    let input = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\nspec:\n  rules: \"oops\"\n";
+    assert_eq!(handled(input.as_bytes()), input);
+}
+
+#[test]
+fn a_pod_template_whose_containers_is_null_gets_only_the_pull_secret() {
+    let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers: null\n";
+    assert_eq!(handled(input.as_bytes()), format!("{input}      imagePullSecrets:\n        - name: maia-docker-registry-secret\n"));
+}
