@@ -198,3 +198,25 @@ fn a_pod_template_whose_containers_is_null_gets_only_the_pull_secret() {
     let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers: null\n";
     assert_eq!(handled(input.as_bytes()), format!("{input}      imagePullSecrets:\n        - name: maia-docker-registry-secret\n"));
 }
+
+/// Inputs the fuzzer once broke (tests/fuzz/run): each must now be accepted and transformed
+/// idempotently, or refused cleanly.
+#[test]
+fn fuzz_regressions_replay_cleanly() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-regressions");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let input = std::fs::read(&path).unwrap();
+        let first = run(&input, "  traefik_resolver: letsencrypt\n  middleware: always\n  shared_hooks: \"true\"\n");
+        assert!(!first.stderr.contains("panicked"), "{}: {}", path.display(), first.stderr);
+        match first.code {
+            Some(0) => {
+                let second = run(&first.stdout, "  traefik_resolver: letsencrypt\n  middleware: always\n  shared_hooks: \"true\"\n");
+                assert_eq!(second.code, Some(0), "{}: own output refused: {}", path.display(), second.stderr);
+                assert_eq!(second.stdout, first.stdout, "{}: not idempotent", path.display());
+            }
+            Some(1) => assert!(first.stdout.is_empty(), "{}", path.display()),
+            other => panic!("{}: exit {other:?}: {}", path.display(), first.stderr),
+        }
+    }
+}

@@ -66,6 +66,10 @@ impl IngressTls {
                 continue;
             }
             let field = format!("spec.rules[{i}].host");
+            if rule.get("host").is_some_and(|h| h.scalar().is_none()) {
+                report.conflict(&field, "not a string; rule left alone");
+                continue;
+            }
             let host = match rule.get("host").and_then(Node::str).filter(|h| !h.is_empty()) {
                 None if self.policy != HostPolicy::Keep => {
                     match rule.get("host") {

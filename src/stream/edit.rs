@@ -95,6 +95,7 @@ impl<'t> Edits<'t> {
 
     /// Replaces a scalar's text with a new string, quoted as needed.
     pub fn replace_scalar(&mut self, node: &Node, new: &str) {
+        debug_assert!(node.scalar().is_some(), "replace_scalar() on a collection");
         self.claims.push(Claim::Range(node.start, node.end));
         self.splices.push(Splice { start: node.start, end: node.end, depth: node.depth, with: quote(new) });
     }

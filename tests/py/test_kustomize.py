@@ -8,6 +8,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -29,11 +30,18 @@ exec env -i {bin}
 
 @pytest.fixture
 def docker_shim(tmp_path):
+    # The "image": a copy of the binary where nobody can reach it (a checkout may sit in a
+    # private directory, as a fresh CI clone in a `mktemp -d` folder does).
+    image = pathlib.Path(tempfile.mkdtemp(prefix="maia-krm-image-"))
+    image.chmod(0o755)
+    shutil.copy(BIN, image / "maia-krm")
+    (image / "maia-krm").chmod(0o755)
     shim_dir = tmp_path / "shim"
     shim_dir.mkdir()
-    (shim_dir / "docker").write_text(SHIM.replace("{bin}", BIN))
+    (shim_dir / "docker").write_text(SHIM.replace("{bin}", str(image / "maia-krm")))
     (shim_dir / "docker").chmod(0o755)
-    return {**os.environ, "PATH": f"{shim_dir}:{os.environ['PATH']}"}
+    yield {**os.environ, "PATH": f"{shim_dir}:{os.environ['PATH']}"}
+    shutil.rmtree(image)
 
 
 def kustomize(directory, env):
