@@ -32,7 +32,7 @@ impl<'a> Fields<'a> {
             (_, Json::String(s)) => Some(s.clone()),
             (_, Json::Number(n)) => Some(n.to_string()),
             (k, other) => {
-                self.fail(k, format!("expected a string, got {other}"));
+                self.fail(k, format!("expected a string, got {}", kind_of(other)));
                 None
             }
         }
@@ -52,7 +52,7 @@ impl<'a> Fields<'a> {
             Some((_, Json::Bool(b))) => *b,
             Some((_, Json::String(s))) if matches!(s.as_str(), "true" | "false") => s == "true",
             Some((k, other)) => {
-                self.fail(k, format!("expected true or false, got {other}"));
+                self.fail(k, format!("expected true or false, got {}", kind_of(other)));
                 default
             }
         }
@@ -64,7 +64,7 @@ impl<'a> Fields<'a> {
             Some((_, Json::Number(n))) if n.as_u64().is_some() => n.as_u64().unwrap_or_default() as usize,
             Some((_, Json::String(s))) if s.parse::<usize>().is_ok() => s.parse().unwrap_or(default),
             Some((k, other)) => {
-                self.fail(k, format!("expected a whole number, got {other}"));
+                self.fail(k, format!("expected a whole number, got {}", kind_of(other)));
                 default
             }
         }
@@ -79,5 +79,17 @@ impl<'a> Fields<'a> {
                 default
             }),
         }
+    }
+}
+
+/// What a value is, for messages: never the value itself, which may be a secret.
+fn kind_of(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "nothing",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "a mapping",
     }
 }

@@ -226,13 +226,13 @@ pub fn namespace_of(group_id: &str) -> String {
 
 fn read_form(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Form {
     let mut f = Fields::new(obj, "group form", errors);
-    let group_id = f.required_string("group_ID").unwrap_or_default();
-    if !group_id.is_empty() {
-        if let Err(e) = validate::dns_label(&namespace_of(&group_id)) {
-            f.fail("group_ID", format!("{group_id:?} gives namespace {e}"));
-        }
+    let group_id = f.required_string("group_ID");
+    if let Some(Err(e)) = group_id.as_deref().map(|g| validate::dns_label(&namespace_of(g))) {
+        f.fail("group_ID", format!("gives namespace {e}"));
     }
+    let group_id = group_id.unwrap_or_default();
     let group_subdomain = f.string(&["group_subdomain", "namespace_hub_address"]).unwrap_or_else(|| namespace_of(&group_id));
+    // (an invalid group_ID was reported above; don't report its derived subdomain twice)
     if let Err(e) = validate::dns_label(&group_subdomain) {
         f.fail("group_subdomain", e);
     }
@@ -245,12 +245,11 @@ fn read_form(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Form {
 
 fn read_cluster(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
     let mut f = Fields::new(obj, "cluster config", errors);
-    let domain = f.required_string("domain").unwrap_or_default();
-    if !domain.is_empty() {
-        if let Err(e) = validate::host(&domain) {
-            f.fail("domain", e);
-        }
+    let domain = f.required_string("domain");
+    if let Some(Err(e)) = domain.as_deref().map(validate::host) {
+        f.fail("domain", e);
     }
+    let domain = domain.unwrap_or_default();
     let url_type = match f.choice("url_type", &["subdomain", "subpath"], "subdomain") {
         "subpath" => UrlType::Subpath,
         _ => UrlType::Subdomain,
@@ -405,6 +404,48 @@ mod tests {
         for key in ["group_ID", "domain", "oauth_url", "traefik_resolver", "middleware", "typo_key"] {
             assert!(err.contains(&format!("`{key}`")), "{key} missing from: {err}");
         }
+    }
+
+    /// Strings that must never reach an annotation, a URL or an object name.
+    const INJECTIONS: &[&str] = &[
+        "x.example.com; rm -rf /",
+        "x.example.com\nnginx.ingress.kubernetes.io/server-snippet: evil",
+        "$host",
+        "x\"y",
+        "x'y",
+        "x{y}",
+        "x y",
+        "",
+        "https://x.example.com",
+        "x.example.com/path?rd=$request_uri",
+        "x.example.com:443",
+        "`id`",
+        "x\\y",
+        "../../etc",
+    ];
+
+    #[test]
+    fn injection_strings_are_refused_for_every_key_that_reaches_an_annotation_url_or_name() {
+        let keys = [
+            "group_ID", "group_subdomain", "oauth_url", "domain", "nginx_cluster_issuer", "traefik_resolver",
+            "ingress_class", "imagePullSecrets", "oauth2_proxy_service", "middleware_name", "shared_claim",
+            "shared_volume_name", "shared_mount_path",
+        ];
+        for key in keys {
+            for bad in INJECTIONS {
+                let mut d = data(json!({"group_ID": "Demo_Group", "domain": "maia.example.com"}));
+                d.insert(key.to_string(), json!(bad));
+                let err = Config::from_data(&d).err().unwrap_or_else(|| panic!("{key} accepted {bad:?}"));
+                assert!(err.contains(&format!("`{key}`")), "{key} / {bad:?}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn type_errors_do_not_echo_values() {
+        let err = Config::from_data(&data(json!({"group_ID": ["s3cret-token"], "domain": "maia.example.com"}))).unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(err.contains("`group_ID`: expected a string, got a list"), "{err}");
     }
 
     #[test]

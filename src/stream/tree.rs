@@ -181,7 +181,9 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                 if stack.len() >= limits.max_depth {
                     return Err(fail(format!("nesting deeper than {} levels (limit max_depth)", limits.max_depth)));
                 }
-                let flow = text.as_bytes().get(start).is_some_and(|b| matches!(b, b'[' | b'{'));
+                // A flow collection's start event spans its bracket; a block one's is empty. (Its
+                // first byte can't tell: a block list may well start with `- {name: x}`.)
+                let flow = span.end.index() > span.start.index();
                 let value = if matches!(event, Event::SequenceStart(..)) {
                     Value::Seq { items: Vec::new(), flow }
                 } else {
@@ -346,6 +348,15 @@ mod tests {
         let x = root.at(&["b"]).unwrap().items()[0].get("x").unwrap();
         assert_eq!(&text[x.start..x.end], "\"on\"");
         assert_eq!(x.scalar(), Some("on"));
+    }
+
+    #[test]
+    fn block_lists_of_flow_items_are_block_lists() {
+        let text = "a:\n- {k: v}\n- [x]\nb: [1]\nc: {d: 1}\n";
+        let root = parse_ok(text);
+        assert!(!root.get("a").unwrap().is_flow());
+        assert!(root.get("a").unwrap().items().iter().all(Node::is_flow));
+        assert!(root.get("b").unwrap().is_flow() && root.get("c").unwrap().is_flow());
     }
 
     #[test]
