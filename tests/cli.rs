@@ -176,3 +176,33 @@ fn the_readme_documents_every_option_key() {
         assert!(readme.contains(&format!("| `{key}` | `{default}` |")), "README lacks option {key} with default {default}");
     }
 }
+
+#[test]
+fn secrets_in_the_config_never_reach_stderr_or_results() {
+    const SECRETS: [&str; 4] = ["Sup3rS3cretRegistry", "KcS3cretClient", "M1n10S3cretKey", "M1n10Access"];
+    let dir = tempdir();
+    let config = |domain: &str| {
+        format!(
+            "kind: ConfigMap\ndata:\n  group-form.yaml: |\n    group_ID: Demo_Group\n    oauth_url: demo-group.maia.example.com\n    minio_access_key: {}\n    minio_secret_key: {}\n  cluster.yaml: |\n    domain: {domain}\n    nginx_cluster_issuer: ci\n    docker_server: ghcr.io/minnelab\n    docker_username: robot\n    docker_password: {}\n    keycloak: {{issuer_url: https://kc.example.com, client_id: maia, client_secret: {}}}\n",
+            SECRETS[3], SECRETS[2], SECRETS[0], SECRETS[1]
+        )
+    };
+    let good = dir.join("good.yaml");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&good, config("maia.example.com")).unwrap();
+    std::fs::write(&bad, config("https://maia.example.com/")).unwrap();
+    let stream = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\nspec:\n  rules: [{http: {paths: []}}]\n---\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n";
+    let list = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {{name: sa}}\n");
+    let runs = [
+        maia_krm(&["--config", good.to_str().unwrap(), "--explain"], &[], stream.as_bytes()),
+        maia_krm(&["--config", bad.to_str().unwrap(), "--explain"], &[], stream.as_bytes()),
+        maia_krm(&["--config", good.to_str().unwrap(), "--explain"], &[], list.as_bytes()),
+        maia_krm(&["--config", bad.to_str().unwrap()], &[], list.as_bytes()),
+    ];
+    for out in runs {
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        for secret in SECRETS {
+            assert!(!all.contains(secret), "{secret} leaked:\n{all}");
+        }
+    }
+}
