@@ -70,6 +70,48 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A list of strings (absent: empty).
+    pub fn strings(&mut self, key: &str) -> Vec<String> {
+        match self.value(&[key]) {
+            None => Vec::new(),
+            Some((_, Json::Array(items))) if items.iter().all(Json::is_string) => {
+                items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
+            }
+            Some((k, other)) => {
+                self.fail(k, format!("expected a list of strings, got {}", kind_of(other)));
+                Vec::new()
+            }
+        }
+    }
+
+    /// A list of whole numbers.
+    pub fn uints(&mut self, key: &str) -> Option<Vec<u64>> {
+        match self.value(&[key])? {
+            (_, Json::Array(items)) if items.iter().all(|i| i.as_u64().is_some()) => Some(items.iter().filter_map(Json::as_u64).collect()),
+            (k, other) => {
+                self.fail(k, format!("expected a list of whole numbers, got {}", kind_of(other)));
+                None
+            }
+        }
+    }
+
+    /// A nested mapping.
+    pub fn object(&mut self, key: &str) -> Option<&'a Map<String, Json>> {
+        match self.value(&[key])? {
+            (_, Json::Object(m)) => Some(m),
+            (k, other) => {
+                self.fail(k, format!("expected a mapping, got {}", kind_of(other)));
+                None
+            }
+        }
+    }
+
+    /// A secret: literal or reference; its value never appears in a message.
+    pub fn secret(&mut self, key: &str) -> Option<super::Secret> {
+        let (k, v) = self.value(&[key])?;
+        super::Secret::from_json(v).map_err(|e| self.fail(k, e)).ok()
+    }
+
     /// One of a fixed set of words.
     pub fn choice(&mut self, key: &str, choices: &[&'static str], default: &'static str) -> &'static str {
         match self.string(&[key]) {

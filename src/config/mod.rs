@@ -5,15 +5,24 @@
 //! form key, a cluster key or an option. The same loader serves `--config FILE`, `--form/--cluster`,
 //! `MAIA_KRM_CONFIG`, a KRM functionConfig and kpt's `function-input` ConfigMap.
 
+mod cluster;
 mod fields;
+mod form;
+mod options;
+mod secret;
 pub mod validate;
+
+pub use cluster::{Cluster, Keycloak, PortType, UrlType};
+pub use form::{jupyterhub_escape, Form, FormSecrets, ResourceLimits};
+pub use secret::Secret;
+
+pub use options::{HostPolicy, MiddlewareMode, Options, OPTION_KEYS};
 
 use std::path::Path;
 
 use serde_json::{Map, Value as Json};
 
 use crate::stream::{scalar::to_json, tree, Limits};
-use fields::Fields;
 
 /// Everything a run needs to know, validated.
 #[derive(Debug, Clone)]
@@ -22,130 +31,6 @@ pub struct Config {
     pub cluster: Cluster,
     pub options: Options,
 }
-
-/// The group form (upstream keys).
-#[derive(Debug, Clone)]
-pub struct Form {
-    pub group_id: String,
-    pub group_subdomain: String,
-    pub oauth_url: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum UrlType {
-    Subdomain,
-    Subpath,
-}
-
-/// The cluster config (upstream keys).
-#[derive(Debug, Clone)]
-pub struct Cluster {
-    pub domain: String,
-    pub url_type: UrlType,
-    pub nginx_cluster_issuer: Option<String>,
-    pub traefik_resolver: Option<String>,
-    pub ingress_class: Option<String>,
-    /// The ONE registry pull secret name (upstream key `imagePullSecrets`).
-    pub image_pull_secret: String,
-}
-
-/// Which Ingress rule hosts get the workspace host.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum HostPolicy {
-    /// Empty hosts and hosts outside `domain`.
-    OutsideDomain,
-    /// Only empty hosts.
-    EmptyOnly,
-    /// Never touch rule hosts.
-    Keep,
-}
-
-/// Where the Traefik forwardAuth Middleware comes from.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum MiddlewareMode {
-    /// Emitted by the stream that holds oauth2-proxy's own Ingress, so exactly one Helm release owns it.
-    Auto,
-    Always,
-    Never,
-}
-
-/// Behaviour switches; every key is documented in [`OPTION_KEYS`] and the README.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub ingress_tls: bool,
-    pub oauth: bool,
-    pub pull_secret: bool,
-    pub shared_volume: bool,
-    pub host_policy: HostPolicy,
-    pub oauth_jupyterhub: bool,
-    pub oauth_response_headers: bool,
-    pub oauth2_proxy_service: String,
-    pub middleware: MiddlewareMode,
-    pub middleware_name: String,
-    pub shared_claim: String,
-    pub shared_volume_name: String,
-    pub shared_mount_path: String,
-    pub shared_init_containers: bool,
-    pub shared_hooks: bool,
-    pub limits: Limits,
-}
-
-/// Option keys: (key, default, meaning). The single list behind unknown-key errors and the README.
-pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
-    ("ingress_tls", "true", "Ingress hosts, TLS entries, ingressClassName and issuer/resolver annotations"),
-    ("oauth", "true", "oauth2-proxy in front of Ingresses (needs `oauth_url` in the form)"),
-    ("pull_secret", "true", "registry pull secret on every pod template and ServiceAccount"),
-    ("shared_volume", "true", "the group's shared PVC mounted in every container"),
-    ("host_policy", "outside-domain", "which rule hosts become the workspace host: outside-domain, empty-only, keep"),
-    ("oauth_jupyterhub", "false", "also put oauth2-proxy in front of JupyterHub (it logs in through Keycloak itself)"),
-    ("oauth_response_headers", "true", "nginx: pass X-Auth-Request-User and -Email to the app"),
-    ("oauth2_proxy_service", "oauth2-proxy", "Service name of oauth2-proxy in the workspace namespace"),
-    ("middleware", "auto", "Traefik Middleware: auto (emit it with oauth2-proxy's own Ingress), always, never"),
-    ("middleware_name", "oauth2-proxy-auth", "name of the Traefik forwardAuth Middleware"),
-    ("shared_claim", "shared", "PersistentVolumeClaim name of the shared volume"),
-    ("shared_volume_name", "shared", "pod volume name used when a pod does not mount the claim yet"),
-    ("shared_mount_path", "/home/maia-user/shared", "where containers see the shared volume"),
-    ("shared_init_containers", "false", "mount the shared volume in init containers too"),
-    ("shared_hooks", "false", "mount the shared volume in Helm hook pods too"),
-    ("max_depth", "256", "deepest collection nesting accepted in a document"),
-    ("max_document_bytes", "33554432", "largest document accepted, in bytes"),
-    ("max_stream_bytes", "1073741824", "largest input accepted, in bytes"),
-];
-
-const FORM_KEYS: &[&str] = &[
-    "group_ID",
-    "group_subdomain",
-    "namespace_hub_address",
-    "maia_workspace_version",
-    "users",
-    "resources_limits",
-    "gpu_request",
-    "oauth_url",
-    "minio_console_service",
-    "minio_access_key",
-    "minio_secret_key",
-    "mlflow_service",
-];
-
-const CLUSTER_KEYS: &[&str] = &[
-    "domain",
-    "url_type",
-    "nginx_cluster_issuer",
-    "traefik_resolver",
-    "ingress_class",
-    "storage_class",
-    "shared_storage_class",
-    "imagePullSecrets",
-    "docker_server",
-    "docker_username",
-    "docker_password",
-    "keycloak",
-    "keycloack",
-    "admins",
-    "ssh_port_type",
-    "port_range",
-    "ssh_hostname",
-];
 
 pub const FORM_FILE_KEY: &str = "group-form.yaml";
 pub const CLUSTER_FILE_KEY: &str = "cluster.yaml";
@@ -196,9 +81,9 @@ impl Config {
         for (key, value) in data {
             let target = if key == FORM_FILE_KEY || key == CLUSTER_FILE_KEY {
                 continue;
-            } else if FORM_KEYS.contains(&key.as_str()) {
+            } else if form::KEYS.contains(&key.as_str()) {
                 &mut form
-            } else if CLUSTER_KEYS.contains(&key.as_str()) {
+            } else if cluster::KEYS.contains(&key.as_str()) {
                 &mut cluster
             } else if OPTION_KEYS.iter().any(|(k, _, _)| k == key) {
                 &mut options
@@ -212,9 +97,9 @@ impl Config {
             target.insert(key.clone(), flat_value(value));
         }
         let config = Config {
-            form: read_form(&form, &mut errors),
-            cluster: read_cluster(&cluster, &mut errors),
-            options: read_options(&options, &mut errors),
+            form: form::read(&form, &mut errors),
+            cluster: cluster::read(&cluster, &mut errors),
+            options: options::read_options(&options, &mut errors),
         };
         if errors.is_empty() { Ok(config) } else { Err(errors.join("\n  ")) }
     }
@@ -222,98 +107,6 @@ impl Config {
 
 pub fn namespace_of(group_id: &str) -> String {
     group_id.to_lowercase().replace('_', "-")
-}
-
-fn read_form(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Form {
-    let mut f = Fields::new(obj, "group form", errors);
-    let group_id = f.required_string("group_ID");
-    if let Some(Err(e)) = group_id.as_deref().map(|g| validate::dns_label(&namespace_of(g))) {
-        f.fail("group_ID", format!("gives namespace {e}"));
-    }
-    let group_id = group_id.unwrap_or_default();
-    let group_subdomain = f.string(&["group_subdomain", "namespace_hub_address"]).unwrap_or_else(|| namespace_of(&group_id));
-    // (an invalid group_ID was reported above; don't report its derived subdomain twice)
-    if let Err(e) = validate::dns_label(&group_subdomain) {
-        f.fail("group_subdomain", e);
-    }
-    let oauth_url = f.string(&["oauth_url"]);
-    if let Some(Err(e)) = oauth_url.as_deref().map(validate::host) {
-        f.fail("oauth_url", e);
-    }
-    Form { group_id, group_subdomain, oauth_url }
-}
-
-fn read_cluster(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
-    let mut f = Fields::new(obj, "cluster config", errors);
-    let domain = f.required_string("domain");
-    if let Some(Err(e)) = domain.as_deref().map(validate::host) {
-        f.fail("domain", e);
-    }
-    let domain = domain.unwrap_or_default();
-    let url_type = match f.choice("url_type", &["subdomain", "subpath"], "subdomain") {
-        "subpath" => UrlType::Subpath,
-        _ => UrlType::Subdomain,
-    };
-    let subdomain_name = |f: &mut Fields, key: &str| {
-        let v = f.string(&[key]);
-        if let Some(Err(e)) = v.as_deref().map(validate::dns_subdomain) {
-            f.fail(key, e);
-        }
-        v
-    };
-    let nginx_cluster_issuer = subdomain_name(&mut f, "nginx_cluster_issuer");
-    let traefik_resolver = subdomain_name(&mut f, "traefik_resolver");
-    let ingress_class = subdomain_name(&mut f, "ingress_class");
-    let image_pull_secret = subdomain_name(&mut f, "imagePullSecrets").unwrap_or_else(|| "maia-docker-registry-secret".into());
-    Cluster { domain, url_type, nginx_cluster_issuer, traefik_resolver, ingress_class, image_pull_secret }
-}
-
-fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Options {
-    let mut f = Fields::new(obj, "option", errors);
-    let default = |key: &str| OPTION_KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, d, _)| *d).unwrap_or_default();
-    let name = |f: &mut Fields, key: &str, check: fn(&str) -> Result<(), String>| {
-        let v = f.string(&[key]).unwrap_or_else(|| default(key).to_string());
-        if let Err(e) = check(&v) {
-            f.fail(key, e);
-        }
-        v
-    };
-    let oauth2_proxy_service = name(&mut f, "oauth2_proxy_service", validate::dns_label);
-    let middleware_name = name(&mut f, "middleware_name", validate::dns_subdomain);
-    let shared_claim = name(&mut f, "shared_claim", validate::dns_subdomain);
-    let shared_volume_name = name(&mut f, "shared_volume_name", validate::dns_label);
-    let shared_mount_path = name(&mut f, "shared_mount_path", validate::mount_path);
-    let limits = Limits::default();
-    Options {
-        ingress_tls: f.bool("ingress_tls", true),
-        oauth: f.bool("oauth", true),
-        pull_secret: f.bool("pull_secret", true),
-        shared_volume: f.bool("shared_volume", true),
-        host_policy: match f.choice("host_policy", &["outside-domain", "empty-only", "keep"], "outside-domain") {
-            "empty-only" => HostPolicy::EmptyOnly,
-            "keep" => HostPolicy::Keep,
-            _ => HostPolicy::OutsideDomain,
-        },
-        oauth_jupyterhub: f.bool("oauth_jupyterhub", false),
-        oauth_response_headers: f.bool("oauth_response_headers", true),
-        oauth2_proxy_service,
-        middleware: match f.choice("middleware", &["auto", "always", "never"], "auto") {
-            "always" => MiddlewareMode::Always,
-            "never" => MiddlewareMode::Never,
-            _ => MiddlewareMode::Auto,
-        },
-        middleware_name,
-        shared_claim,
-        shared_volume_name,
-        shared_mount_path,
-        shared_init_containers: f.bool("shared_init_containers", false),
-        shared_hooks: f.bool("shared_hooks", false),
-        limits: Limits {
-            max_depth: f.uint("max_depth", limits.max_depth),
-            max_document_bytes: f.uint("max_document_bytes", limits.max_document_bytes),
-            max_stream_bytes: f.uint("max_stream_bytes", limits.max_stream_bytes),
-        },
-    }
 }
 
 /// An embedded file under `key`: YAML text (ConfigMap data) or an already-parsed map.

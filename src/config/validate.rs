@@ -48,6 +48,87 @@ pub fn mount_path(s: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("{s:?} must be an absolute path of letters, digits, '/', '-', '_' and '.'")) }
 }
 
+/// A container image tag.
+pub fn image_tag(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok && !s.starts_with(['.', '-']) { Ok(()) } else { Err(format!("{s:?} is not an image tag (letters, digits, '_', '.', '-')")) }
+}
+
+/// An e-mail address as Keycloak user names are: `local@host`.
+pub fn email(s: &str) -> Result<(), String> {
+    let valid = s.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && local.len() <= 64
+            && local.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-'))
+            && domain.contains('.')
+            && dns_subdomain(&domain.to_ascii_lowercase()).is_ok()
+    });
+    if valid { Ok(()) } else { Err(format!("{s:?} is not an e-mail address")) }
+}
+
+/// oauth2-proxy's cookie secret: 16, 24 or 32 bytes, raw or base64 (as it decodes it).
+pub fn cookie_secret(s: &str) -> Result<(), String> {
+    use base64::Engine;
+    let engines = [base64::engine::general_purpose::URL_SAFE, base64::engine::general_purpose::STANDARD];
+    let decoded = engines.iter().find_map(|e| e.decode(s).ok()).map_or(0, |b| b.len());
+    if [16, 24, 32].contains(&decoded) || [16, 24, 32].contains(&s.len()) {
+        Ok(())
+    } else {
+        Err("must be 16, 24 or 32 bytes, raw or base64 (oauth2-proxy's AES key sizes)".into())
+    }
+}
+
+/// A Kubernetes memory quantity such as `"1G"`, `"16Gi"` or `512000000`.
+pub fn memory_quantity(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().is_some_and(|f| f > 0.0),
+        serde_json::Value::String(s) => {
+            let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let suffix = &s[digits.len()..];
+            digits.parse::<f64>().is_ok_and(|f| f > 0.0)
+                && ["", "k", "K", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"].contains(&suffix)
+        }
+        _ => false,
+    }
+}
+
+/// A CPU amount such as `1.0`, `2` or `"500m"`.
+pub fn cpu_quantity(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().is_some_and(|f| f > 0.0),
+        serde_json::Value::String(s) => s.strip_suffix('m').unwrap_or(s).parse::<f64>().is_ok_and(|f| f > 0.0),
+        _ => false,
+    }
+}
+
+/// A registry host with an optional port and path: `ghcr.io/minnelab`, `registry.example.com:5000`.
+pub fn registry(s: &str) -> Result<(), String> {
+    let (host_port, path) = s.split_once('/').unwrap_or((s, ""));
+    let (host, port) = host_port.split_once(':').unwrap_or((host_port, "0"));
+    let ok = dns_subdomain(host).is_ok()
+        && port.parse::<u16>().is_ok()
+        && path.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'/' | b'.' | b'_' | b'-'));
+    if ok { Ok(()) } else { Err(format!("{s:?} is not a registry (host[:port][/path])")) }
+}
+
+/// A registry user name: printable, no whitespace, no `:` (it is joined with the password by one).
+pub fn registry_user(s: &str) -> Result<(), String> {
+    if !s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        Ok(())
+    } else {
+        Err("must be printable, without whitespace or ':'".into())
+    }
+}
+
+/// An `https://` URL made of ordinary characters (an OIDC issuer).
+pub fn https_url(s: &str) -> Result<(), String> {
+    let Some(rest) = s.strip_prefix("https://") else { return Err(format!("{s:?} must start with https://")) };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host.split_once(':').map_or(host, |(h, port)| if port.parse::<u16>().is_ok() { h } else { "" });
+    let ok = dns_subdomain(host).is_ok() && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'));
+    if ok { Ok(()) } else { Err(format!("{s:?} is not a plain https URL")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

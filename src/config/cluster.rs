@@ -1,0 +1,164 @@
+//! The cluster config (upstream keys), validated.
+
+use serde_json::{Map, Value as Json};
+
+use super::fields::Fields;
+use super::{validate, Secret};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UrlType {
+    Subdomain,
+    Subpath,
+}
+
+/// How per-user SSH Services are exposed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PortType {
+    NodePort,
+    LoadBalancer,
+}
+
+/// The cluster's OIDC provider (upstream key `keycloak`, older files `keycloack`).
+#[derive(Debug, Clone)]
+pub struct Keycloak {
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+}
+
+/// One cluster's settings, shared by every workspace on it.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub domain: String,
+    pub url_type: UrlType,
+    pub nginx_cluster_issuer: Option<String>,
+    pub traefik_resolver: Option<String>,
+    pub ingress_class: Option<String>,
+    /// The ONE registry pull secret name (upstream key `imagePullSecrets`).
+    pub image_pull_secret: String,
+    pub storage_class: Option<String>,
+    /// Falls back to `storage_class`.
+    pub shared_storage_class: Option<String>,
+    pub docker_server: Option<String>,
+    pub docker_username: Option<String>,
+    pub docker_password: Option<Secret>,
+    pub keycloak: Option<Keycloak>,
+    pub admins: Vec<String>,
+    pub ssh_port_type: PortType,
+    pub port_range: Option<(u16, u16)>,
+    pub ssh_hostname: Option<String>,
+}
+
+impl Cluster {
+    pub fn shared_storage_class(&self) -> Option<&str> {
+        self.shared_storage_class.as_deref().or(self.storage_class.as_deref())
+    }
+}
+
+pub const KEYS: &[&str] = &[
+    "domain",
+    "url_type",
+    "nginx_cluster_issuer",
+    "traefik_resolver",
+    "ingress_class",
+    "storage_class",
+    "shared_storage_class",
+    "imagePullSecrets",
+    "docker_server",
+    "docker_username",
+    "docker_password",
+    "keycloak",
+    "keycloack",
+    "admins",
+    "ssh_port_type",
+    "port_range",
+    "ssh_hostname",
+];
+
+pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
+    let mut f = Fields::new(obj, "cluster config", errors);
+    let domain = f.required_string("domain");
+    if let Some(Err(e)) = domain.as_deref().map(validate::host) {
+        f.fail("domain", e);
+    }
+    let domain = domain.unwrap_or_default();
+    let url_type = match f.choice("url_type", &["subdomain", "subpath"], "subdomain") {
+        "subpath" => UrlType::Subpath,
+        _ => UrlType::Subdomain,
+    };
+    let checked = |f: &mut Fields, key: &str, check: fn(&str) -> Result<(), String>| {
+        let v = f.string(&[key]);
+        if let Some(Err(e)) = v.as_deref().map(check) {
+            f.fail(key, e);
+        }
+        v
+    };
+    let nginx_cluster_issuer = checked(&mut f, "nginx_cluster_issuer", validate::dns_subdomain);
+    let traefik_resolver = checked(&mut f, "traefik_resolver", validate::dns_subdomain);
+    let ingress_class = checked(&mut f, "ingress_class", validate::dns_subdomain);
+    let image_pull_secret = checked(&mut f, "imagePullSecrets", validate::dns_subdomain).unwrap_or_else(|| "maia-docker-registry-secret".into());
+    let storage_class = checked(&mut f, "storage_class", validate::dns_subdomain);
+    let shared_storage_class = checked(&mut f, "shared_storage_class", validate::dns_subdomain);
+    let docker_server = checked(&mut f, "docker_server", validate::registry);
+    let docker_username = checked(&mut f, "docker_username", validate::registry_user);
+    let docker_password = f.secret("docker_password");
+    let ssh_hostname = checked(&mut f, "ssh_hostname", validate::host);
+    let admins = f.strings("admins");
+    for (i, admin) in admins.iter().enumerate() {
+        if let Err(e) = validate::email(admin) {
+            f.fail(&format!("admins[{i}]"), e);
+        }
+    }
+    let ssh_port_type = match f.choice("ssh_port_type", &["NodePort", "LoadBalancer"], "NodePort") {
+        "LoadBalancer" => PortType::LoadBalancer,
+        _ => PortType::NodePort,
+    };
+    let port_range = match f.uints("port_range") {
+        Some(r) if r.len() == 2 && 0 < r[0] && r[0] <= r[1] && r[1] <= 65535 => Some((r[0] as u16, r[1] as u16)),
+        Some(_) => {
+            f.fail("port_range", "expected [min, max] ports with 1 <= min <= max <= 65535");
+            None
+        }
+        None => None,
+    };
+    let keycloak = keycloak(&mut f);
+    Cluster {
+        domain,
+        url_type,
+        nginx_cluster_issuer,
+        traefik_resolver,
+        ingress_class,
+        image_pull_secret,
+        storage_class,
+        shared_storage_class,
+        docker_server,
+        docker_username,
+        docker_password,
+        keycloak,
+        admins,
+        ssh_port_type,
+        port_range,
+        ssh_hostname,
+    }
+}
+
+fn keycloak(f: &mut Fields) -> Option<Keycloak> {
+    let (key, obj) = ["keycloak", "keycloack"].iter().find_map(|k| f.object(k).map(|o| (*k, o)))?;
+    let mut sub = Fields::new(obj, "cluster config", f.errors);
+    let issuer_url = sub.string(&["issuer_url"]);
+    let client_id = sub.string(&["client_id"]);
+    let client_secret = sub.secret("client_secret");
+    match (&issuer_url, &client_id) {
+        (Some(url), _) if validate::https_url(url).is_err() => {
+            sub.fail(&format!("{key}.issuer_url"), validate::https_url(url).unwrap_err());
+        }
+        (None, _) => sub.fail(&format!("{key}.issuer_url"), "is required"),
+        _ => {}
+    }
+    match &client_id {
+        Some(id) if validate::dns_subdomain(id).is_err() => sub.fail(&format!("{key}.client_id"), validate::dns_subdomain(id).unwrap_err()),
+        None => sub.fail(&format!("{key}.client_id"), "is required"),
+        _ => {}
+    }
+    Some(Keycloak { issuer_url: issuer_url?, client_id: client_id?, client_secret })
+}

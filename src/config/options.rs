@@ -1,0 +1,118 @@
+//! Option keys: behaviour switches that are neither form nor cluster keys.
+
+use serde_json::{Map, Value as Json};
+
+use super::fields::Fields;
+use super::validate;
+use crate::stream::Limits;
+
+/// Which Ingress rule hosts get the workspace host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HostPolicy {
+    /// Empty hosts and hosts outside `domain`.
+    OutsideDomain,
+    /// Only empty hosts.
+    EmptyOnly,
+    /// Never touch rule hosts.
+    Keep,
+}
+
+/// Where the Traefik forwardAuth Middleware comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MiddlewareMode {
+    /// Emitted by the stream that holds oauth2-proxy's own Ingress, so exactly one Helm release owns it.
+    Auto,
+    Always,
+    Never,
+}
+
+/// Behaviour switches; every key is documented in [`OPTION_KEYS`] and the README.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub ingress_tls: bool,
+    pub oauth: bool,
+    pub pull_secret: bool,
+    pub shared_volume: bool,
+    pub host_policy: HostPolicy,
+    pub oauth_jupyterhub: bool,
+    pub oauth_response_headers: bool,
+    pub oauth2_proxy_service: String,
+    pub middleware: MiddlewareMode,
+    pub middleware_name: String,
+    pub shared_claim: String,
+    pub shared_volume_name: String,
+    pub shared_mount_path: String,
+    pub shared_init_containers: bool,
+    pub shared_hooks: bool,
+    pub limits: Limits,
+}
+
+/// Option keys: (key, default, meaning). The single list behind unknown-key errors and the README.
+pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
+    ("ingress_tls", "true", "Ingress hosts, TLS entries, ingressClassName and issuer/resolver annotations"),
+    ("oauth", "true", "oauth2-proxy in front of Ingresses (needs `oauth_url` in the form)"),
+    ("pull_secret", "true", "registry pull secret on every pod template and ServiceAccount"),
+    ("shared_volume", "true", "the group's shared PVC mounted in every container"),
+    ("host_policy", "outside-domain", "which rule hosts become the workspace host: outside-domain, empty-only, keep"),
+    ("oauth_jupyterhub", "false", "also put oauth2-proxy in front of JupyterHub (it logs in through Keycloak itself)"),
+    ("oauth_response_headers", "true", "nginx: pass X-Auth-Request-User and -Email to the app"),
+    ("oauth2_proxy_service", "oauth2-proxy", "Service name of oauth2-proxy in the workspace namespace"),
+    ("middleware", "auto", "Traefik Middleware: auto (emit it with oauth2-proxy's own Ingress), always, never"),
+    ("middleware_name", "oauth2-proxy-auth", "name of the Traefik forwardAuth Middleware"),
+    ("shared_claim", "shared", "PersistentVolumeClaim name of the shared volume"),
+    ("shared_volume_name", "shared", "pod volume name used when a pod does not mount the claim yet"),
+    ("shared_mount_path", "/home/maia-user/shared", "where containers see the shared volume"),
+    ("shared_init_containers", "false", "mount the shared volume in init containers too"),
+    ("shared_hooks", "false", "mount the shared volume in Helm hook pods too"),
+    ("max_depth", "256", "deepest collection nesting accepted in a document"),
+    ("max_document_bytes", "33554432", "largest document accepted, in bytes"),
+    ("max_stream_bytes", "1073741824", "largest input accepted, in bytes"),
+];
+
+pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Options {
+    let mut f = Fields::new(obj, "option", errors);
+    let default = |key: &str| OPTION_KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, d, _)| *d).unwrap_or_default();
+    let name = |f: &mut Fields, key: &str, check: fn(&str) -> Result<(), String>| {
+        let v = f.string(&[key]).unwrap_or_else(|| default(key).to_string());
+        if let Err(e) = check(&v) {
+            f.fail(key, e);
+        }
+        v
+    };
+    let oauth2_proxy_service = name(&mut f, "oauth2_proxy_service", validate::dns_label);
+    let middleware_name = name(&mut f, "middleware_name", validate::dns_subdomain);
+    let shared_claim = name(&mut f, "shared_claim", validate::dns_subdomain);
+    let shared_volume_name = name(&mut f, "shared_volume_name", validate::dns_label);
+    let shared_mount_path = name(&mut f, "shared_mount_path", validate::mount_path);
+    let limits = Limits::default();
+    Options {
+        ingress_tls: f.bool("ingress_tls", true),
+        oauth: f.bool("oauth", true),
+        pull_secret: f.bool("pull_secret", true),
+        shared_volume: f.bool("shared_volume", true),
+        host_policy: match f.choice("host_policy", &["outside-domain", "empty-only", "keep"], "outside-domain") {
+            "empty-only" => HostPolicy::EmptyOnly,
+            "keep" => HostPolicy::Keep,
+            _ => HostPolicy::OutsideDomain,
+        },
+        oauth_jupyterhub: f.bool("oauth_jupyterhub", false),
+        oauth_response_headers: f.bool("oauth_response_headers", true),
+        oauth2_proxy_service,
+        middleware: match f.choice("middleware", &["auto", "always", "never"], "auto") {
+            "always" => MiddlewareMode::Always,
+            "never" => MiddlewareMode::Never,
+            _ => MiddlewareMode::Auto,
+        },
+        middleware_name,
+        shared_claim,
+        shared_volume_name,
+        shared_mount_path,
+        shared_init_containers: f.bool("shared_init_containers", false),
+        shared_hooks: f.bool("shared_hooks", false),
+        limits: Limits {
+            max_depth: f.uint("max_depth", limits.max_depth),
+            max_document_bytes: f.uint("max_document_bytes", limits.max_document_bytes),
+            max_stream_bytes: f.uint("max_stream_bytes", limits.max_stream_bytes),
+        },
+    }
+}
