@@ -7,6 +7,7 @@
 pub mod config;
 pub mod error;
 pub mod explain;
+pub mod generate;
 pub mod krm;
 pub mod patch;
 pub mod pipeline;

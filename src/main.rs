@@ -1,43 +1,28 @@
 //! The `maia-krm` command line. Parses arguments, runs one job, and maps errors to exit codes
-//! in one place (`Error::exit_code`); everything else lives in the library.
+//! in one place (`Error::exit_code`); flags live in `cli.rs`, everything else in the library.
+
+mod cli;
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use cli::{Cli, Command, ConfigArgs, FormCommand, PlanFormat};
 use maia_krm::config::Config;
+use maia_krm::generate::{self, form::{Seed, SecretMode}, values::Format};
+use maia_krm::stream::edit::block_document;
 use maia_krm::error::{Error, Result};
 use maia_krm::stream::Limits;
 use maia_krm::{explain, krm, pipeline, stream};
 
-/// Applies a MAIA workspace's edits (Ingress TLS, OAuth, registry pull secret, shared volume)
-/// to rendered manifests on stdin: a manifest stream (Helm post-renderer, Argo CD plugin) or a
-/// KRM ResourceList (kpt and kustomize function), written back to stdout.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Args {
-    /// ConfigMap whose data holds `group-form.yaml`, `cluster.yaml` and option keys.
-    #[arg(long, env = "MAIA_KRM_CONFIG", conflicts_with_all = ["form", "cluster"])]
-    config: Option<PathBuf>,
-    /// The group form file (with --cluster), instead of --config.
-    #[arg(long, requires = "cluster")]
-    form: Option<PathBuf>,
-    /// The cluster config file (with --form), instead of --config.
-    #[arg(long, requires = "form")]
-    cluster: Option<PathBuf>,
-    /// Print each change made, and each change skipped and why, to stderr.
-    #[arg(long)]
-    explain: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    jobs: Option<usize>,
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match try_main(&args) {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        None => render(&cli),
+        Some(command) => run_command(command).map(|()| true),
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         // A KRM run whose ResourceList carries an error result: kpt and kustomize need exit 1.
         Ok(false) => ExitCode::FAILURE,
@@ -53,8 +38,8 @@ fn main() -> ExitCode {
 /// Reads stdin, picks the mode by content (a ResourceList means a KRM function call, anything
 /// else a manifest stream) and writes stdout only once everything has succeeded, so a failure
 /// never leaves half a stream for Helm to install.
-fn try_main(args: &Args) -> Result<bool> {
-    let config = load_config(args);
+fn render(args: &Cli) -> Result<bool> {
+    let config = load_config(&args.config);
     let mut input = Vec::new();
     std::io::stdin().lock().read_to_end(&mut input)?;
     let limits = match &config {
@@ -75,9 +60,7 @@ fn try_main(args: &Args) -> Result<bool> {
         return Ok(run.error.is_none());
     }
 
-    let config = config
-        .unwrap_or_else(|| Err("no config: pass --config FILE (a ConfigMap), --form FILE --cluster FILE, or set MAIA_KRM_CONFIG".into()))
-        .map_err(Error::Config)?;
+    let config = require(config)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let out = pipeline::transform(text, &config, jobs)?;
     if args.explain {
@@ -95,10 +78,72 @@ fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()
 }
 
 /// The config named on the command line or by `MAIA_KRM_CONFIG`, if any.
-fn load_config(args: &Args) -> Option<Result<Config, String>> {
+fn load_config(args: &ConfigArgs) -> Option<Result<Config, String>> {
     match (&args.config, &args.form, &args.cluster) {
         (Some(file), _, _) => Some(Config::from_config_map_file(file)),
         (None, Some(form), Some(cluster)) => Some(Config::from_files(form, cluster)),
         _ => None,
     }
+}
+
+fn require(config: Option<Result<Config, String>>) -> Result<Config> {
+    config
+        .unwrap_or_else(|| Err("no config: pass --config FILE (a ConfigMap), --form FILE --cluster FILE, or set MAIA_KRM_CONFIG".into()))
+        .map_err(Error::Config)
+}
+
+/// The runbook subcommands: each prints one artifact on stdout.
+fn run_command(command: &Command) -> Result<()> {
+    let output = match command {
+        Command::Form(FormCommand::New { group, subdomain, users, gpu, workspace_version, domain, memory, cpu, secrets_env, secrets_dir }) => {
+            let secrets = match (secrets_env, secrets_dir) {
+                (Some(prefix), _) => SecretMode::Env(prefix.clone()),
+                (None, Some(dir)) => SecretMode::Files(dir.clone()),
+                (None, None) => SecretMode::Generate,
+            };
+            let seed = Seed {
+                group_id: group.clone(),
+                subdomain: subdomain.clone(),
+                users: users.clone(),
+                gpu: *gpu,
+                workspace_version: workspace_version.clone(),
+                domain: domain.clone(),
+                memory: [memory[0].clone(), memory[1].clone()],
+                cpu: [cpu[0], cpu[1]],
+                secrets,
+            };
+            generate::form::new_form(&seed).map_err(Error::Config)?
+        }
+        Command::Form(FormCommand::Check { form, cluster }) => {
+            let form = generate::form::read(form).map_err(Error::Config)?;
+            let cluster = cluster.as_deref().map(generate::form::read).transpose().map_err(Error::Config)?;
+            let summary = generate::form::check(&form, cluster.as_ref()).map_err(|problems| Error::Config(problems.join("\n  ")))?;
+            format!("{summary}\n")
+        }
+        Command::Namespace { config, registry_password_file } => {
+            let config = require(load_config(config))?;
+            let password = generate::namespace::registry_password(registry_password_file.as_deref(), &config).map_err(Error::Config)?;
+            generate::yaml_stream(&generate::namespace::resources(&config, &password).map_err(Error::Config)?)
+        }
+        Command::Values { component, config } => {
+            let config = require(load_config(config))?;
+            match generate::values::values(component, &config).map_err(Error::Config)? {
+                (v, Format::Json) => format!("{}\n", serde_json::to_string_pretty(&v).expect("values serialise")),
+                (v, Format::Yaml) => block_document(&v),
+            }
+        }
+        Command::Plan { config: args, output, argocd, repo } => {
+            let config = require(load_config(args))?;
+            if *argocd {
+                generate::yaml_stream(&generate::plan::argocd(&config, repo))
+            } else {
+                let steps = generate::plan::steps(&config, &args.words());
+                match output {
+                    PlanFormat::Text => generate::plan::text(&steps),
+                    PlanFormat::Json => format!("{}\n", serde_json::to_string_pretty(&generate::plan::json(&steps)).expect("plan serialises")),
+                }
+            }
+        }
+    };
+    write_out(|out| out.write_all(output.as_bytes()))
 }

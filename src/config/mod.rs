@@ -13,7 +13,7 @@ mod secret;
 pub mod validate;
 
 pub use cluster::{Cluster, Keycloak, PortType, UrlType};
-pub use form::{jupyterhub_escape, Form, FormSecrets, ResourceLimits};
+pub use form::{jupyterhub_escape, Form, FormSecrets, ResourceLimits, SECRET_KEYS as FORM_SECRET_KEYS};
 pub use secret::Secret;
 
 pub use options::{HostPolicy, MiddlewareMode, Options, OPTION_KEYS};

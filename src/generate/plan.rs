@@ -1,0 +1,183 @@
+//! `plan`: the ordered install steps of a workspace, as commands a user can run, as JSON for CI
+//! and GitOps tooling, or as Argo CD objects (an AppProject and one Application per component).
+
+use serde_json::{json, Value as Json};
+
+use super::values::{MLFLOW_RELEASE, MYSQL_RELEASE};
+use crate::config::Config;
+
+/// One install step: what it installs, what must be installed first, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub component: &'static str,
+    pub depends_on: Vec<&'static str>,
+    pub commands: Vec<String>,
+}
+
+/// Where a Helm chart comes from.
+struct Chart {
+    repo: Option<(&'static str, &'static str)>,
+    chart: &'static str,
+    version: Option<&'static str>,
+}
+
+const fn repo(name: &'static str, url: &'static str, chart: &'static str, version: &'static str) -> Chart {
+    Chart { repo: Some((name, url)), chart, version: Some(version) }
+}
+
+/// The workspace's components in install order, each with its dependencies, release and chart.
+/// MinIO and MySQL come before MLflow (its artifact store and database); oauth2-proxy before
+/// the apps it guards; the add-ons last, since their proxy routes point at everything else.
+fn components() -> Vec<(&'static str, Vec<&'static str>, &'static str, Option<Chart>)> {
+    let local = |chart| Some(Chart { repo: None, chart, version: None });
+    vec![
+        ("namespace", vec![], "", None),
+        ("oauth2-proxy", vec!["namespace"], "oauth2-proxy", Some(repo("oauth2-proxy", "https://oauth2-proxy.github.io/manifests", "oauth2-proxy/oauth2-proxy", "7.7.8"))),
+        ("minio", vec!["namespace"], "minio", Some(repo("minio-operator", "https://operator.min.io", "minio-operator/tenant", "7.1.1"))),
+        ("mysql", vec!["namespace"], MYSQL_RELEASE, local("charts/mkg")),
+        ("mlflow", vec!["mysql", "minio"], MLFLOW_RELEASE, local("charts/mkg")),
+        ("jupyterhub", vec!["namespace", "oauth2-proxy"], "jupyterhub", Some(repo("jupyterhub", "https://hub.jupyter.org/helm-chart/", "jupyterhub/jupyterhub", "4.4.0"))),
+        ("label-studio", vec!["namespace", "oauth2-proxy"], "label-studio", Some(repo("heartex", "https://charts.heartex.com/", "heartex/label-studio", "2.0.5"))),
+        ("orthanc", vec!["namespace", "oauth2-proxy"], "orthanc", Some(Chart { repo: None, chart: "maia/maia-orthanc", version: None })),
+        ("kubeflow", vec!["namespace"], "", None),
+        ("addons", vec!["jupyterhub", "minio", "mlflow", "label-studio", "kubeflow"], "maia-addons", local("charts/maia-addons")),
+    ]
+}
+
+/// The steps, with `config_args` (e.g. `--config ws.yaml`) in every maia-krm command.
+pub fn steps(config: &Config, config_args: &[String]) -> Vec<Step> {
+    let ns = config.namespace();
+    let cfg = config_args.iter().map(|a| sh_quote(a)).collect::<Vec<_>>().join(" ");
+    // Helm hands each --post-renderer-args word over as is: `--config=FILE` keeps flag and value together.
+    let post_render_args: String =
+        config_args.chunks(2).map(|pair| format!(" --post-renderer-args {}", sh_quote(&pair.join("=")))).collect();
+    components()
+        .into_iter()
+        .map(|(component, depends_on, release, chart)| {
+            let commands = match (component, chart) {
+                ("namespace", _) => vec![
+                    format!("maia-krm namespace {cfg} | kubectl apply -f -   # registry password from MAIA_REGISTRY_PASSWORD"),
+                ],
+                ("kubeflow", _) => vec![
+                    "mkdir -p kubeflow".into(),
+                    format!("maia-krm values kubeflow {cfg} > kubeflow/kustomization.yaml"),
+                    format!("kubectl kustomize kubeflow | maia-krm {cfg} | kubectl apply -n {ns} -f -"),
+                ],
+                (_, Some(chart)) => {
+                    let file = if matches!(component, "mysql" | "mlflow") { format!("{component}.values.json") } else { format!("{component}.values.yaml") };
+                    let mut commands = Vec::new();
+                    match chart.repo {
+                        Some((name, url)) => commands.push(format!("helm repo add {name} {url}")),
+                        None if !chart.chart.starts_with("charts/") => {
+                            commands.push("helm repo add maia \"$MAIA_CHART_REPO\"   # MAIA's own chart repository".into())
+                        }
+                        None => {}
+                    }
+                    commands.push(format!("maia-krm values {component} {cfg} > {file}"));
+                    let version = chart.version.map(|v| format!(" --version {v}")).unwrap_or_default();
+                    commands.push(format!(
+                        "helm upgrade --install {release} {}{version} -n {ns} -f {file} --post-renderer maia-krm{post_render_args}",
+                        chart.chart
+                    ));
+                    commands
+                }
+                (_, None) => unreachable!("every other component is a chart"),
+            };
+            Step { component, depends_on, commands }
+        })
+        .collect()
+}
+
+/// The steps as text: a commented shell script.
+pub fn text(steps: &[Step]) -> String {
+    let mut out = String::from("#!/usr/bin/env bash\n# Install plan written by `maia-krm plan`; run from the maia-krm checkout (charts/).\nset -euo pipefail\n");
+    for (i, s) in steps.iter().enumerate() {
+        let after = if s.depends_on.is_empty() { String::new() } else { format!(" (after {})", s.depends_on.join(", ")) };
+        out.push_str(&format!("\n# {}. {}{after}\n", i + 1, s.component));
+        for c in &s.commands {
+            out.push_str(c);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The steps as a JSON list, in order.
+pub fn json(steps: &[Step]) -> Json {
+    Json::Array(steps.iter().map(|s| json!({"component": s.component, "depends_on": s.depends_on, "commands": s.commands})).collect())
+}
+
+/// An AppProject and one Application per component for the maia-krm Argo CD plugin. Each app's
+/// directory `workspaces/<ns>/<component>` holds a kustomization (charts via `helmCharts`, values
+/// from `maia-krm values`); the form is `workspaces/<ns>/group-form.yaml`. Sync waves keep the
+/// plan's order. The namespace's own resources carry the registry password, so they stay a
+/// `maia-krm namespace` step (or your secret manager's job), not a git-synced app.
+pub fn argocd(config: &Config, repo_url: &str) -> Vec<Json> {
+    let ns = config.namespace();
+    let project = format!("maia-{ns}");
+    let mut docs = vec![json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": project, "namespace": "argocd"},
+        "spec": {
+            "description": format!("MAIA workspace {ns} (group {})", config.form.group_id),
+            "sourceRepos": [repo_url],
+            "destinations": [{"server": "https://kubernetes.default.svc", "namespace": ns}],
+            "clusterResourceWhitelist": [],
+            "namespaceResourceBlacklist": [{"group": "", "kind": "ResourceQuota"}, {"group": "", "kind": "LimitRange"}],
+        },
+    })];
+    let waves = components().into_iter().filter(|(c, ..)| *c != "namespace");
+    for (wave, (component, ..)) in waves.enumerate() {
+        docs.push(json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {
+                "name": format!("{ns}-{component}"),
+                "namespace": "argocd",
+                "annotations": {"argocd.argoproj.io/sync-wave": wave.to_string()},
+                "labels": {"maia.minnelab.io/workspace": ns, "maia.minnelab.io/component": component},
+            },
+            "spec": {
+                "project": project,
+                "source": {
+                    "repoURL": repo_url,
+                    "targetRevision": "main",
+                    "path": format!("workspaces/{ns}/{component}"),
+                    "plugin": {"name": "maia-krm-v0.1.0", "parameters": [{"name": "form", "string": "../group-form.yaml"}]},
+                },
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+                "syncPolicy": {"automated": {"prune": true, "selfHeal": true}},
+            },
+        }));
+    }
+    docs
+}
+
+/// Quotes a word for POSIX sh when it needs it.
+fn sh_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:@".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::config;
+
+    #[test]
+    fn every_component_comes_after_what_it_depends_on() {
+        let steps = steps(&config(&[]), &["--config".into(), "my ws.yaml".into()]);
+        for (i, s) in steps.iter().enumerate() {
+            for dep in &s.depends_on {
+                assert!(steps[..i].iter().any(|p| p.component == *dep), "{} before its dependency {dep}", s.component);
+            }
+        }
+        let names: Vec<_> = steps.iter().map(|s| s.component).collect();
+        assert_eq!(names.len(), super::super::values::COMPONENTS.len() + 1);
+        assert!(steps.iter().flat_map(|s| &s.commands).filter(|c| c.contains("helm upgrade")).all(|c| c.contains("--post-renderer maia-krm --post-renderer-args '--config=my ws.yaml'")));
+    }
+}
