@@ -327,7 +327,7 @@ impl<'c> Workspace<'c> {
                     "enabled": true,
                     "type": "volume",
                     // The group's shared PVC: annotations live next to the data they label.
-                    "config": {"volume": {"storageClass": self.c.cluster.shared_storage_class(), "size": "10Gi", "existingClaim": self.c.options.shared_claim}},
+                    "config": {"volume": {"storageClass": self.storage_class(), "size": "10Gi", "existingClaim": self.c.options.shared_claim}},
                 },
                 "extraEnvironmentVars": {"LABEL_STUDIO_HOST": format!("https://{host}"), "DJANGO_DB": "default"},
             },
