@@ -45,6 +45,8 @@ def argocd_env(cluster, **params):
         "ARGOCD_APP_NAME": "argocd_maia-demo-group",
         "ARGOCD_APP_NAMESPACE": "demo-group",
         "ARGOCD_APP_REVISION": "0123456789abcdef",
+        "ARGOCD_APP_SOURCE_PATH": "workspaces/demo-group",
+        "ARGOCD_APP_SOURCE_REPO_URL": "https://git.example.com/maia/workspaces.git",
         "KUBE_VERSION": "1.33.0",
         "KUBE_API_VERSIONS": "v1,apps/v1,batch/v1,networking.k8s.io/v1,traefik.io/v1alpha1",
         "ARGOCD_ENV_TEAM": "demo",
@@ -76,6 +78,19 @@ def test_generate_renders_the_workspace_patched(app):
     assert len(docs) > 20
     for d in docs:
         check_promises(d, oracle_config("nginx"))
+
+
+def test_a_component_app_reads_the_workspace_form_one_level_up(app):
+    """`maia-krm plan --argocd` apps live in workspaces/<ns>/<component> with the form beside them."""
+    app_dir, cluster = app
+    component = app_dir / "minio"
+    component.mkdir()
+    shutil.copy(ROOT / "kustomization" / "rendered" / "minio-tenant.yaml", component)
+    (component / "kustomization.yaml").write_text("resources: [minio-tenant.yaml]\n")
+    env = {**argocd_env(cluster, form="../group-form.yaml"), "ARGOCD_APP_SOURCE_PATH": "workspaces/demo-group/minio"}
+    proc = run_step("generate", component, env)
+    assert proc.returncode == 0, proc.stderr
+    assert "cert-manager.io/cluster-issuer" in proc.stdout
 
 
 @pytest.mark.parametrize("breakage", ["render", "form", "form-outside", "cluster"])
