@@ -42,7 +42,9 @@ impl ConfigArgs {
     pub fn words(&self) -> Vec<String> {
         match (&self.config, &self.form, &self.cluster) {
             (Some(c), _, _) => vec!["--config".into(), c.display().to_string()],
-            (None, Some(f), Some(c)) => vec!["--form".into(), f.display().to_string(), "--cluster".into(), c.display().to_string()],
+            (None, Some(f), Some(c)) => {
+                vec!["--form".into(), f.display().to_string(), "--cluster".into(), c.display().to_string()]
+            }
             _ => Vec::new(),
         }
     }

@@ -6,11 +6,11 @@
 //! Kptfile and items marked `config.kubernetes.io/local-config: "true"` are left alone, and every
 //! other annotation (kpt's path/index/id ones included) is kept untouched.
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
 use crate::config::Config;
 use crate::error::InputError;
-use crate::patch::{self, add_items, Change, Outcome, StreamSummary};
+use crate::patch::{self, Change, Outcome, StreamSummary, add_items};
 use crate::stream::edit::Edits;
 use crate::stream::scalar::to_json;
 use crate::stream::tree::{self, Node};
@@ -73,13 +73,20 @@ pub fn run(input: &str, fallback: Option<Result<Config, String>>) -> Result<Run,
         changes.push(new.change);
     }
     let results = changes.iter().filter_map(result).collect();
-    let root = tree::parse(&patched.text, &limits).map_err(|e| doc.error(e.line, e.message))?.expect("still a ResourceList");
+    let root =
+        tree::parse(&patched.text, &limits).map_err(|e| doc.error(e.line, e.message))?.expect("still a ResourceList");
     let output = finish(&patched.text, &root, new_items, results, &limits)?;
     Ok(Run { output, error: None, changes })
 }
 
 /// Appends new items and results, and makes a `kind: List` input a ResourceList on output.
-fn finish(text: &str, root: &Node, new_items: Vec<Json>, results: Vec<Json>, limits: &Limits) -> Result<String, InputError> {
+fn finish(
+    text: &str,
+    root: &Node,
+    new_items: Vec<Json>,
+    results: Vec<Json>,
+    limits: &Limits,
+) -> Result<String, InputError> {
     let mut edits = Edits::new(text);
     if root.get("kind").and_then(Node::str) == Some("List") {
         if let Some(kind) = root.get("kind") {
@@ -196,7 +203,10 @@ mod tests {
     fn a_list_input_comes_back_as_a_resource_list() {
         let input = format!("apiVersion: v1\nkind: List\nitems:\n{SA}");
         let out = &docs(&run(&input, Some(Ok(config(&[])))).unwrap().output)[0];
-        assert_eq!((out["apiVersion"].as_str(), out["kind"].as_str()), (Some("config.kubernetes.io/v1"), Some("ResourceList")));
+        assert_eq!(
+            (out["apiVersion"].as_str(), out["kind"].as_str()),
+            (Some("config.kubernetes.io/v1"), Some("ResourceList"))
+        );
     }
 
     #[test]

@@ -10,10 +10,14 @@ use clap::Parser;
 
 use cli::{Cli, Command, ConfigArgs, FormCommand, PlanFormat};
 use maia_krm::config::Config;
-use maia_krm::generate::{self, form::{Seed, SecretMode}, values::Format};
-use maia_krm::stream::edit::block_document;
 use maia_krm::error::{Error, Result};
+use maia_krm::generate::{
+    self,
+    form::{SecretMode, Seed},
+    values::Format,
+};
 use maia_krm::stream::Limits;
+use maia_krm::stream::edit::block_document;
 use maia_krm::{explain, krm, pipeline, stream};
 
 fn main() -> ExitCode {
@@ -88,14 +92,28 @@ fn load_config(args: &ConfigArgs) -> Option<Result<Config, String>> {
 
 fn require(config: Option<Result<Config, String>>) -> Result<Config> {
     config
-        .unwrap_or_else(|| Err("no config: pass --config FILE (a ConfigMap), --form FILE --cluster FILE, or set MAIA_KRM_CONFIG".into()))
+        .unwrap_or_else(|| {
+            Err("no config: pass --config FILE (a ConfigMap), --form FILE --cluster FILE, or set MAIA_KRM_CONFIG"
+                .into())
+        })
         .map_err(Error::Config)
 }
 
 /// The runbook subcommands: each prints one artifact on stdout.
 fn run_command(command: &Command) -> Result<()> {
     let output = match command {
-        Command::Form(FormCommand::New { group, subdomain, users, gpu, workspace_version, domain, memory, cpu, secrets_env, secrets_dir }) => {
+        Command::Form(FormCommand::New {
+            group,
+            subdomain,
+            users,
+            gpu,
+            workspace_version,
+            domain,
+            memory,
+            cpu,
+            secrets_env,
+            secrets_dir,
+        }) => {
             let secrets = match (secrets_env, secrets_dir) {
                 (Some(prefix), _) => SecretMode::Env(prefix.clone()),
                 (None, Some(dir)) => SecretMode::Files(dir.clone()),
@@ -117,12 +135,14 @@ fn run_command(command: &Command) -> Result<()> {
         Command::Form(FormCommand::Check { form, cluster }) => {
             let form = generate::form::read(form).map_err(Error::Config)?;
             let cluster = cluster.as_deref().map(generate::form::read).transpose().map_err(Error::Config)?;
-            let summary = generate::form::check(&form, cluster.as_ref()).map_err(|problems| Error::Config(problems.join("\n  ")))?;
+            let summary = generate::form::check(&form, cluster.as_ref())
+                .map_err(|problems| Error::Config(problems.join("\n  ")))?;
             format!("{summary}\n")
         }
         Command::Namespace { config, registry_password_file } => {
             let config = require(load_config(config))?;
-            let password = generate::namespace::registry_password(registry_password_file.as_deref(), &config).map_err(Error::Config)?;
+            let password = generate::namespace::registry_password(registry_password_file.as_deref(), &config)
+                .map_err(Error::Config)?;
             generate::yaml_stream(&generate::namespace::resources(&config, &password).map_err(Error::Config)?)
         }
         Command::Values { component, config } => {
@@ -140,7 +160,10 @@ fn run_command(command: &Command) -> Result<()> {
                 let steps = generate::plan::steps(&config, &args.words());
                 match output {
                     PlanFormat::Text => generate::plan::text(&steps),
-                    PlanFormat::Json => format!("{}\n", serde_json::to_string_pretty(&generate::plan::json(&steps)).expect("plan serialises")),
+                    PlanFormat::Json => format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&generate::plan::json(&steps)).expect("plan serialises")
+                    ),
                 }
             }
         }

@@ -28,7 +28,8 @@ pub fn transform<'a>(input: &'a str, config: &Config, jobs: usize) -> Result<Tra
     let results = stream::par_map(&docs, jobs, |doc| patch::run_document(doc, &patches, &config.options.limits));
 
     let mut summary = StreamSummary { documents: docs.len(), ..StreamSummary::default() };
-    let mut out = Transformed { documents: Vec::with_capacity(docs.len()), new_documents: Vec::new(), changes: Vec::new() };
+    let mut out =
+        Transformed { documents: Vec::with_capacity(docs.len()), new_documents: Vec::new(), changes: Vec::new() };
     for result in results {
         let patched = result?;
         out.documents.push(patched.text);

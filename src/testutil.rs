@@ -1,11 +1,11 @@
 //! Helpers for unit tests: a config built from flat keys, and one-call runs of the pipeline.
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
 use crate::config::Config;
 use crate::patch::{Change, Outcome};
 use crate::pipeline;
-use crate::stream::{scalar::to_json, tree, Limits};
+use crate::stream::{Limits, scalar::to_json, tree};
 
 /// The demo workspace with cert-manager + nginx, plus `extra` flat keys.
 pub fn config(extra: &[(&str, &str)]) -> Config {
@@ -61,4 +61,3 @@ pub fn pod_object(kind: &str) -> String {
     text.push_str(&format!("{pad}containers:\n{pad}- name: a\n{pad}  image: a\n{pad}- name: b\n{pad}  image: b\n"));
     text
 }
-

@@ -18,10 +18,16 @@ struct Outcome {
 }
 
 fn run(input: &[u8], extra_config: &str) -> Outcome {
-    let dir = std::env::temp_dir().join(format!("maia-krm-contract-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let dir = std::env::temp_dir().join(format!(
+        "maia-krm-contract-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.yaml");
-    let base = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config-nginx.yaml")).unwrap();
+    let base =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config-nginx.yaml"))
+            .unwrap();
     std::fs::write(&config, format!("{base}{extra_config}")).unwrap();
     let mut child = Command::new("bash")
         .args(["-c", &format!("ulimit -v {MEMORY_CAP_KIB}; exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_maia-krm")])
@@ -85,11 +91,10 @@ const HEAD: &str = "---\n# Source: c/templates/ok.yaml\napiVersion: v1\nkind: Co
 
 #[test]
 fn invalid_yaml() {
-    refused(format!("{HEAD}---\n# Source: c/templates/bad.yaml\nkind: ConfigMap\ndata: {{a: [}}\n").as_bytes(), &[
-        "document 2",
-        "c/templates/bad.yaml",
-        "line 10",
-    ]);
+    refused(
+        format!("{HEAD}---\n# Source: c/templates/bad.yaml\nkind: ConfigMap\ndata: {{a: [}}\n").as_bytes(),
+        &["document 2", "c/templates/bad.yaml", "line 10"],
+    );
 }
 
 #[test]
@@ -110,14 +115,18 @@ fn a_scalar_or_a_list_at_document_level() {
 
 #[test]
 fn duplicate_keys() {
-    refused(format!("{HEAD}---\nkind: ConfigMap\ndata:\n  a: 1\n  a: 2\n").as_bytes(), &["document 2", "line 11", "duplicate key \"a\""]);
+    refused(
+        format!("{HEAD}---\nkind: ConfigMap\ndata:\n  a: 1\n  a: 2\n").as_bytes(),
+        &["document 2", "line 11", "duplicate key \"a\""],
+    );
 }
 
 #[test]
 fn an_alias_bomb_is_never_expanded() {
     // "Billion laughs": ten levels of ten aliases. maia-krm never expands aliases, so this costs
     // what its text costs; the resource is reported and left byte for byte as it came.
-    let mut bomb = String::from("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: lol\n  labels:\n    l0: &l0 lol\n");
+    let mut bomb =
+        String::from("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: lol\n  labels:\n    l0: &l0 lol\n");
     for level in 1..10 {
         let refs = vec![format!("*l{}", level - 1); 10].join(", ");
         bomb.push_str(&format!("    l{level}: &l{level} [{refs}]\n"));
@@ -159,7 +168,10 @@ fn nul_bytes() {
 #[test]
 fn a_utf8_bom_and_crlf_are_handled() {
     let input = "\u{feff}apiVersion: v1\r\nkind: ServiceAccount\r\nmetadata:\r\n  name: sa\r\n";
-    assert_eq!(handled(input.as_bytes()), format!("{input}imagePullSecrets:\r\n  - name: maia-docker-registry-secret\r\n"));
+    assert_eq!(
+        handled(input.as_bytes()),
+        format!("{input}imagePullSecrets:\r\n  - name: maia-docker-registry-secret\r\n")
+    );
 }
 
 #[test]
@@ -176,7 +188,10 @@ fn a_stream_of_comments_passes_through() {
 #[test]
 fn a_list_kind_has_its_items_patched() {
     let input = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: a}\n";
-    assert!(handled(input.as_bytes()).ends_with("  metadata: {name: a}\n  imagePullSecrets:\n    - name: maia-docker-registry-secret\n"));
+    assert!(
+        handled(input.as_bytes())
+            .ends_with("  metadata: {name: a}\n  imagePullSecrets:\n    - name: maia-docker-registry-secret\n")
+    );
 }
 
 #[test]
@@ -196,7 +211,10 @@ fn an_ingress_whose_rules_is_a_string_is_left_alone() {
 #[test]
 fn a_pod_template_whose_containers_is_null_gets_only_the_pull_secret() {
     let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers: null\n";
-    assert_eq!(handled(input.as_bytes()), format!("{input}      imagePullSecrets:\n        - name: maia-docker-registry-secret\n"));
+    assert_eq!(
+        handled(input.as_bytes()),
+        format!("{input}      imagePullSecrets:\n        - name: maia-docker-registry-secret\n")
+    );
 }
 
 /// Inputs the fuzzer once broke (tests/fuzz/run): each must now be accepted and transformed
@@ -211,7 +229,10 @@ fn fuzz_regressions_replay_cleanly() {
         assert!(!first.stderr.contains("panicked"), "{}: {}", path.display(), first.stderr);
         match first.code {
             Some(0) => {
-                let second = run(&first.stdout, "  traefik_resolver: letsencrypt\n  middleware: always\n  shared_hooks: \"true\"\n");
+                let second = run(
+                    &first.stdout,
+                    "  traefik_resolver: letsencrypt\n  middleware: always\n  shared_hooks: \"true\"\n",
+                );
                 assert_eq!(second.code, Some(0), "{}: own output refused: {}", path.display(), second.stderr);
                 assert_eq!(second.stdout, first.stdout, "{}: not idempotent", path.display());
             }

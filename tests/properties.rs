@@ -6,9 +6,9 @@
 
 use maia_krm::config::Config;
 use maia_krm::pipeline;
-use maia_krm::stream::{self, scalar::to_json, tree, Limits};
+use maia_krm::stream::{self, Limits, scalar::to_json, tree};
 use proptest::prelude::*;
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
 fn config() -> Config {
     let data = json!({
@@ -20,7 +20,22 @@ fn config() -> Config {
 
 /// Values that a YAML 1.1 reader and a naive writer disagree about, written as charts write them.
 fn tricky_scalar() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec!["\"on\"", "on", "\"yes\"", "y", "0755", "'0644'", "\"1.10\"", "1.10", "~", "\"\"", "plain", "'it''s'", "\"a: b\"", "\"{{ x }}\""])
+    prop::sample::select(vec![
+        "\"on\"",
+        "on",
+        "\"yes\"",
+        "y",
+        "0755",
+        "'0644'",
+        "\"1.10\"",
+        "1.10",
+        "~",
+        "\"\"",
+        "plain",
+        "'it''s'",
+        "\"a: b\"",
+        "\"{{ x }}\"",
+    ])
 }
 
 #[derive(Debug, Clone)]
@@ -31,7 +46,8 @@ struct Style {
 }
 
 fn style() -> impl Strategy<Value = Style> {
-    (prop::sample::select(vec![2usize, 4]), any::<bool>(), any::<bool>()).prop_map(|(indent, flush_dashes, crlf)| Style { indent, flush_dashes, crlf })
+    (prop::sample::select(vec![2usize, 4]), any::<bool>(), any::<bool>())
+        .prop_map(|(indent, flush_dashes, crlf)| Style { indent, flush_dashes, crlf })
 }
 
 /// A list under `key` at `depth`, in one of the shapes charts emit: absent, null, empty flow,
@@ -64,27 +80,56 @@ fn deployment(s: &Style, containers: usize, shapes: (u8, u8, u8), value: &str, c
             .map(|l| format!("{dash}  {l}\n"))
             .collect::<String>();
     }
-    text += &list("volumes", &["{name: data, emptyDir: {}}".into(), "{name: cfg, configMap: {name: c, defaultMode: 0755}}".into()], shapes.1, 3, s);
+    text += &list(
+        "volumes",
+        &["{name: data, emptyDir: {}}".into(), "{name: cfg, configMap: {name: c, defaultMode: 0755}}".into()],
+        shapes.1,
+        3,
+        s,
+    );
     text += &list("imagePullSecrets", &["{name: other}".into()], shapes.2, 3, s);
     text
 }
 
 fn ingress(s: &Style, host: &str, tls_shape: u8, value: &str) -> String {
     let p = |d: usize| " ".repeat(d * s.indent);
-    let mut text = format!("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n{}name: web\n{}annotations:\n{}x: {value}\n", p(1), p(1), p(2));
+    let mut text = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n{}name: web\n{}annotations:\n{}x: {value}\n",
+        p(1),
+        p(1),
+        p(2)
+    );
     text += &format!("spec:\n{}rules:\n{}- host: {host}\n{}  http: {{paths: []}}\n", p(1), p(1), p(1));
     text += &list("tls", &[format!("{{hosts: [{host}], secretName: web-tls}}")], tls_shape, 1, s);
     text
 }
 
 fn configmap(s: &Style, value: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n{}name: cm\ndata:\n{}k: {value}\n{}script: |\n{}echo 0755\n", " ".repeat(s.indent), " ".repeat(s.indent), " ".repeat(s.indent), " ".repeat(2 * s.indent))
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n{}name: cm\ndata:\n{}k: {value}\n{}script: |\n{}echo 0755\n",
+        " ".repeat(s.indent),
+        " ".repeat(s.indent),
+        " ".repeat(s.indent),
+        " ".repeat(2 * s.indent)
+    )
 }
 
 fn manifest() -> impl Strategy<Value = String> {
-    (style(), 0usize..3, any::<(u8, u8, u8)>(), tricky_scalar(), any::<bool>(), prop::sample::select(vec!["demo-group.maia.example.com", "chart-example.local", "\"\""]), any::<u8>())
+    (
+        style(),
+        0usize..3,
+        any::<(u8, u8, u8)>(),
+        tricky_scalar(),
+        any::<bool>(),
+        prop::sample::select(vec!["demo-group.maia.example.com", "chart-example.local", "\"\""]),
+        any::<u8>(),
+    )
         .prop_map(|(s, containers, shapes, value, comment, host, tls_shape)| {
-            let docs = [configmap(&s, value), deployment(&s, containers, shapes, value, comment), ingress(&s, host, tls_shape, value)];
+            let docs = [
+                configmap(&s, value),
+                deployment(&s, containers, shapes, value, comment),
+                ingress(&s, host, tls_shape, value),
+            ];
             let text = format!("---\n# Source: chart/templates/a.yaml\n{}", docs.join("---\n"));
             if s.crlf { text.replace('\n', "\r\n") } else { text }
         })
@@ -100,7 +145,9 @@ fn run(text: &str) -> String {
 fn documents(text: &str) -> Vec<(String, Json)> {
     stream::documents(text)
         .iter()
-        .map(|d| (d.text.to_string(), tree::parse(d.text, &Limits::default()).unwrap().map_or(Json::Null, |n| to_json(&n))))
+        .map(|d| {
+            (d.text.to_string(), tree::parse(d.text, &Limits::default()).unwrap().map_or(Json::Null, |n| to_json(&n)))
+        })
         .collect()
 }
 

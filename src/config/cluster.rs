@@ -3,7 +3,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::fields::Fields;
-use super::{validate, Secret};
+use super::{Secret, validate};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum UrlType {
@@ -86,23 +86,17 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
         "subpath" => UrlType::Subpath,
         _ => UrlType::Subdomain,
     };
-    let checked = |f: &mut Fields, key: &str, check: fn(&str) -> Result<(), String>| {
-        let v = f.string(&[key]);
-        if let Some(Err(e)) = v.as_deref().map(check) {
-            f.fail(key, e);
-        }
-        v
-    };
-    let nginx_cluster_issuer = checked(&mut f, "nginx_cluster_issuer", validate::dns_subdomain);
-    let traefik_resolver = checked(&mut f, "traefik_resolver", validate::dns_subdomain);
-    let ingress_class = checked(&mut f, "ingress_class", validate::dns_subdomain);
-    let image_pull_secret = checked(&mut f, "imagePullSecrets", validate::dns_subdomain).unwrap_or_else(|| "maia-docker-registry-secret".into());
-    let storage_class = checked(&mut f, "storage_class", validate::dns_subdomain);
-    let shared_storage_class = checked(&mut f, "shared_storage_class", validate::dns_subdomain);
-    let docker_server = checked(&mut f, "docker_server", validate::registry);
-    let docker_username = checked(&mut f, "docker_username", validate::registry_user);
+    let nginx_cluster_issuer = f.checked("nginx_cluster_issuer", validate::dns_subdomain);
+    let traefik_resolver = f.checked("traefik_resolver", validate::dns_subdomain);
+    let ingress_class = f.checked("ingress_class", validate::dns_subdomain);
+    let image_pull_secret =
+        f.checked("imagePullSecrets", validate::dns_subdomain).unwrap_or_else(|| "maia-docker-registry-secret".into());
+    let storage_class = f.checked("storage_class", validate::dns_subdomain);
+    let shared_storage_class = f.checked("shared_storage_class", validate::dns_subdomain);
+    let docker_server = f.checked("docker_server", validate::registry);
+    let docker_username = f.checked("docker_username", validate::registry_user);
     let docker_password = f.secret("docker_password");
-    let ssh_hostname = checked(&mut f, "ssh_hostname", validate::host);
+    let ssh_hostname = f.checked("ssh_hostname", validate::host);
     let admins = f.strings("admins");
     for (i, admin) in admins.iter().enumerate() {
         if let Err(e) = validate::email(admin) {
@@ -156,7 +150,9 @@ fn keycloak(f: &mut Fields) -> Option<Keycloak> {
         _ => {}
     }
     match &client_id {
-        Some(id) if validate::dns_subdomain(id).is_err() => sub.fail(&format!("{key}.client_id"), validate::dns_subdomain(id).unwrap_err()),
+        Some(id) if validate::dns_subdomain(id).is_err() => {
+            sub.fail(&format!("{key}.client_id"), validate::dns_subdomain(id).unwrap_err())
+        }
         None => sub.fail(&format!("{key}.client_id"), "is required"),
         _ => {}
     }

@@ -38,6 +38,15 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A string that must pass `check`; a failure is reported under `key`.
+    pub fn checked(&mut self, key: &str, check: fn(&str) -> Result<(), String>) -> Option<String> {
+        let v = self.string(&[key]);
+        if let Some(Err(e)) = v.as_deref().map(check) {
+            self.fail(key, e);
+        }
+        v
+    }
+
     pub fn required_string(&mut self, key: &str) -> Option<String> {
         let v = self.string(&[key]);
         if v.is_none() && !self.obj.contains_key(key) {
@@ -87,7 +96,9 @@ impl<'a> Fields<'a> {
     /// A list of whole numbers.
     pub fn uints(&mut self, key: &str) -> Option<Vec<u64>> {
         match self.value(&[key])? {
-            (_, Json::Array(items)) if items.iter().all(|i| i.as_u64().is_some()) => Some(items.iter().filter_map(Json::as_u64).collect()),
+            (_, Json::Array(items)) if items.iter().all(|i| i.as_u64().is_some()) => {
+                Some(items.iter().filter_map(Json::as_u64).collect())
+            }
             (k, other) => {
                 self.fail(k, format!("expected a list of whole numbers, got {}", kind_of(other)));
                 None

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::fields::Fields;
-use super::{namespace_of, validate, Secret};
+use super::{Secret, namespace_of, validate};
 
 /// One research group's workspace, as its registration form describes it.
 #[derive(Debug, Clone)]
@@ -41,8 +41,14 @@ pub struct FormSecrets {
 }
 
 /// Form keys whose values are secrets (literal, `{fromEnv: X}` or `{fromFile: P}`).
-pub const SECRET_KEYS: &[&str] =
-    &["minio_access_key", "minio_secret_key", "oauth2_cookie_secret", "mysql_root_password", "mysql_password", "mlflow_password"];
+pub const SECRET_KEYS: &[&str] = &[
+    "minio_access_key",
+    "minio_secret_key",
+    "oauth2_cookie_secret",
+    "mysql_root_password",
+    "mysql_password",
+    "mlflow_password",
+];
 
 pub const KEYS: &[&str] = &[
     "group_ID",
@@ -70,21 +76,15 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Form {
         f.fail("group_ID", format!("gives namespace {e}"));
     }
     let group_id = group_id.unwrap_or_default();
-    let group_subdomain = f.string(&["group_subdomain", "namespace_hub_address"]).unwrap_or_else(|| namespace_of(&group_id));
+    let group_subdomain =
+        f.string(&["group_subdomain", "namespace_hub_address"]).unwrap_or_else(|| namespace_of(&group_id));
     if let Err(e) = validate::dns_label(&group_subdomain) {
         f.fail("group_subdomain", e);
     }
-    let checked = |f: &mut Fields, key: &str, check: fn(&str) -> Result<(), String>| {
-        let v = f.string(&[key]);
-        if let Some(Err(e)) = v.as_deref().map(check) {
-            f.fail(key, e);
-        }
-        v
-    };
-    let oauth_url = checked(&mut f, "oauth_url", validate::host);
-    let maia_workspace_version = checked(&mut f, "maia_workspace_version", validate::image_tag);
-    let minio_console_service = checked(&mut f, "minio_console_service", validate::dns_label);
-    let mlflow_service = checked(&mut f, "mlflow_service", validate::dns_label);
+    let oauth_url = f.checked("oauth_url", validate::host);
+    let maia_workspace_version = f.checked("maia_workspace_version", validate::image_tag);
+    let minio_console_service = f.checked("minio_console_service", validate::dns_label);
+    let mlflow_service = f.checked("mlflow_service", validate::dns_label);
     let users = f.strings("users");
     for (i, user) in users.iter().enumerate() {
         if let Err(e) = validate::email(user) {
@@ -105,10 +105,10 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Form {
         mysql_password: secret("mysql_password"),
         mlflow_password: secret("mlflow_password"),
     };
-    if let Some(Secret::Literal(cookie)) = &secrets.oauth2_cookie_secret {
-        if let Err(e) = validate::cookie_secret(cookie) {
-            f.fail("oauth2_cookie_secret", e);
-        }
+    if let Some(Secret::Literal(cookie)) = &secrets.oauth2_cookie_secret
+        && let Err(e) = validate::cookie_secret(cookie)
+    {
+        f.fail("oauth2_cookie_secret", e);
     }
     Form {
         group_id,

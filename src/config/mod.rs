@@ -13,16 +13,16 @@ mod secret;
 pub mod validate;
 
 pub use cluster::{Cluster, Keycloak, PortType, UrlType};
-pub use form::{jupyterhub_escape, Form, FormSecrets, ResourceLimits, SECRET_KEYS as FORM_SECRET_KEYS};
+pub use form::{Form, FormSecrets, ResourceLimits, SECRET_KEYS as FORM_SECRET_KEYS, jupyterhub_escape};
 pub use secret::Secret;
 
-pub use options::{HostPolicy, MiddlewareMode, Options, OPTION_KEYS};
+pub use options::{HostPolicy, MiddlewareMode, OPTION_KEYS, Options};
 
 use std::path::Path;
 
 use serde_json::{Map, Value as Json};
 
-use crate::stream::{scalar::to_json, tree, Limits};
+use crate::stream::{Limits, scalar::to_json, tree};
 
 /// Everything a run needs to know, validated.
 #[derive(Debug, Clone)]
@@ -178,7 +178,10 @@ mod tests {
 
     #[test]
     fn kpt_flat_keys_alone_are_a_config() {
-        let c = Config::from_data(&data(json!({"group_ID": "Demo_Group", "domain": "maia.example.com", "url_type": "subpath"}))).unwrap();
+        let c = Config::from_data(&data(
+            json!({"group_ID": "Demo_Group", "domain": "maia.example.com", "url_type": "subpath"}),
+        ))
+        .unwrap();
         assert_eq!(c.workspace_host(), "maia.example.com");
         assert_eq!(c.form.group_subdomain, "demo-group");
     }
@@ -220,9 +223,19 @@ mod tests {
     #[test]
     fn injection_strings_are_refused_for_every_key_that_reaches_an_annotation_url_or_name() {
         let keys = [
-            "group_ID", "group_subdomain", "oauth_url", "domain", "nginx_cluster_issuer", "traefik_resolver",
-            "ingress_class", "imagePullSecrets", "oauth2_proxy_service", "middleware_name", "shared_claim",
-            "shared_volume_name", "shared_mount_path",
+            "group_ID",
+            "group_subdomain",
+            "oauth_url",
+            "domain",
+            "nginx_cluster_issuer",
+            "traefik_resolver",
+            "ingress_class",
+            "imagePullSecrets",
+            "oauth2_proxy_service",
+            "middleware_name",
+            "shared_claim",
+            "shared_volume_name",
+            "shared_mount_path",
         ];
         for key in keys {
             for bad in INJECTIONS {
@@ -236,7 +249,8 @@ mod tests {
 
     #[test]
     fn type_errors_do_not_echo_values() {
-        let err = Config::from_data(&data(json!({"group_ID": ["s3cret-token"], "domain": "maia.example.com"}))).unwrap_err();
+        let err =
+            Config::from_data(&data(json!({"group_ID": ["s3cret-token"], "domain": "maia.example.com"}))).unwrap_err();
         assert!(!err.contains("s3cret"), "{err}");
         assert!(err.contains("`group_ID`: expected a string, got a list"), "{err}");
     }

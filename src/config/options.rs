@@ -72,13 +72,7 @@ pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
 pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Options {
     let mut f = Fields::new(obj, "option", errors);
     let default = |key: &str| OPTION_KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, d, _)| *d).unwrap_or_default();
-    let name = |f: &mut Fields, key: &str, check: fn(&str) -> Result<(), String>| {
-        let v = f.string(&[key]).unwrap_or_else(|| default(key).to_string());
-        if let Err(e) = check(&v) {
-            f.fail(key, e);
-        }
-        v
-    };
+    let name = |f: &mut Fields, key: &str, check| f.checked(key, check).unwrap_or_else(|| default(key).to_string());
     let oauth2_proxy_service = name(&mut f, "oauth2_proxy_service", validate::dns_label);
     let middleware_name = name(&mut f, "middleware_name", validate::dns_subdomain);
     let shared_claim = name(&mut f, "shared_claim", validate::dns_subdomain);

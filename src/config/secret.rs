@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
 #[derive(Clone, PartialEq)]
 pub enum Secret {
@@ -43,7 +43,9 @@ impl Secret {
     pub fn resolve(&self, key: &str) -> Result<String, String> {
         match self {
             Secret::Literal(s) => Ok(s.clone()),
-            Secret::FromEnv(name) => std::env::var(name).map_err(|_| format!("`{key}`: environment variable {name} is not set")),
+            Secret::FromEnv(name) => {
+                std::env::var(name).map_err(|_| format!("`{key}`: environment variable {name} is not set"))
+            }
             Secret::FromFile(path) => std::fs::read_to_string(path)
                 .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
                 .map_err(|e| format!("`{key}`: cannot read {path}: {e}")),

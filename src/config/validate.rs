@@ -37,7 +37,8 @@ pub fn host(s: &str) -> Result<(), String> {
     if s.contains(['/', ':']) {
         return Err(format!("{s:?} must be a host name without a port or path"));
     }
-    dns_subdomain(s).map_err(|_| format!("{s:?} is not a valid host name (lower-case DNS name such as maia.example.com)"))
+    dns_subdomain(s)
+        .map_err(|_| format!("{s:?} is not a valid host name (lower-case DNS name such as maia.example.com)"))
 }
 
 /// An absolute container path made of ordinary characters.
@@ -50,8 +51,14 @@ pub fn mount_path(s: &str) -> Result<(), String> {
 
 /// A container image tag.
 pub fn image_tag(s: &str) -> Result<(), String> {
-    let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok && !s.starts_with(['.', '-']) { Ok(()) } else { Err(format!("{s:?} is not an image tag (letters, digits, '_', '.', '-')")) }
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok && !s.starts_with(['.', '-']) {
+        Ok(())
+    } else {
+        Err(format!("{s:?} is not an image tag (letters, digits, '_', '.', '-')"))
+    }
 }
 
 /// An e-mail address as Keycloak user names are: `local@host`.
@@ -125,7 +132,8 @@ pub fn https_url(s: &str) -> Result<(), String> {
     let Some(rest) = s.strip_prefix("https://") else { return Err(format!("{s:?} must start with https://")) };
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let host = host.split_once(':').map_or(host, |(h, port)| if port.parse::<u16>().is_ok() { h } else { "" });
-    let ok = dns_subdomain(host).is_ok() && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'));
+    let ok = dns_subdomain(host).is_ok()
+        && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'));
     if ok { Ok(()) } else { Err(format!("{s:?} is not a plain https URL")) }
 }
 

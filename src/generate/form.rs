@@ -1,11 +1,11 @@
 //! `form new` and `form check`.
 
 use base64::Engine;
-use rand::distr::{Alphanumeric, SampleString};
 use rand::RngCore;
-use serde_json::{json, Map, Value as Json};
+use rand::distr::{Alphanumeric, SampleString};
+use serde_json::{Map, Value as Json, json};
 
-use crate::config::{namespace_of, parse_yaml, Config, FORM_SECRET_KEYS};
+use crate::config::{Config, FORM_SECRET_KEYS, namespace_of, parse_yaml};
 use crate::stream::edit::block_document;
 
 /// What `form new` is told.
@@ -147,7 +147,8 @@ mod tests {
             assert_ne!(x, y, "two runs must differ");
         }
         let v = parse_yaml(&a).unwrap();
-        let cookie = base64::engine::general_purpose::URL_SAFE.decode(v["oauth2_cookie_secret"].as_str().unwrap()).unwrap();
+        let cookie =
+            base64::engine::general_purpose::URL_SAFE.decode(v["oauth2_cookie_secret"].as_str().unwrap()).unwrap();
         assert_eq!(cookie.len(), 32);
         assert!(v["mysql_root_password"].as_str().unwrap().chars().all(|c| c.is_ascii_alphanumeric()));
         assert_eq!(v["mysql_root_password"].as_str().unwrap().len(), 32);
@@ -171,7 +172,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(path).unwrap().permissions().mode() & 0o777, 0o600);
         assert!(!form.contains(&std::fs::read_to_string(path).unwrap()));
-        assert!(new_form(&Seed { secrets: SecretMode::Files(dir.clone()), ..seed() }).unwrap_err().contains("never overwritten"));
+        assert!(
+            new_form(&Seed { secrets: SecretMode::Files(dir.clone()), ..seed() })
+                .unwrap_err()
+                .contains("never overwritten")
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -180,7 +185,14 @@ mod tests {
         let bad = json!({"group_ID": "Bad Group", "users": ["not-an-email", "a@b.org", "a@b.org"], "gpu_request": -1,
                          "resources_limits": {"memory": ["lots"], "cpu": [1, 2]}, "oauth2_cookie_secret": "short"});
         let problems = check(&bad, None).unwrap_err();
-        for needle in ["`group_ID`", "`users[0]`", "`users[2]`", "`gpu_request`", "`resources_limits.memory`", "`oauth2_cookie_secret`"] {
+        for needle in [
+            "`group_ID`",
+            "`users[0]`",
+            "`users[2]`",
+            "`gpu_request`",
+            "`resources_limits.memory`",
+            "`oauth2_cookie_secret`",
+        ] {
             assert!(problems.iter().any(|p| p.contains(needle)), "{needle} missing from {problems:?}");
         }
         assert!(!problems.iter().any(|p| p.contains("short")), "secret values are never echoed");

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use serde_json::{json, Value as Json};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Value as Json, json};
 
 use crate::config::Config;
 
@@ -30,8 +30,10 @@ pub fn registry_password(file: Option<&Path>, config: &Config) -> Result<String,
 pub fn resources(config: &Config, registry_password: &str) -> Result<Vec<Json>, String> {
     let ns = config.namespace();
     let c = &config.cluster;
-    let server = c.docker_server.as_deref().ok_or("cluster config key `docker_server` is required for the pull secret")?;
-    let user = c.docker_username.as_deref().ok_or("cluster config key `docker_username` is required for the pull secret")?;
+    let server =
+        c.docker_server.as_deref().ok_or("cluster config key `docker_server` is required for the pull secret")?;
+    let user =
+        c.docker_username.as_deref().ok_or("cluster config key `docker_username` is required for the pull secret")?;
     let labels = json!({"app.kubernetes.io/managed-by": "maia-krm", "maia.minnelab.io/group": config.form.group_id});
     let auth = BASE64.encode(format!("{user}:{registry_password}"));
     let dockerconfig = json!({"auths": {server: {"username": user, "password": registry_password, "auth": auth}}});
@@ -65,7 +67,11 @@ mod tests {
 
     #[test]
     fn pull_secret_decodes_to_the_auths_entry() {
-        let c = config(&[("docker_server", "ghcr.io/minnelab"), ("docker_username", "robot"), ("shared_storage_class", "nfs")]);
+        let c = config(&[
+            ("docker_server", "ghcr.io/minnelab"),
+            ("docker_username", "robot"),
+            ("shared_storage_class", "nfs"),
+        ]);
         let docs = resources(&c, "pa:ss").unwrap();
         let data = docs[1]["data"][".dockerconfigjson"].as_str().unwrap();
         let decoded: Json = serde_json::from_slice(&BASE64.decode(data).unwrap()).unwrap();
@@ -78,7 +84,8 @@ mod tests {
 
     #[test]
     fn local_path_shared_volumes_are_read_write_once() {
-        let c = config(&[("docker_server", "r.example.com"), ("docker_username", "u"), ("storage_class", "local-path")]);
+        let c =
+            config(&[("docker_server", "r.example.com"), ("docker_username", "u"), ("storage_class", "local-path")]);
         assert_eq!(resources(&c, "p").unwrap()[2]["spec"]["accessModes"], json!(["ReadWriteOnce"]));
     }
 }

@@ -1,7 +1,7 @@
 //! `plan`: the ordered install steps of a workspace, as commands a user can run, as JSON for CI
 //! and GitOps tooling, or as Argo CD objects (an AppProject and one Application per component).
 
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
 use super::values::{MLFLOW_RELEASE, MYSQL_RELEASE};
 use crate::config::Config;
@@ -32,15 +32,50 @@ fn components() -> Vec<(&'static str, Vec<&'static str>, &'static str, Option<Ch
     let local = |chart| Some(Chart { repo: None, chart, version: None });
     vec![
         ("namespace", vec![], "", None),
-        ("oauth2-proxy", vec!["namespace"], "oauth2-proxy", Some(repo("oauth2-proxy", "https://oauth2-proxy.github.io/manifests", "oauth2-proxy/oauth2-proxy", "7.7.8"))),
-        ("minio", vec!["namespace"], "minio", Some(repo("minio-operator", "https://operator.min.io", "minio-operator/tenant", "7.1.1"))),
+        (
+            "oauth2-proxy",
+            vec!["namespace"],
+            "oauth2-proxy",
+            Some(repo(
+                "oauth2-proxy",
+                "https://oauth2-proxy.github.io/manifests",
+                "oauth2-proxy/oauth2-proxy",
+                "7.7.8",
+            )),
+        ),
+        (
+            "minio",
+            vec!["namespace"],
+            "minio",
+            Some(repo("minio-operator", "https://operator.min.io", "minio-operator/tenant", "7.1.1")),
+        ),
         ("mysql", vec!["namespace"], MYSQL_RELEASE, local("charts/mkg")),
         ("mlflow", vec!["mysql", "minio"], MLFLOW_RELEASE, local("charts/mkg")),
-        ("jupyterhub", vec!["namespace", "oauth2-proxy"], "jupyterhub", Some(repo("jupyterhub", "https://hub.jupyter.org/helm-chart/", "jupyterhub/jupyterhub", "4.4.0"))),
-        ("label-studio", vec!["namespace", "oauth2-proxy"], "label-studio", Some(repo("heartex", "https://charts.heartex.com/", "heartex/label-studio", "2.0.5"))),
-        ("orthanc", vec!["namespace", "oauth2-proxy"], "orthanc", Some(Chart { repo: None, chart: "maia/maia-orthanc", version: None })),
+        (
+            "jupyterhub",
+            vec!["namespace", "oauth2-proxy"],
+            "jupyterhub",
+            Some(repo("jupyterhub", "https://hub.jupyter.org/helm-chart/", "jupyterhub/jupyterhub", "4.4.0")),
+        ),
+        (
+            "label-studio",
+            vec!["namespace", "oauth2-proxy"],
+            "label-studio",
+            Some(repo("heartex", "https://charts.heartex.com/", "heartex/label-studio", "2.0.5")),
+        ),
+        (
+            "orthanc",
+            vec!["namespace", "oauth2-proxy"],
+            "orthanc",
+            Some(Chart { repo: None, chart: "maia/maia-orthanc", version: None }),
+        ),
         ("kubeflow", vec!["namespace"], "", None),
-        ("addons", vec!["jupyterhub", "minio", "mlflow", "label-studio", "kubeflow"], "maia-addons", local("charts/maia-addons")),
+        (
+            "addons",
+            vec!["jupyterhub", "minio", "mlflow", "label-studio", "kubeflow"],
+            "maia-addons",
+            local("charts/maia-addons"),
+        ),
     ]
 }
 
@@ -90,9 +125,12 @@ pub fn steps(config: &Config, config_args: &[String]) -> Vec<Step> {
 
 /// The steps as text: a commented shell script.
 pub fn text(steps: &[Step]) -> String {
-    let mut out = String::from("#!/usr/bin/env bash\n# Install plan written by `maia-krm plan`; run from the maia-krm checkout (charts/).\nset -euo pipefail\n");
+    let mut out = String::from(
+        "#!/usr/bin/env bash\n# Install plan written by `maia-krm plan`; run from the maia-krm checkout (charts/).\nset -euo pipefail\n",
+    );
     for (i, s) in steps.iter().enumerate() {
-        let after = if s.depends_on.is_empty() { String::new() } else { format!(" (after {})", s.depends_on.join(", ")) };
+        let after =
+            if s.depends_on.is_empty() { String::new() } else { format!(" (after {})", s.depends_on.join(", ")) };
         out.push_str(&format!("\n# {}. {}{after}\n", i + 1, s.component));
         for c in &s.commands {
             out.push_str(c);
@@ -104,7 +142,12 @@ pub fn text(steps: &[Step]) -> String {
 
 /// The steps as a JSON list, in order.
 pub fn json(steps: &[Step]) -> Json {
-    Json::Array(steps.iter().map(|s| json!({"component": s.component, "depends_on": s.depends_on, "commands": s.commands})).collect())
+    Json::Array(
+        steps
+            .iter()
+            .map(|s| json!({"component": s.component, "depends_on": s.depends_on, "commands": s.commands}))
+            .collect(),
+    )
 }
 
 /// An AppProject and one Application per component for the maia-krm Argo CD plugin. Each app's
@@ -178,6 +221,12 @@ mod tests {
         }
         let names: Vec<_> = steps.iter().map(|s| s.component).collect();
         assert_eq!(names.len(), super::super::values::COMPONENTS.len() + 1);
-        assert!(steps.iter().flat_map(|s| &s.commands).filter(|c| c.contains("helm upgrade")).all(|c| c.contains("--post-renderer maia-krm --post-renderer-args '--config=my ws.yaml'")));
+        assert!(
+            steps
+                .iter()
+                .flat_map(|s| &s.commands)
+                .filter(|c| c.contains("helm upgrade"))
+                .all(|c| c.contains("--post-renderer maia-krm --post-renderer-args '--config=my ws.yaml'"))
+        );
     }
 }

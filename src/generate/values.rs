@@ -6,13 +6,14 @@
 //! (no `ssl_insecure_skip_verify` / `insecure_oidc_skip_issuer_verification`) and only redirects
 //! back into the cluster's domain (`whitelist_domains = [".<domain>"]`, not `"*"`).
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
-use crate::config::{jupyterhub_escape, Config, Keycloak, PortType, Secret};
+use crate::config::{Config, Keycloak, PortType, Secret, jupyterhub_escape};
 use crate::patch::ingress_tls::tls_annotations;
 
 /// Every component `values` knows, in install order.
-pub const COMPONENTS: &[&str] = &["oauth2-proxy", "minio", "mysql", "mlflow", "jupyterhub", "label-studio", "orthanc", "kubeflow", "addons"];
+pub const COMPONENTS: &[&str] =
+    &["oauth2-proxy", "minio", "mysql", "mlflow", "jupyterhub", "label-studio", "orthanc", "kubeflow", "addons"];
 
 /// How a component's values are written.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,13 +58,19 @@ impl<'c> Workspace<'c> {
     }
 
     fn keycloak(&self) -> Result<&'c Keycloak, String> {
-        self.c.cluster.keycloak.as_ref().ok_or_else(|| "cluster config key `keycloak` (issuer_url, client_id, client_secret) is required".into())
+        self.c
+            .cluster
+            .keycloak
+            .as_ref()
+            .ok_or_else(|| "cluster config key `keycloak` (issuer_url, client_id, client_secret) is required".into())
     }
 
     fn secret(&self, secret: &Option<Secret>, key: &str) -> Result<String, String> {
         match secret {
             Some(s) => s.resolve(key),
-            None => Err(format!("form key `{key}` is missing (`maia-krm form new` writes every secret a workspace needs)")),
+            None => {
+                Err(format!("form key `{key}` is missing (`maia-krm form new` writes every secret a workspace needs)"))
+            }
         }
     }
 
@@ -73,7 +80,8 @@ impl<'c> Workspace<'c> {
 
     /// Ingress annotations: the cluster's TLS flavour plus `extra`.
     fn annotations(&self, extra: &[(&str, &str)]) -> Json {
-        let mut map: Map<String, Json> = tls_annotations(&self.c.cluster).into_iter().map(|(k, v)| (k, json!(v))).collect();
+        let mut map: Map<String, Json> =
+            tls_annotations(&self.c.cluster).into_iter().map(|(k, v)| (k, json!(v))).collect();
         let nginx = self.c.cluster.nginx_cluster_issuer.is_some();
         for (k, v) in extra {
             if nginx || !k.starts_with("nginx.") {
@@ -257,7 +265,8 @@ impl<'c> Workspace<'c> {
             profiles.push(json!({"display_name": "GPU", "kubespawner_override": {"extra_resource_limits": {"nvidia.com/gpu": f.gpu_request.to_string()}}}));
         }
         let registry = self.c.cluster.docker_server.as_deref().unwrap_or("ghcr.io/minnelab");
-        let shared = json!({"name": "jupyterhub-shared", "persistentVolumeClaim": {"claimName": self.c.options.shared_claim}});
+        let shared =
+            json!({"name": "jupyterhub-shared", "persistentVolumeClaim": {"claimName": self.c.options.shared_claim}});
         let mut ingress = json!({
             "enabled": true, "hosts": [self.host],
             "annotations": self.annotations(&[("nginx.ingress.kubernetes.io/proxy-body-size", "2g")]),
@@ -372,7 +381,11 @@ impl<'c> Workspace<'c> {
         let users = &self.c.form.users;
         let (first, last) = c.port_range.unwrap_or((2022, 2122));
         if users.len() > usize::from(last - first) + 1 {
-            return Err(format!("port_range [{first}, {last}] has {} ports for {} users", last - first + 1, users.len()));
+            return Err(format!(
+                "port_range [{first}, {last}] has {} ports for {} users",
+                last - first + 1,
+                users.len()
+            ));
         }
         if c.ssh_port_type == PortType::NodePort && (first < 30000 || last > 32767) {
             return Err(format!("NodePort SSH ports must lie in 30000-32767, but port_range is [{first}, {last}]"));

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::{add_items, annotate, Patch, Report, Resource};
+use super::{Patch, Report, Resource, add_items, annotate};
 use crate::config::{Cluster, Config, HostPolicy};
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
@@ -100,8 +100,16 @@ impl IngressTls {
         (hosts, rewrites)
     }
 
-    fn tls(&self, spec: &Node, hosts: &[String], rewrites: &[(String, String)], edits: &mut Edits, report: &mut Report) {
-        let entries: Vec<&Node> = spec.get("tls").map(Node::items).unwrap_or_default().iter().filter(|e| e.is_map()).collect();
+    fn tls(
+        &self,
+        spec: &Node,
+        hosts: &[String],
+        rewrites: &[(String, String)],
+        edits: &mut Edits,
+        report: &mut Report,
+    ) {
+        let entries: Vec<&Node> =
+            spec.get("tls").map(Node::items).unwrap_or_default().iter().filter(|e| e.is_map()).collect();
         let secret_of = |e: &Node| e.get("secretName").and_then(Node::str).map(str::to_string);
         let mut secrets: HashSet<String> = HashSet::new();
         let mut covered: HashSet<String> = HashSet::new();
@@ -122,20 +130,31 @@ impl IngressTls {
                 }
             }
             match secret_of(entry) {
-                Some(s) if !secrets.insert(s.clone()) => {
-                    report.conflict(&format!("{field}.secretName"), format!("{s} is shared with another TLS entry; cert-manager rejects that"))
-                }
+                Some(s) if !secrets.insert(s.clone()) => report.conflict(
+                    &format!("{field}.secretName"),
+                    format!("{s} is shared with another TLS entry; cert-manager rejects that"),
+                ),
                 Some(_) => {}
                 None if self.cert_manager => {
                     let first = entry_hosts.first().and_then(Node::str);
-                    match first.map(|h| format!("{}-tls", rewrites.iter().find(|(f, _)| f == h).map_or(h, |(_, t)| t))) {
+                    match first.map(|h| format!("{}-tls", rewrites.iter().find(|(f, _)| f == h).map_or(h, |(_, t)| t)))
+                    {
                         Some(name) if !entries.iter().any(|e| secret_of(e).as_deref() == Some(&name)) => {
                             edits.put(entry, "secretName", &json!(name));
-                            report.changed(&format!("{field}.secretName"), format!("set to {name}: cert-manager ignores entries without one"));
+                            report.changed(
+                                &format!("{field}.secretName"),
+                                format!("set to {name}: cert-manager ignores entries without one"),
+                            );
                             secrets.insert(name);
                         }
-                        Some(name) => report.conflict(&format!("{field}.secretName"), format!("missing, and {name} is taken by another entry")),
-                        None => report.conflict(&format!("{field}.secretName"), "entry without hosts or secretName; cert-manager ignores it"),
+                        Some(name) => report.conflict(
+                            &format!("{field}.secretName"),
+                            format!("missing, and {name} is taken by another entry"),
+                        ),
+                        None => report.conflict(
+                            &format!("{field}.secretName"),
+                            "entry without hosts or secretName; cert-manager ignores it",
+                        ),
                     }
                 }
                 None => {}
@@ -173,9 +192,10 @@ impl IngressTls {
         match spec.get("ingressClassName").and_then(Node::str) {
             Some(c) if c == class => report.unchanged(field, format!("already {class}")),
             Some(c) => report.unchanged(field, format!("kept the chart's class {c} (ingress_class is {class})")),
-            None if res.annotation("kubernetes.io/ingress.class").is_some() => {
-                report.unchanged(field, "class chosen by the kubernetes.io/ingress.class annotation; not adding a second one")
-            }
+            None if res.annotation("kubernetes.io/ingress.class").is_some() => report.unchanged(
+                field,
+                "class chosen by the kubernetes.io/ingress.class annotation; not adding a second one",
+            ),
             None => {
                 edits.put(spec, "ingressClassName", &json!(class));
                 report.changed(field, format!("set to {class}"));
@@ -193,7 +213,10 @@ pub fn ingress_spec<'n, 'a>(res: &Resource<'n, 'a>) -> Result<&'n Node<'a>, (&'s
     let spec = res.node.get("spec").filter(|s| s.is_map()).ok_or(("spec", "missing or not a mapping".to_string()))?;
     for list in ["rules", "tls"] {
         if spec.get(list).is_some_and(|r| !r.is_seq() && !r.is_null()) {
-            return Err((if list == "rules" { "spec.rules" } else { "spec.tls" }, "not a list; Ingress left alone".into()));
+            return Err((
+                if list == "rules" { "spec.rules" } else { "spec.tls" },
+                "not a list; Ingress left alone".into(),
+            ));
         }
     }
     Ok(spec)
@@ -229,7 +252,9 @@ mod tests {
     const WS: &str = "demo-group.maia.example.com";
 
     fn ingress(spec: &str) -> String {
-        format!("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: app\n  labels:\n    app: x\nspec:\n{spec}")
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: app\n  labels:\n    app: x\nspec:\n{spec}"
+        )
     }
 
     fn tls_only() -> Vec<(&'static str, &'static str)> {
@@ -267,9 +292,13 @@ mod tests {
 
     #[test]
     fn hosts_inside_the_domain_keep_their_coverage() {
-        let spec = format!("  rules:\n  - host: minio.{WS}\n  tls:\n  - hosts: [\"minio.{WS}\"]\n    secretName: minio-tls\n");
+        let spec =
+            format!("  rules:\n  - host: minio.{WS}\n  tls:\n  - hosts: [\"minio.{WS}\"]\n    secretName: minio-tls\n");
         let (out, changes) = run(&ingress(&spec), &config(&tls_only()));
-        assert_eq!(docs(&out)[0]["spec"]["tls"], json!([{"hosts": [format!("minio.{WS}")], "secretName": "minio-tls"}]));
+        assert_eq!(
+            docs(&out)[0]["spec"]["tls"],
+            json!([{"hosts": [format!("minio.{WS}")], "secretName": "minio-tls"}])
+        );
         assert!(messages(&changes, Outcome::Unchanged).iter().any(|m| m.contains("already covered")));
     }
 
@@ -282,14 +311,21 @@ mod tests {
 
     #[test]
     fn a_new_host_joins_the_entry_that_already_owns_its_secret_name() {
-        let spec = format!("  rules:\n  - host: a.{WS}\n  - host: {WS}\n  tls:\n  - hosts:\n    - a.{WS}\n    secretName: {WS}-tls\n");
+        let spec = format!(
+            "  rules:\n  - host: a.{WS}\n  - host: {WS}\n  tls:\n  - hosts:\n    - a.{WS}\n    secretName: {WS}-tls\n"
+        );
         let (out, _) = run(&ingress(&spec), &config(&tls_only()));
-        assert_eq!(docs(&out)[0]["spec"]["tls"], json!([{"hosts": [format!("a.{WS}"), WS], "secretName": format!("{WS}-tls")}]));
+        assert_eq!(
+            docs(&out)[0]["spec"]["tls"],
+            json!([{"hosts": [format!("a.{WS}"), WS], "secretName": format!("{WS}-tls")}])
+        );
     }
 
     #[test]
     fn shared_secret_names_are_reported() {
-        let spec = format!("  rules:\n  - host: a.{WS}\n  - host: b.{WS}\n  tls:\n  - hosts: [a.{WS}]\n    secretName: s\n  - hosts: [b.{WS}]\n    secretName: s\n");
+        let spec = format!(
+            "  rules:\n  - host: a.{WS}\n  - host: b.{WS}\n  tls:\n  - hosts: [a.{WS}]\n    secretName: s\n  - hosts: [b.{WS}]\n    secretName: s\n"
+        );
         let (_, changes) = run(&ingress(&spec), &config(&tls_only()));
         assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("shared with another TLS entry")));
     }
@@ -309,7 +345,8 @@ mod tests {
 
     #[test]
     fn both_flavours_get_both_annotation_sets() {
-        let (out, _) = run(&ingress("  rules:\n  - http: {}\n"), &config(&[("oauth", "false"), ("traefik_resolver", "le")]));
+        let (out, _) =
+            run(&ingress("  rules:\n  - http: {}\n"), &config(&[("oauth", "false"), ("traefik_resolver", "le")]));
         let a = &docs(&out)[0]["metadata"]["annotations"];
         assert_eq!(a["cert-manager.io/cluster-issuer"], json!("cluster-issuer"));
         assert_eq!(a["traefik.ingress.kubernetes.io/router.tls.certresolver"], json!("le"));
@@ -317,7 +354,8 @@ mod tests {
 
     #[test]
     fn a_chart_annotation_with_another_value_is_kept_and_reported() {
-        let input = ingress("  rules: []\n").replace("  labels:", "  annotations:\n    cert-manager.io/cluster-issuer: other\n  labels:");
+        let input = ingress("  rules: []\n")
+            .replace("  labels:", "  annotations:\n    cert-manager.io/cluster-issuer: other\n  labels:");
         let (out, changes) = run(&input, &config(&tls_only()));
         assert_eq!(out, input);
         assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("kept the chart's value \"other\"")));
@@ -327,7 +365,8 @@ mod tests {
     fn ingress_class_only_when_absent() {
         let (out, _) = run(&ingress("  rules: []\n"), &config(&[("oauth", "false"), ("ingress_class", "traefik")]));
         assert_eq!(docs(&out)[0]["spec"]["ingressClassName"], json!("traefik"));
-        let (out, _) = run(&ingress("  ingressClassName: nginx\n"), &config(&[("oauth", "false"), ("ingress_class", "traefik")]));
+        let (out, _) =
+            run(&ingress("  ingressClassName: nginx\n"), &config(&[("oauth", "false"), ("ingress_class", "traefik")]));
         assert_eq!(docs(&out)[0]["spec"]["ingressClassName"], json!("nginx"));
     }
 

@@ -83,7 +83,8 @@ pub struct Resource<'n, 'a> {
 impl<'n, 'a> Resource<'n, 'a> {
     fn new(node: &'n Node<'a>) -> Self {
         let s = |path: &[&str]| node.at(path).and_then(Node::str).unwrap_or_default().to_string();
-        let annotation = |keys: [&str; 2]| keys.iter().find_map(|k| node.at(&["metadata", "annotations", k]).and_then(Node::str));
+        let annotation =
+            |keys: [&str; 2]| keys.iter().find_map(|k| node.at(&["metadata", "annotations", k]).and_then(Node::str));
         let file = annotation(["internal.config.kubernetes.io/path", "config.kubernetes.io/path"]).map(|path| {
             let index = annotation(["internal.config.kubernetes.io/index", "config.kubernetes.io/index"]);
             (path.to_string(), index.and_then(|i| i.parse().ok()))
@@ -112,9 +113,8 @@ impl<'n, 'a> Resource<'n, 'a> {
     }
 
     fn skips(&self, patch: &str) -> bool {
-        self.annotation(SKIP_ANNOTATION).is_some_and(|v| {
-            v.split(',').map(str::trim).any(|p| p == patch || p == "all" || p == "true")
-        })
+        self.annotation(SKIP_ANNOTATION)
+            .is_some_and(|v| v.split(',').map(str::trim).any(|p| p == patch || p == "all" || p == "true"))
     }
 }
 
@@ -208,10 +208,17 @@ pub struct Patched<'a> {
 /// Runs every patch over one document. All patches see the same parse of it and their splices
 /// are merged; only when two patches' edits collide (both creating `metadata.annotations`, say)
 /// is the document rewritten and re-parsed before the later patch runs again.
-pub fn run_document<'a>(doc: &Doc<'a>, patches: &[Box<dyn Patch + '_>], limits: &Limits) -> Result<Patched<'a>, InputError> {
+pub fn run_document<'a>(
+    doc: &Doc<'a>,
+    patches: &[Box<dyn Patch + '_>],
+    limits: &Limits,
+) -> Result<Patched<'a>, InputError> {
     crate::stream::check_size(doc, limits)?;
-    let mut out = Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), changes: Vec::new(), marks: Vec::new() };
-    if let Some(kind) = crate::stream::top_level_kind(doc.text).filter(|k| !patches.iter().any(|p| p.applies_to(k)) && !k.ends_with("List")) {
+    let mut out =
+        Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), changes: Vec::new(), marks: Vec::new() };
+    if let Some(kind) = crate::stream::top_level_kind(doc.text)
+        .filter(|k| !patches.iter().any(|p| p.applies_to(k)) && !k.ends_with("List"))
+    {
         // No patch wants this document: check it and record what it is, but build no tree.
         let head = tree::check(doc.text, limits).map_err(|e| doc.error(e.line, e.message))?;
         let Some(head) = head else { return Ok(out) };
@@ -224,7 +231,11 @@ pub fn run_document<'a>(doc: &Doc<'a>, patches: &[Box<dyn Patch + '_>], limits: 
     let mut next_patch = 0;
     loop {
         let root = tree::parse(&out.text, limits).map_err(|e| {
-            let message = if next_patch == 0 { e.message } else { format!("maia-krm bug, please report: a patch wrote invalid YAML: {}", e.message) };
+            let message = if next_patch == 0 {
+                e.message
+            } else {
+                format!("maia-krm bug, please report: a patch wrote invalid YAML: {}", e.message)
+            };
             doc.error(e.line, message)
         })?;
         let Some(root) = root else { return Ok(out) };
@@ -237,10 +248,19 @@ pub fn run_document<'a>(doc: &Doc<'a>, patches: &[Box<dyn Patch + '_>], limits: 
             let (mut changes, mut marks) = (Vec::new(), Vec::new());
             let mut edits = Edits::new(&out.text);
             for res in resources.iter().filter(|r| patch.applies_to(&r.id.kind)) {
-                let mut report =
-                    Report { patch: patch.name(), resource: &res.id, document: doc.index, changes: &mut changes, marks: &mut marks };
+                let mut report = Report {
+                    patch: patch.name(),
+                    resource: &res.id,
+                    document: doc.index,
+                    changes: &mut changes,
+                    marks: &mut marks,
+                };
                 if res.skips(patch.name()) {
-                    report.push(Outcome::Disabled, "metadata.annotations", format!("disabled by annotation {SKIP_ANNOTATION}"));
+                    report.push(
+                        Outcome::Disabled,
+                        "metadata.annotations",
+                        format!("disabled by annotation {SKIP_ANNOTATION}"),
+                    );
                 } else if res.node.shares_structure() {
                     // An edit under an anchor would silently change every alias of it too.
                     report.conflict("", "not patched: the resource uses YAML anchors, aliases or merge keys");
@@ -286,7 +306,8 @@ fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>, Str
         // kpt hands functions the Kptfile and the function's own config too: they are not workspace resources.
         let local = |i: &Node| {
             i.get("kind").and_then(Node::str) == Some("Kptfile")
-                || i.at(&["metadata", "annotations", "config.kubernetes.io/local-config"]).and_then(Node::str) == Some("true")
+                || i.at(&["metadata", "annotations", "config.kubernetes.io/local-config"]).and_then(Node::str)
+                    == Some("true")
         };
         Ok(items().filter(|i| !local(i)).map(Resource::new).collect())
     } else if kind == "List" || (kind.ends_with("List") && root.get("items").is_some_and(Node::is_seq)) {

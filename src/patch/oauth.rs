@@ -8,12 +8,13 @@
 //!   never replaced), and the Middleware itself after the stream (option `middleware`).
 //! - Never on oauth2-proxy's own Ingress (a path under `/oauth2`): it would redirect to itself.
 //! - Not on JupyterHub's Ingress unless `oauth_jupyterhub` is set: it logs in through Keycloak.
+//!
 //! Every value written is built from validated DNS names, so no form value reaches an annotation raw.
 
 use serde_json::json;
 
 use super::ingress_tls::ingress_spec;
-use super::{annotate, NewDocument, Patch, Report, Resource, StreamSummary};
+use super::{NewDocument, Patch, Report, Resource, StreamSummary, annotate};
 use crate::config::{Config, MiddlewareMode};
 use crate::patch::{Change, Outcome, ResourceId};
 use crate::stream::edit::Edits;
@@ -48,7 +49,10 @@ impl OAuth {
                 format!("https://{oauth_url}/oauth2/start?rd=$scheme://$host$escaped_request_uri"),
             ));
             if o.oauth_response_headers {
-                nginx.push(("nginx.ingress.kubernetes.io/auth-response-headers".into(), "X-Auth-Request-User,X-Auth-Request-Email".into()));
+                nginx.push((
+                    "nginx.ingress.kubernetes.io/auth-response-headers".into(),
+                    "X-Auth-Request-User,X-Auth-Request-Email".into(),
+                ));
             }
         }
         let traefik = c.traefik_resolver.is_some() || class.contains("traefik");
@@ -67,7 +71,9 @@ impl OAuth {
         let field = format!("metadata.annotations.{MIDDLEWARES}");
         let node = res.node.at(&["metadata", "annotations", MIDDLEWARES]);
         match node.and_then(Node::str).map(str::trim).filter(|v| !v.is_empty()) {
-            Some(list) if list.split(',').any(|m| m.trim() == reference) => report.unchanged(&field, format!("already lists {reference}")),
+            Some(list) if list.split(',').any(|m| m.trim() == reference) => {
+                report.unchanged(&field, format!("already lists {reference}"))
+            }
             Some(list) => {
                 edits.replace_scalar(node.expect("value was read"), &format!("{list},{reference}"));
                 report.changed(&field, format!("appended {reference}"));
@@ -123,10 +129,16 @@ impl Patch for OAuth {
         }
         if serves_oauth2(res) {
             report.mark(OAUTH2_PROXY_INGRESS);
-            return report.unchanged("metadata.annotations", "oauth2-proxy's own Ingress: no auth in front of it (it would loop)");
+            return report.unchanged(
+                "metadata.annotations",
+                "oauth2-proxy's own Ingress: no auth in front of it (it would loop)",
+            );
         }
         if is_jupyterhub(res) && !self.jupyterhub {
-            return report.unchanged("metadata.annotations", "JupyterHub logs in through Keycloak itself (option oauth_jupyterhub)");
+            return report.unchanged(
+                "metadata.annotations",
+                "JupyterHub logs in through Keycloak itself (option oauth_jupyterhub)",
+            );
         }
         if self.nginx.is_empty() && self.middleware_ref.is_none() {
             return report.conflict(
@@ -194,12 +206,18 @@ mod tests {
     fn nginx_apps_get_auth_url_and_signin_and_never_a_snippet() {
         let (out, _) = run(&ingress("app", "/", ""), &config(&[("ingress_tls", "false")]));
         let a = &docs(&out)[0]["metadata"]["annotations"];
-        assert_eq!(a["nginx.ingress.kubernetes.io/auth-url"], json!("http://oauth2-proxy.demo-group.svc.cluster.local/oauth2/auth"));
+        assert_eq!(
+            a["nginx.ingress.kubernetes.io/auth-url"],
+            json!("http://oauth2-proxy.demo-group.svc.cluster.local/oauth2/auth")
+        );
         assert_eq!(
             a["nginx.ingress.kubernetes.io/auth-signin"],
             json!("https://demo-group.maia.example.com/oauth2/start?rd=$scheme://$host$escaped_request_uri")
         );
-        assert_eq!(a["nginx.ingress.kubernetes.io/auth-response-headers"], json!("X-Auth-Request-User,X-Auth-Request-Email"));
+        assert_eq!(
+            a["nginx.ingress.kubernetes.io/auth-response-headers"],
+            json!("X-Auth-Request-User,X-Auth-Request-Email")
+        );
         assert!(!out.contains("snippet"));
         assert!(out.contains("\n    x: y\n"), "the chart's `x: y` (true under YAML 1.1) is written as it was");
         assert_eq!(a["x"], json!(true));
@@ -215,7 +233,8 @@ mod tests {
 
     #[test]
     fn jupyterhub_only_when_asked() {
-        let input = ingress("jupyterhub", "/", "").replace("  annotations:", "  labels:\n    app: jupyterhub\n  annotations:");
+        let input =
+            ingress("jupyterhub", "/", "").replace("  annotations:", "  labels:\n    app: jupyterhub\n  annotations:");
         let (out, _) = run(&input, &config(&[("ingress_tls", "false")]));
         assert_eq!(out, input);
         let (out, _) = run(&input, &config(&[("ingress_tls", "false"), ("oauth_jupyterhub", "true")]));
@@ -225,13 +244,21 @@ mod tests {
     #[test]
     fn traefik_middleware_is_appended_to_an_existing_list() {
         let cfg = config(&[("ingress_tls", "false"), ("nginx_cluster_issuer", ""), ("traefik_resolver", "le")]);
-        let input = ingress("app", "/", "\n    traefik.ingress.kubernetes.io/router.middlewares: kube-system-headers@kubernetescrd");
+        let input = ingress(
+            "app",
+            "/",
+            "\n    traefik.ingress.kubernetes.io/router.middlewares: kube-system-headers@kubernetescrd",
+        );
         let (out, _) = run(&input, &cfg);
         assert_eq!(
             docs(&out)[0]["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.middlewares"],
             json!("kube-system-headers@kubernetescrd,demo-group-oauth2-proxy-auth@kubernetescrd")
         );
-        assert_eq!(docs(&out).len(), 1, "no Middleware without oauth2-proxy's Ingress in the stream (middleware: auto)");
+        assert_eq!(
+            docs(&out).len(),
+            1,
+            "no Middleware without oauth2-proxy's Ingress in the stream (middleware: auto)"
+        );
     }
 
     #[test]

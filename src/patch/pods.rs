@@ -41,7 +41,11 @@ pub fn containers<'n, 'a>(spec: &PodSpec<'n, 'a>, with_init: bool) -> Vec<(Strin
         .iter()
         .flat_map(|list| {
             let items = spec.node.get(list).map(Node::items).unwrap_or_default();
-            items.iter().enumerate().filter(|(_, c)| c.is_map()).map(move |(i, c)| (format!("{}.{list}[{i}]", spec.path), c))
+            items
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_map())
+                .map(move |(i, c)| (format!("{}.{list}[{i}]", spec.path), c))
         })
         .collect()
 }

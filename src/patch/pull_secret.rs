@@ -7,7 +7,7 @@
 
 use serde_json::json;
 
-use super::{add_items, pods, Patch, Report, Resource};
+use super::{Patch, Report, Resource, add_items, pods};
 use crate::config::Config;
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
@@ -54,16 +54,22 @@ impl Patch for PullSecret {
 
 #[cfg(test)]
 mod tests {
-    use crate::patch::{pods::pod_spec_path, Outcome};
+    use crate::patch::{Outcome, pods::pod_spec_path};
     use crate::testutil::{config, docs, messages, pod_object as object, run};
     use serde_json::json;
 
     #[test]
     fn every_pod_bearing_kind_gets_the_secret_at_its_pod_spec() {
-        for kind in ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"] {
+        for kind in
+            ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"]
+        {
             let (out, _) = run(&object(kind), &config(&[]));
             let pointer = format!("/{}/imagePullSecrets", pod_spec_path(kind).unwrap().join("/"));
-            assert_eq!(docs(&out)[0].pointer(&pointer), Some(&json!([{"name": "maia-docker-registry-secret"}])), "{kind}:\n{out}");
+            assert_eq!(
+                docs(&out)[0].pointer(&pointer),
+                Some(&json!([{"name": "maia-docker-registry-secret"}])),
+                "{kind}:\n{out}"
+            );
         }
     }
 

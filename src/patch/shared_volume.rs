@@ -11,7 +11,7 @@
 
 use serde_json::json;
 
-use super::{add_items, pods, Patch, Report, Resource};
+use super::{Patch, Report, Resource, add_items, pods};
 use crate::config::Config;
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
@@ -67,7 +67,10 @@ impl Patch for SharedVolume {
             None if volumes.iter().any(|v| v.get("name").and_then(Node::str) == Some(&self.volume_name)) => {
                 return report.conflict(
                     &volumes_field,
-                    format!("a volume named {} exists for something other than claim {}; left alone", self.volume_name, self.claim),
+                    format!(
+                        "a volume named {} exists for something other than claim {}; left alone",
+                        self.volume_name, self.claim
+                    ),
                 );
             }
             None => (self.volume_name.clone(), false),
@@ -82,9 +85,13 @@ impl Patch for SharedVolume {
             let field = format!("{path}.volumeMounts");
             let mounts = container.get("volumeMounts").map(Node::items).unwrap_or_default();
             let name_of = |m: &Node| m.get("name").and_then(Node::str).map(str::to_string);
-            if let Some(at_path) = mounts.iter().find(|m| m.get("mountPath").and_then(Node::str) == Some(&self.mount_path)) {
+            if let Some(at_path) =
+                mounts.iter().find(|m| m.get("mountPath").and_then(Node::str) == Some(&self.mount_path))
+            {
                 match name_of(at_path) {
-                    Some(n) if n == volume => report.unchanged(&field, format!("already mounts {volume} at {}", self.mount_path)),
+                    Some(n) if n == volume => {
+                        report.unchanged(&field, format!("already mounts {volume} at {}", self.mount_path))
+                    }
                     other => report.conflict(
                         &field,
                         format!("{} is taken by volume {}; left alone", self.mount_path, other.unwrap_or_default()),
@@ -92,7 +99,12 @@ impl Patch for SharedVolume {
                 }
             } else if mounts.iter().any(|m| name_of(m).as_deref() == Some(&volume)) {
                 report.unchanged(&field, format!("already mounts {volume} at its own path"));
-            } else if add_items(edits, container, "volumeMounts", vec![json!({"name": volume, "mountPath": self.mount_path})]) {
+            } else if add_items(
+                edits,
+                container,
+                "volumeMounts",
+                vec![json!({"name": volume, "mountPath": self.mount_path})],
+            ) {
                 report.changed(&field, format!("mounted {volume} at {}", self.mount_path));
                 mounted_any = true;
             } else {
@@ -112,7 +124,7 @@ impl Patch for SharedVolume {
 
 #[cfg(test)]
 mod tests {
-    use crate::patch::{pods::pod_spec_path, Outcome};
+    use crate::patch::{Outcome, pods::pod_spec_path};
     use crate::testutil::{config, docs, messages, pod_object, run};
     use serde_json::json;
 
@@ -120,10 +132,16 @@ mod tests {
 
     #[test]
     fn every_container_of_every_pod_bearing_kind_mounts_the_claim() {
-        for kind in ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"] {
+        for kind in
+            ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"]
+        {
             let (out, _) = run(&pod_object(kind), &config(&[]));
             let spec = docs(&out)[0].pointer(&format!("/{}", pod_spec_path(kind).unwrap().join("/"))).cloned().unwrap();
-            assert_eq!(spec["volumes"], json!([{"name": "shared", "persistentVolumeClaim": {"claimName": "shared"}}]), "{kind}");
+            assert_eq!(
+                spec["volumes"],
+                json!([{"name": "shared", "persistentVolumeClaim": {"claimName": "shared"}}]),
+                "{kind}"
+            );
             for c in spec["containers"].as_array().unwrap() {
                 assert_eq!(c["volumeMounts"], json!([{"name": "shared", "mountPath": MOUNT}]), "{kind}");
             }
@@ -149,7 +167,9 @@ mod tests {
 
     #[test]
     fn a_taken_mount_path_is_left_alone_and_reported() {
-        let input = format!("kind: Pod\nspec:\n  containers:\n  - name: a\n    volumeMounts:\n    - name: other\n      mountPath: {MOUNT}\n  - name: b\n  volumes:\n  - name: other\n    emptyDir: {{}}\n");
+        let input = format!(
+            "kind: Pod\nspec:\n  containers:\n  - name: a\n    volumeMounts:\n    - name: other\n      mountPath: {MOUNT}\n  - name: b\n  volumes:\n  - name: other\n    emptyDir: {{}}\n"
+        );
         let (out, changes) = run(&input, &config(&[]));
         let pod = &docs(&out)[0];
         assert_eq!(pod["spec"]["containers"][0]["volumeMounts"], json!([{"name": "other", "mountPath": MOUNT}]));
@@ -188,7 +208,10 @@ mod tests {
         let (out, changes) = run("kind: Pod\nspec:\n  containers: null\n", &config(&[("pull_secret", "false")]));
         assert_eq!(out, "kind: Pod\nspec:\n  containers: null\n");
         assert!(messages(&changes, Outcome::Unchanged).iter().any(|m| m.contains("no containers")));
-        let (out, _) = run("kind: Pod\nspec:\n  volumes: ~\n  containers:\n  - name: a\n    volumeMounts:\n", &config(&[("pull_secret", "false")]));
+        let (out, _) = run(
+            "kind: Pod\nspec:\n  volumes: ~\n  containers:\n  - name: a\n    volumeMounts:\n",
+            &config(&[("pull_secret", "false")]),
+        );
         assert_eq!(docs(&out)[0]["spec"]["volumes"][0]["name"], json!("shared"));
         assert_eq!(docs(&out)[0]["spec"]["containers"][0]["volumeMounts"][0]["name"], json!("shared"));
     }

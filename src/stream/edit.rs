@@ -169,7 +169,10 @@ pub fn flow(v: &Json) -> String {
         Json::String(s) => quote(s),
         Json::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
         Json::Object(map) => {
-            format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", quote(k), flow(v))).collect::<Vec<_>>().join(", "))
+            format!(
+                "{{{}}}",
+                map.iter().map(|(k, v)| format!("{}: {}", quote(k), flow(v))).collect::<Vec<_>>().join(", ")
+            )
         }
         Json::Null | Json::Bool(_) | Json::Number(_) => v.to_string(),
     }
@@ -222,7 +225,7 @@ pub fn item_lines(item: &Json, depth: usize, out: &mut Vec<(usize, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::{tree::parse, Limits};
+    use crate::stream::{Limits, tree::parse};
     use serde_json::json;
 
     fn edit(text: &str, f: impl FnOnce(&mut Edits, &Node)) -> String {
@@ -240,7 +243,9 @@ mod tests {
 
     #[test]
     fn put_nested_block_value() {
-        let out = edit("spec:\n  x: 1\n", |e, r| e.put(r.get("spec").unwrap(), "tls", &json!([{"hosts": ["h"], "secretName": "s"}])));
+        let out = edit("spec:\n  x: 1\n", |e, r| {
+            e.put(r.get("spec").unwrap(), "tls", &json!([{"hosts": ["h"], "secretName": "s"}]))
+        });
         assert_eq!(out, "spec:\n  x: 1\n  tls:\n    - hosts:\n        - h\n      secretName: s\n");
         parse(&out, &Limits::default()).unwrap();
     }
@@ -253,9 +258,18 @@ mod tests {
 
     #[test]
     fn put_fills_null_values() {
-        assert_eq!(edit("a: {k: null}\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!([{"name": "x"}]))), "a: {k: [{name: x}]}\n");
-        assert_eq!(edit("a:\n  k:\n  z: 1\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!(["x"]))), "a:\n  k: [x]\n  z: 1\n");
-        assert_eq!(edit("a:\n  k: ~ # c\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!({"name": "x"}))), "a:\n  k: {name: x} # c\n");
+        assert_eq!(
+            edit("a: {k: null}\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!([{"name": "x"}]))),
+            "a: {k: [{name: x}]}\n"
+        );
+        assert_eq!(
+            edit("a:\n  k:\n  z: 1\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!(["x"]))),
+            "a:\n  k: [x]\n  z: 1\n"
+        );
+        assert_eq!(
+            edit("a:\n  k: ~ # c\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!({"name": "x"}))),
+            "a:\n  k: {name: x} # c\n"
+        );
     }
 
     #[test]

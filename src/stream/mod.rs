@@ -93,7 +93,11 @@ pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, InputErro
             document: 0,
             file: None,
             line: 1,
-            message: format!("input is {} bytes, over the limit max_stream_bytes={}", bytes.len(), limits.max_stream_bytes),
+            message: format!(
+                "input is {} bytes, over the limit max_stream_bytes={}",
+                bytes.len(),
+                limits.max_stream_bytes
+            ),
         });
     }
     std::str::from_utf8(bytes).map_err(|e| {
@@ -164,7 +168,11 @@ pub fn check_size(doc: &Doc, limits: &Limits) -> Result<(), InputError> {
     if doc.text.len() > limits.max_document_bytes {
         return Err(doc.error(
             1,
-            format!("document is {} bytes, over the limit max_document_bytes={}", doc.text.len(), limits.max_document_bytes),
+            format!(
+                "document is {} bytes, over the limit max_document_bytes={}",
+                doc.text.len(),
+                limits.max_document_bytes
+            ),
         ));
     }
     Ok(())
@@ -176,7 +184,9 @@ mod tests {
 
     #[test]
     fn file_names_from_both_framings() {
-        let d = documents("---\n# Source: c/templates/a.yaml\nkind: A\n---\nmetadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/b.yaml'\n");
+        let d = documents(
+            "---\n# Source: c/templates/a.yaml\nkind: A\n---\nmetadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/b.yaml'\n",
+        );
         assert_eq!(d[0].file(), Some("c/templates/a.yaml"));
         assert_eq!(d[1].file(), Some("c/templates/b.yaml"));
     }

@@ -118,14 +118,48 @@ mod tests {
 
     #[test]
     fn new_scalars_that_a_yaml_1_1_reader_would_mistype_are_quoted() {
-        for s in ["true", "on", "On", "yes", "y", "n", "no", "off", "null", "0755", "1.10", "1e3", "", "~", "-", "a: b", "x,y", "#c", "*a", "&a", "!t", "%p", "@x", "`b", "{a}", "[a]", "trailing:"] {
+        for s in [
+            "true",
+            "on",
+            "On",
+            "yes",
+            "y",
+            "n",
+            "no",
+            "off",
+            "null",
+            "0755",
+            "1.10",
+            "1e3",
+            "",
+            "~",
+            "-",
+            "a: b",
+            "x,y",
+            "#c",
+            "*a",
+            "&a",
+            "!t",
+            "%p",
+            "@x",
+            "`b",
+            "{a}",
+            "[a]",
+            "trailing:",
+        ] {
             assert!(quote(s).starts_with('"'), "{s} must be quoted, got {}", quote(s));
         }
     }
 
     #[test]
     fn ordinary_names_stay_plain() {
-        for s in ["maia-docker-registry-secret", "demo-group.maia.example.com-tls", "websecure", "http://x.ns.svc.cluster.local/oauth2/auth", "/home/maia-user/shared"] {
+        for s in [
+            "maia-docker-registry-secret",
+            "demo-group.maia.example.com-tls",
+            "websecure",
+            "http://x.ns.svc.cluster.local/oauth2/auth",
+            "/home/maia-user/shared",
+        ] {
             assert_eq!(quote(s), s);
         }
     }

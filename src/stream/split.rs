@@ -79,9 +79,7 @@ fn line_starts_with_marker_char(bytes: &[u8]) -> impl Iterator<Item = usize> + '
     let first = bytes.strip_prefix("\u{feff}".as_bytes()).map_or(bytes, |b| b);
     let at_start = matches!(first.first(), Some(b'-' | b'.')).then_some(0);
     at_start.into_iter().chain(
-        memchr::memchr_iter(b'\n', bytes)
-            .map(|nl| nl + 1)
-            .filter(|&p| matches!(bytes.get(p), Some(b'-' | b'.'))),
+        memchr::memchr_iter(b'\n', bytes).map(|nl| nl + 1).filter(|&p| matches!(bytes.get(p), Some(b'-' | b'.'))),
     )
 }
 
@@ -102,8 +100,7 @@ fn has_content(text: &str) -> bool {
 }
 
 fn is_marker(line: &str, marker: &str) -> bool {
-    line.strip_prefix(marker)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+    line.strip_prefix(marker).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
 }
 
 fn is_blank_or_comment(line: &str) -> bool {

@@ -116,9 +116,9 @@ impl<'a> Node<'a> {
                 Value::Alias => true,
                 Value::Scalar { .. } => false,
                 Value::Seq { items, .. } => items.iter().any(Node::shares_structure),
-                Value::Map { entries, .. } => {
-                    entries.iter().any(|(k, v)| k.scalar() == Some("<<") || k.shares_structure() || v.shares_structure())
-                }
+                Value::Map { entries, .. } => entries
+                    .iter()
+                    .any(|(k, v)| k.scalar() == Some("<<") || k.shares_structure() || v.shares_structure()),
             }
     }
 }
@@ -244,10 +244,11 @@ impl<'a> Frame<'a> {
             }
             Value::Map { entries, .. } => match self.key.take() {
                 None => {
-                    if let Value::Scalar { text, .. } = &child.value {
-                        if !self.keys.insert(text.clone()) && text != "<<" {
-                            return Err(format!("duplicate key {text:?}"));
-                        }
+                    if let Value::Scalar { text, .. } = &child.value
+                        && !self.keys.insert(text.clone())
+                        && text != "<<"
+                    {
+                        return Err(format!("duplicate key {text:?}"));
                     }
                     self.key = Some(child);
                 }
