@@ -136,18 +136,23 @@ impl<'t> Edits<'t> {
     fn insert_lines_after(&mut self, after: usize, indent: usize, depth: usize, lines: &[(usize, String)]) {
         let bytes = self.text.as_bytes();
         let pad = |depth: usize, s: &str| format!("{}{s}", " ".repeat(indent + depth));
-        if after > 0 && bytes[after - 1] == b'\n' {
-            // A block scalar ends after its line break: insert at the start of the next line.
-            let eol = if after > 1 && bytes[after - 2] == b'\r' { "\r\n" } else { "\n" };
+        if after > 0 && matches!(bytes[after - 1], b'\n' | b'\r') {
+            // A block scalar ends after its line break: insert at the start of the next line,
+            // ending each new line the way that break did.
+            let eol = match (bytes[after - 1], after > 1 && bytes[after - 2] == b'\r') {
+                (b'\n', true) => "\r\n",
+                (b'\n', false) => "\n",
+                _ => "\r",
+            };
             let text: String = lines.iter().map(|(d, s)| pad(*d, s) + eol).collect();
             self.insert(after, depth, text);
         } else {
-            let mut end = bytes[after..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| after + i);
-            let eol = if end > 0 && bytes.get(end) == Some(&b'\n') && bytes[end - 1] == b'\r' {
-                end -= 1;
-                "\r\n"
-            } else {
-                "\n"
+            // YAML ends lines at \n, \r\n or a lone \r: insert before the break, in its style.
+            let end = memchr::memchr2(b'\n', b'\r', &bytes[after..]).map_or(bytes.len(), |i| after + i);
+            let eol = match (bytes.get(end), bytes.get(end + 1)) {
+                (Some(b'\r'), Some(b'\n')) => "\r\n",
+                (Some(b'\r'), _) => "\r",
+                _ => "\n",
             };
             let text: String = lines.iter().map(|(d, s)| eol.to_string() + &pad(*d, s)).collect();
             self.insert(end, depth, text);
@@ -157,7 +162,7 @@ impl<'t> Edits<'t> {
     /// Column of the `-` that introduces a block sequence item.
     fn dash_column(&self, item: &Node) -> usize {
         let before = &self.text[..item.start];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
         let dash = before.trim_end_matches(' ').len().saturating_sub(1);
         dash.saturating_sub(line_start)
     }
@@ -293,6 +298,14 @@ mod tests {
     fn crlf_lines_get_crlf() {
         let out = edit("a:\r\n  b: 1\r\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!("v")));
         assert_eq!(out, "a:\r\n  b: 1\r\n  k: v\r\n");
+    }
+
+    #[test]
+    fn lone_carriage_returns_are_line_ends_too() {
+        let out = edit("a:\r  b: 1\rc: 2\r", |e, r| e.put(r.get("a").unwrap(), "k", &json!("v")));
+        assert_eq!(out, "a:\r  b: 1\r  k: v\rc: 2\r");
+        let out = edit("a:\r- x\rc: 2\r", |e, r| e.append(r.get("a").unwrap(), &json!("z")));
+        assert_eq!(out, "a:\r- x\r- z\rc: 2\r");
     }
 
     #[test]

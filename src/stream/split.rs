@@ -24,7 +24,7 @@ pub fn split(input: &str) -> Vec<Chunk<'_>> {
     let mut ended = None; // where the `...` line closing the current chunk ends
     // Only lines starting with `-` or `.` can be markers: visit just those.
     for pos in line_starts_with_marker_char(input.as_bytes()) {
-        let line_end = memchr::memchr(b'\n', &input.as_bytes()[pos..]).map_or(input.len(), |i| pos + i);
+        let line_end = line_end(input.as_bytes(), pos);
         let line = &input[pos..line_end];
         let line = line.strip_prefix('\u{feff}').unwrap_or(line);
         let is_start = is_marker(line, "---");
@@ -61,7 +61,7 @@ impl<'a> Cutter<'a> {
     fn cut(&mut self, at: usize) {
         let text = &self.input[self.start..at];
         self.chunks.push(Chunk { text, first_line: self.start_line });
-        self.start_line += memchr::memchr_iter(b'\n', text.as_bytes()).count();
+        self.start_line += line_starts(text.as_bytes()).count();
         self.start = at;
     }
 
@@ -78,21 +78,28 @@ impl<'a> Cutter<'a> {
 fn line_starts_with_marker_char(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let first = bytes.strip_prefix("\u{feff}".as_bytes()).map_or(bytes, |b| b);
     let at_start = matches!(first.first(), Some(b'-' | b'.')).then_some(0);
-    at_start.into_iter().chain(
-        memchr::memchr_iter(b'\n', bytes).map(|nl| nl + 1).filter(|&p| matches!(bytes.get(p), Some(b'-' | b'.'))),
-    )
+    at_start.into_iter().chain(line_starts(bytes).filter(|&p| matches!(bytes.get(p), Some(b'-' | b'.'))))
+}
+
+/// Offsets where a line starts after a line break. YAML breaks lines at `\n`, `\r\n` and a lone
+/// `\r` (old Mac files, or a stray one in a template): all three count.
+fn line_starts(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| !(bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')))
+        .map(|i| i + 1)
+}
+
+/// Where the line starting at `from` ends (at its line break, or the end of input).
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    memchr::memchr2(b'\n', b'\r', &bytes[from..]).map_or(bytes.len(), |i| from + i)
 }
 
 /// Offset of the first line holding something besides blanks and comments.
 fn first_content_line(text: &str) -> Option<usize> {
-    let mut pos = 0;
-    for line in text.split_inclusive('\n') {
-        if !is_blank_or_comment(line.trim_end_matches('\n')) {
-            return Some(pos);
-        }
-        pos += line.len();
-    }
-    None
+    let bytes = text.as_bytes();
+    std::iter::once(0).chain(line_starts(bytes)).find(|&start| {
+        start < bytes.len() && !is_blank_or_comment(&text[start..line_end(bytes, start)])
+    })
 }
 
 fn has_content(text: &str) -> bool {
@@ -153,6 +160,14 @@ mod tests {
     #[test]
     fn bare_document_after_end_marker() {
         assert_eq!(texts("a: 1\n...\n# tail\nb: 2\n"), ["a: 1\n...\n# tail\n", "b: 2\n"]);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_breaks_lines_as_yaml_says() {
+        // Found by the fuzzer: `{}` after a comment and a bare CR is content, not part of the comment.
+        assert_eq!(texts("# c\r{}\n---\nkind: B\n"), ["# c\r{}\n", "---\nkind: B\n"]);
+        assert_eq!(texts("a: 1\r---\rb: 2\r"), ["a: 1\r", "---\rb: 2\r"]);
+        assert_eq!(split("a: 1\r\n---\r\nb: 2\r\n")[1].first_line, 2);
     }
 
     #[test]
