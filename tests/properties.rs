@@ -79,6 +79,9 @@ fn deployment(s: &Style, containers: usize, shapes: (u8, u8, u8), value: &str, c
             .lines()
             .map(|l| format!("{dash}  {l}\n"))
             .collect::<String>();
+        // A block literal last in the container: the next line is less indented, where the
+        // parser's end marker for the literal lies past that line's indentation.
+        text += &format!("{dash}  args:\n{dash}  - |\n{dash}    echo {value}\n");
     }
     text += &list(
         "volumes",

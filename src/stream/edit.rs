@@ -295,6 +295,14 @@ mod tests {
     }
 
     #[test]
+    fn append_after_a_literal_followed_by_an_indented_key() {
+        // Found by the fuzzer: the literal's end marker is the next token, after its indentation.
+        let text = "spec:\n  containers:\n  - name: a\n    args:\n    - |\n      echo\n  other: 1\n";
+        let out = edit(text, |e, r| e.put(&r.at(&["spec", "containers"]).unwrap().items()[0], "k", &json!("v")));
+        assert_eq!(out, "spec:\n  containers:\n  - name: a\n    args:\n    - |\n      echo\n    k: v\n  other: 1\n");
+    }
+
+    #[test]
     fn crlf_lines_get_crlf() {
         let out = edit("a:\r\n  b: 1\r\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!("v")));
         assert_eq!(out, "a:\r\n  b: 1\r\n  k: v\r\n");

@@ -97,9 +97,9 @@ fn line_end(bytes: &[u8], from: usize) -> usize {
 /// Offset of the first line holding something besides blanks and comments.
 fn first_content_line(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    std::iter::once(0).chain(line_starts(bytes)).find(|&start| {
-        start < bytes.len() && !is_blank_or_comment(&text[start..line_end(bytes, start)])
-    })
+    std::iter::once(0)
+        .chain(line_starts(bytes))
+        .find(|&start| start < bytes.len() && !is_blank_or_comment(&text[start..line_end(bytes, start)]))
 }
 
 fn has_content(text: &str) -> bool {

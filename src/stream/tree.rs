@@ -172,6 +172,12 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                 let end = match style {
                     // The parser's end marker for quoted scalars lies past any trailing comment.
                     ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => closing_quote(text, start),
+                    // For block scalars it is the next token, after that line's indentation: the
+                    // scalar's own text ends where that line starts.
+                    ScalarStyle::Literal | ScalarStyle::Folded => {
+                        let next = offsets.byte(span.end.index());
+                        start.max(text[..next].trim_end_matches(' ').len())
+                    }
                     _ => offsets.byte(span.end.index()),
                 };
                 node(Value::Scalar { text: value, style, tagged: tag.is_some() }, anchor != 0, end)
