@@ -50,7 +50,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "mlflow_password",
 ];
 
-pub const KEYS: &[&str] = &[
+/// Every other form key.
+const PLAIN_KEYS: &[&str] = &[
     "group_ID",
     "group_subdomain",
     "namespace_hub_address",
@@ -61,13 +62,12 @@ pub const KEYS: &[&str] = &[
     "oauth_url",
     "minio_console_service",
     "mlflow_service",
-    "minio_access_key",
-    "minio_secret_key",
-    "oauth2_cookie_secret",
-    "mysql_root_password",
-    "mysql_password",
-    "mlflow_password",
 ];
+
+/// True for any key a group form may hold.
+pub fn is_key(key: &str) -> bool {
+    PLAIN_KEYS.contains(&key) || SECRET_KEYS.contains(&key)
+}
 
 pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Form {
     let mut f = Fields::new(obj, "group form", errors);

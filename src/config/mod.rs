@@ -81,7 +81,7 @@ impl Config {
         for (key, value) in data {
             let target = if key == FORM_FILE_KEY || key == CLUSTER_FILE_KEY {
                 continue;
-            } else if form::KEYS.contains(&key.as_str()) {
+            } else if form::is_key(key) {
                 &mut form
             } else if cluster::KEYS.contains(&key.as_str()) {
                 &mut cluster
