@@ -78,6 +78,8 @@ impl std::fmt::Display for ResourceId {
 pub struct Resource<'n, 'a> {
     pub node: &'n Node<'a>,
     pub id: ResourceId,
+    /// Uses anchors, aliases or merge keys (computed once: every patch asks).
+    shares_structure: bool,
 }
 
 impl<'n, 'a> Resource<'n, 'a> {
@@ -96,7 +98,7 @@ impl<'n, 'a> Resource<'n, 'a> {
             namespace: node.at(&["metadata", "namespace"]).and_then(Node::str).map(str::to_string),
             file,
         };
-        Resource { node, id }
+        Resource { node, id, shares_structure: node.shares_structure() }
     }
 
     pub fn annotation(&self, key: &str) -> Option<&'n str> {
@@ -261,7 +263,7 @@ pub fn run_document<'a>(
                         "metadata.annotations",
                         format!("disabled by annotation {SKIP_ANNOTATION}"),
                     );
-                } else if res.node.shares_structure() {
+                } else if res.shares_structure {
                     // An edit under an anchor would silently change every alias of it too.
                     report.conflict("", "not patched: the resource uses YAML anchors, aliases or merge keys");
                 } else {
