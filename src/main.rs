@@ -133,8 +133,9 @@ fn run_command(command: &Command) -> Result<()> {
             generate::form::new_form(&seed).map_err(Error::Config)?
         }
         Command::Form(FormCommand::Check { form, cluster }) => {
-            let form = generate::form::read(form).map_err(Error::Config)?;
-            let cluster = cluster.as_deref().map(generate::form::read).transpose().map_err(Error::Config)?;
+            let form = maia_krm::config::read_yaml_file(form).map_err(Error::Config)?;
+            let cluster =
+                cluster.as_deref().map(maia_krm::config::read_yaml_file).transpose().map_err(Error::Config)?;
             let summary = generate::form::check(&form, cluster.as_ref())
                 .map_err(|problems| Error::Config(problems.join("\n  ")))?;
             format!("{summary}\n")

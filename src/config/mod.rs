@@ -148,7 +148,8 @@ pub fn parse_yaml(text: &str) -> Result<Json, String> {
     }
 }
 
-fn read_yaml_file(path: &Path) -> Result<Json, String> {
+/// Reads one YAML file as JSON (YAML 1.1 typing); errors name the file.
+pub fn read_yaml_file(path: &Path) -> Result<Json, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -5,7 +5,7 @@ use rand::RngCore;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{Map, Value as Json, json};
 
-use crate::config::{Config, FORM_SECRET_KEYS, namespace_of, parse_yaml};
+use crate::config::{Config, FORM_SECRET_KEYS, namespace_of};
 use crate::stream::edit::block_document;
 
 /// What `form new` is told.
@@ -111,15 +111,10 @@ pub fn check(form: &Json, cluster: Option<&Json>) -> Result<String, Vec<String>>
     }
 }
 
-/// Reads a YAML file for `form check`.
-pub fn read(path: &std::path::Path) -> Result<Json, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_yaml;
 
     fn seed() -> Seed {
         Seed {
