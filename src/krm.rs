@@ -1,35 +1,23 @@
 //! KRM function mode (kpt, kustomize): one `ResourceList` in, one out.
 //!
-//! A ResourceList is a single YAML document, so it goes through the same engine as a manifest
-//! stream: its items are the resources, a new document becomes a new item, and `results` is one
-//! more spliced key. Items are never dropped (empty `items` would delete every resource), the
+//! A ResourceList is a single YAML document, so it goes through the same driver as a manifest
+//! stream (`pipeline`): its items are the resources, a new document becomes a new item, and
+//! `results` is one more spliced key, all in one round of edits on one parse. Items are never dropped (empty `items` would delete every resource), the
 //! Kptfile and items marked `config.kubernetes.io/local-config: "true"` are left alone, and every
 //! other annotation (kpt's path/index/id ones included) is kept untouched.
 
 use serde_json::{Map, Value as Json, json};
 
 use crate::config::Config;
-use crate::error::InputError;
-use crate::patch::{self, Change, Outcome, StreamSummary, add_items};
+use crate::patch::{Change, Outcome, Patch, ResourceId, StreamSummary, add_items};
 use crate::stream::edit::Edits;
 use crate::stream::scalar::to_json;
-use crate::stream::tree::{self, Node};
-use crate::stream::{self, Limits};
+use crate::stream::tree::Node;
+use crate::stream::{self, Doc};
 
-/// What a KRM run produced: the ResourceList to print, whether it carries an error result, and
-/// the changes (for `--explain`).
-pub struct Run {
-    pub output: String,
-    /// The error result's message when the run failed (kustomize shows only stderr).
-    pub error: Option<String>,
-    pub changes: Vec<Change>,
-}
-
-/// True when the input is one document of `kind: ResourceList` (or a `kind: List`, which the
+/// True when the stream is one document of `kind: ResourceList` (or a `kind: List`, which the
 /// functions spec accepts on input too), i.e. maia-krm was called as a KRM function.
-pub fn is_resource_list(input: &str, accept_list: bool) -> bool {
-    let docs = stream::documents(input);
-    let [doc] = docs.as_slice() else { return false };
+pub fn is_resource_list(doc: &Doc, accept_list: bool) -> bool {
     match stream::top_level_kind(doc.text) {
         Some("ResourceList") => true,
         Some("List") => accept_list,
@@ -37,57 +25,44 @@ pub fn is_resource_list(input: &str, accept_list: bool) -> bool {
     }
 }
 
-/// Runs the patches over a ResourceList. The config comes from its `functionConfig` when that
-/// carries any setting, else from `fallback` (`--config` or `MAIA_KRM_CONFIG`).
-pub fn run(input: &str, fallback: Option<Result<Config, String>>) -> Result<Run, InputError> {
-    let doc = stream::documents(input)[0];
-    let limits = Limits::default();
-    let root = tree::parse(doc.text, &limits).map_err(|e| doc.error(e.line, e.message))?;
-    let root = root.filter(|r| r.get("items").is_some_and(|i| i.is_seq() || i.is_null()));
-    let root = root.ok_or_else(|| doc.error(1, "a ResourceList needs an `items` list"))?;
-    let function_config = root.get("functionConfig").map(to_json).filter(has_settings);
-    let config = match (function_config, fallback) {
+/// A ResourceList must carry `items` (possibly empty).
+pub fn has_items(root: &Node) -> bool {
+    root.get("items").is_some_and(|i| i.is_seq() || i.is_null())
+}
+
+/// The config: from `functionConfig` when that carries any setting, else `fallback`
+/// (`--config` or `MAIA_KRM_CONFIG`).
+pub fn config(root: &Node, fallback: Option<Result<Config, String>>) -> Result<Config, String> {
+    match (root.get("functionConfig").map(to_json).filter(has_settings), fallback) {
         (Some(fc), _) => Config::from_object(&fc).map_err(|e| format!("functionConfig: {e}")),
         (None, Some(loaded)) => loaded,
         (None, None) => Err("no config: give the function a ConfigMap (group-form.yaml, cluster.yaml, options) as \
                              functionConfig, `kpt fn eval ... -- group_ID=... domain=...`, or MAIA_KRM_CONFIG"
             .into()),
-    };
-    let config = match config {
-        Ok(c) => c,
-        Err(message) => {
-            let result = json!({"message": message, "severity": "error"});
-            let output = finish(doc.text, &root, Vec::new(), vec![result], &limits)?;
-            return Ok(Run { output, error: Some(message), changes: Vec::new() });
-        }
-    };
-    let mut limits = config.options.limits.clone();
-    limits.max_document_bytes = limits.max_document_bytes.max(limits.max_stream_bytes); // the list is one document
-    let patches = patch::enabled(&config);
-    let patched = patch::run_document(&doc, &patches, &limits)?;
-    let summary = StreamSummary { documents: 1, resources: patched.resources, marks: patched.marks };
-    let mut changes = patched.changes;
+    }
+}
+
+/// The ResourceList's own edits, made on the same parse as the patches': the documents patches
+/// add become new items, every change a result (or the config error one error result), and a
+/// `kind: List` input comes back as a ResourceList.
+pub fn finish(
+    root: &Node,
+    patches: &[Box<dyn Patch + '_>],
+    summary: &StreamSummary,
+    failed: Option<&str>,
+    so_far: &[Change],
+    edits: &mut Edits,
+    changes: &mut Vec<Change>,
+) {
     let mut new_items = Vec::new();
-    for new in patches.iter().flat_map(|p| p.new_documents(&summary)) {
+    for new in patches.iter().flat_map(|p| p.new_documents(summary)) {
         new_items.push(new.value);
         changes.push(new.change);
     }
-    let results = changes.iter().filter_map(result).collect();
-    let root =
-        tree::parse(&patched.text, &limits).map_err(|e| doc.error(e.line, e.message))?.expect("still a ResourceList");
-    let output = finish(&patched.text, &root, new_items, results, &limits)?;
-    Ok(Run { output, error: None, changes })
-}
-
-/// Appends new items and results, and makes a `kind: List` input a ResourceList on output.
-fn finish(
-    text: &str,
-    root: &Node,
-    new_items: Vec<Json>,
-    results: Vec<Json>,
-    limits: &Limits,
-) -> Result<String, InputError> {
-    let mut edits = Edits::new(text);
+    let results: Vec<Json> = match failed {
+        Some(message) => vec![json!({"message": message, "severity": "error"})],
+        None => so_far.iter().chain(changes.iter()).filter_map(result).collect(),
+    };
     if root.get("kind").and_then(Node::str) == Some("List") {
         if let Some(kind) = root.get("kind") {
             edits.replace_scalar(kind, "ResourceList");
@@ -96,13 +71,17 @@ fn finish(
             edits.replace_scalar(api, "config.kubernetes.io/v1");
         }
     }
-    add_items(&mut edits, root, "items", new_items);
-    if !add_items(&mut edits, root, "results", results) {
-        return Err(InputError { document: 1, file: None, line: root.line, message: "`results` is not a list".into() });
+    add_items(edits, root, "items", new_items);
+    if !add_items(edits, root, "results", results) {
+        changes.push(Change {
+            outcome: Outcome::Conflict,
+            patch: "krm",
+            resource: ResourceId::default(),
+            document: 1,
+            field: "results".into(),
+            message: "the ResourceList's `results` is not a list; no results added".into(),
+        });
     }
-    let out = edits.apply();
-    debug_assert!(tree::parse(&out, limits).is_ok(), "finish() wrote invalid YAML");
-    Ok(out)
 }
 
 /// kpt's `fn eval` without config sends an empty `function-input` ConfigMap: that is no config.
@@ -153,6 +132,20 @@ mod tests {
     use super::*;
     use crate::testutil::{config, docs};
 
+    struct Run {
+        output: String,
+        error: Option<String>,
+    }
+
+    fn run(input: &str, config: Option<Result<Config, String>>) -> Result<Run, crate::error::Error> {
+        let out = crate::pipeline::run(input, config, 1)?;
+        Ok(Run { output: out.documents.concat(), error: out.failed })
+    }
+
+    fn is_resource_list(text: &str, accept_list: bool) -> bool {
+        matches!(stream::documents(text).as_slice(), [doc] if super::is_resource_list(doc, accept_list))
+    }
+
     const SA: &str = "  - apiVersion: v1\n    kind: ServiceAccount\n    metadata:\n      name: sa\n      annotations:\n        internal.config.kubernetes.io/path: 'sa.yaml'\n        internal.config.kubernetes.io/index: '0'\n";
 
     fn list(items: &str, function_config: &str) -> String {
@@ -201,8 +194,10 @@ mod tests {
 
     #[test]
     fn a_list_input_comes_back_as_a_resource_list() {
-        let input = format!("apiVersion: v1\nkind: List\nitems:\n{SA}");
-        let out = &docs(&run(&input, Some(Ok(config(&[])))).unwrap().output)[0];
+        // With no config flag, a List is a function call (with one, a plain stream).
+        let fc = "functionConfig:\n  kind: ConfigMap\n  data: {group_ID: g, domain: example.com}\n";
+        let input = format!("apiVersion: v1\nkind: List\nitems:\n{SA}{fc}");
+        let out = &docs(&run(&input, None).unwrap().output)[0];
         assert_eq!(
             (out["apiVersion"].as_str(), out["kind"].as_str()),
             (Some("config.kubernetes.io/v1"), Some("ResourceList"))

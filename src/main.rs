@@ -18,7 +18,7 @@ use maia_krm::generate::{
 };
 use maia_krm::stream::Limits;
 use maia_krm::stream::edit::block_document;
-use maia_krm::{explain, krm, pipeline, stream};
+use maia_krm::{explain, pipeline, stream};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,9 +39,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads stdin, picks the mode by content (a ResourceList means a KRM function call, anything
-/// else a manifest stream) and writes stdout only once everything has succeeded, so a failure
-/// never leaves half a stream for Helm to install.
+/// Reads stdin, runs the pipeline (which picks the mode by content: a ResourceList means a KRM
+/// function call, anything else a manifest stream) and writes stdout only once everything has
+/// succeeded, so a failure never leaves half a stream for Helm to install.
 fn render(args: &Cli) -> Result<bool> {
     let config = load_config(&args.config);
     let mut input = Vec::new();
@@ -51,27 +51,24 @@ fn render(args: &Cli) -> Result<bool> {
         _ => Limits::default(),
     };
     let text = stream::decode(&input, &limits)?;
-
-    if krm::is_resource_list(text, config.is_none()) {
-        let run = krm::run(text, config)?;
-        if args.explain {
-            eprint!("{}", explain::render(&run.changes));
-        }
-        if let Some(error) = &run.error {
-            eprintln!("maia-krm: bad config: {error}");
-        }
-        write_out(|out| out.write_all(run.output.as_bytes()))?;
-        return Ok(run.error.is_none());
-    }
-
-    let config = require(config)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let out = pipeline::transform(text, &config, jobs)?;
+    let out = pipeline::run(text, config, jobs)?;
     if args.explain {
         eprint!("{}", explain::render(&out.changes));
+    } else {
+        // A failed check is a maia-krm bug that left a resource unpatched: never keep it quiet.
+        for c in out.changes.iter().filter(|c| c.patch == pipeline::CHECK) {
+            eprintln!("maia-krm: warning: document {}: {}: {}", c.document, c.resource, c.message);
+        }
+    }
+    if text.trim().is_empty() {
+        eprintln!("maia-krm: the input stream is empty; passed through");
+    }
+    if let Some(error) = &out.failed {
+        eprintln!("maia-krm: bad config: {error}");
     }
     write_out(|w| stream::write(w, &out.documents, &out.new_documents))?;
-    Ok(true)
+    Ok(out.failed.is_none())
 }
 
 fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
@@ -90,7 +87,7 @@ fn load_config(args: &ConfigArgs) -> Option<Result<Config, String>> {
     }
 }
 
-fn require(config: Option<Result<Config, String>>) -> Result<Config> {
+fn require(config: pipeline::ConfigArg) -> Result<Config> {
     config
         .unwrap_or_else(|| {
             Err("no config: pass --config FILE (a ConfigMap), --form FILE --cluster FILE, or set MAIA_KRM_CONFIG"

@@ -1,35 +1,71 @@
-//! The whole transformation, as a pipeline you can read top to bottom: split the stream into
-//! documents, run the patches over each (on all cores), then let patches add documents after it.
+//! The one driver every mode goes through: split the stream into documents, parse each, run
+//! the patches over it (on all cores), check every changed document, and hand back the texts
+//! to write. A KRM ResourceList is one document whose items are the resources; its config,
+//! new items and results are added by `krm` through the same round of edits.
 
 use std::borrow::Cow;
 
 use crate::config::Config;
-use crate::error::InputError;
-use crate::patch::{self, Change, StreamSummary};
-use crate::stream;
-use crate::stream::edit::block_document;
+use crate::error::{Error, InputError};
+use crate::krm;
+use crate::patch::{self, Change, Outcome, Patch, Report, Resource, ResourceId, StreamSummary};
+use crate::stream::edit::{Edits, block_document};
+use crate::stream::tree::{self, Node};
+use crate::stream::{self, Doc, Limits};
 
-/// The transformed stream: original documents (borrowed where untouched), new ones, and a report.
+/// What a run produced: the documents to write (borrowed where untouched), new documents to
+/// append, and the report.
 pub struct Transformed<'a> {
     pub documents: Vec<Cow<'a, str>>,
     pub new_documents: Vec<String>,
     pub changes: Vec<Change>,
+    /// A KRM run whose ResourceList carries an error result (kpt and kustomize need exit 1).
+    pub failed: Option<String>,
 }
 
-/// Applies the enabled patches to a decoded manifest stream.
-pub fn transform<'a>(input: &'a str, config: &Config, jobs: usize) -> Result<Transformed<'a>, InputError> {
-    if input.trim().is_empty() {
-        // Helm 4 rejects empty post-renderer output and Helm 3 would install an empty release:
-        // an empty input almost always means something upstream broke, so say so.
-        return Err(InputError { document: 0, file: None, line: 1, message: "the input stream is empty".into() });
-    }
-    let docs = stream::documents(input);
-    let patches = patch::enabled(config);
-    let results = stream::par_map(&docs, jobs, |doc| patch::run_document(doc, &patches, &config.options.limits));
+/// Where the config comes from: the command line (or `MAIA_KRM_CONFIG`), which a KRM
+/// ResourceList's `functionConfig` may override.
+pub type ConfigArg = Option<Result<Config, String>>;
 
+/// Transforms a decoded input: a manifest stream, or a single ResourceList (a KRM function call).
+pub fn run<'a>(input: &'a str, config: ConfigArg, jobs: usize) -> Result<Transformed<'a>, Error> {
+    let docs = stream::documents(input);
+    if docs.iter().all(|d| d.text.trim().is_empty()) {
+        // Helm 3 sends an empty stream when a chart renders no non-hook manifest; `cat` and
+        // kustomize pass it through, and so do we.
+        return Ok(Transformed {
+            documents: docs.iter().map(|d| Cow::Borrowed(d.text)).collect(),
+            new_documents: Vec::new(),
+            changes: Vec::new(),
+            failed: None,
+        });
+    }
+    if let [doc] = docs.as_slice()
+        && krm::is_resource_list(doc, config.is_none())
+    {
+        return krm_run(doc, config);
+    }
+    let config = config
+        .unwrap_or_else(|| {
+            Err("no config: pass --config FILE (a ConfigMap), --form FILE --cluster FILE, or set MAIA_KRM_CONFIG"
+                .into())
+        })
+        .map_err(Error::Config)?;
+    Ok(transform(&docs, &config, jobs)?)
+}
+
+/// A manifest stream: every document through the patches, then the documents patches add.
+fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Transformed<'a>, InputError> {
+    let patches = patch::enabled(config);
+    let limits = &config.options.limits;
+    let results = stream::par_map(docs, jobs, |doc| patch_document(doc, None, &patches, limits, &no_finish));
     let mut summary = StreamSummary { documents: docs.len(), ..StreamSummary::default() };
-    let mut out =
-        Transformed { documents: Vec::with_capacity(docs.len()), new_documents: Vec::new(), changes: Vec::new() };
+    let mut out = Transformed {
+        documents: Vec::with_capacity(docs.len()),
+        new_documents: Vec::new(),
+        changes: Vec::new(),
+        failed: None,
+    };
     for result in results {
         let patched = result?;
         out.documents.push(patched.text);
@@ -42,4 +78,182 @@ pub fn transform<'a>(input: &'a str, config: &Config, jobs: usize) -> Result<Tra
         out.changes.push(new.change);
     }
     Ok(out)
+}
+
+/// A KRM function call: the ResourceList is parsed once; its items are patched, and new items
+/// and results are added, in one round of edits on that parse.
+fn krm_run<'a>(doc: &Doc<'a>, fallback: ConfigArg) -> Result<Transformed<'a>, Error> {
+    let read = Limits::default();
+    let root = tree::parse(doc.text, &read).map_err(|e| doc.error(e.line, e.message))?;
+    let root = root.filter(krm::has_items).ok_or_else(|| doc.error(1, "a ResourceList needs an `items` list"))?;
+    let (config, failed) = match krm::config(&root, fallback) {
+        Ok(config) => (Some(config), None),
+        Err(message) => (None, Some(message)),
+    };
+    let patches = config.as_ref().map(patch::enabled).unwrap_or_default();
+    let mut limits = config.as_ref().map_or(read, |c| c.options.limits.clone());
+    limits.max_document_bytes = limits.max_document_bytes.max(limits.max_stream_bytes); // the list is one document
+    let finish = |root: &Node, summary: &StreamSummary, so_far: &[Change], edits: &mut Edits, changes: &mut Vec<Change>| {
+        krm::finish(root, &patches, summary, failed.as_deref(), so_far, edits, changes)
+    };
+    let patched = patch_document(doc, Some(root), &patches, &limits, &finish)?;
+    Ok(Transformed { documents: vec![patched.text], new_documents: Vec::new(), changes: patched.changes, failed })
+}
+
+/// Edits made once the patches are done, on the same parse, given the changes so far (a
+/// ResourceList's new items and results).
+type Finish<'f> = dyn Fn(&Node, &StreamSummary, &[Change], &mut Edits, &mut Vec<Change>) + Sync + 'f;
+
+fn no_finish(_: &Node, _: &StreamSummary, _: &[Change], _: &mut Edits, _: &mut Vec<Change>) {}
+
+/// One document after the patches: its text (borrowed when untouched) and what happened.
+struct Patched<'a> {
+    text: Cow<'a, str>,
+    resources: Vec<ResourceId>,
+    changes: Vec<Change>,
+    marks: Vec<&'static str>,
+}
+
+/// Runs every patch over one document. All patches see the same parse and their splices are
+/// merged; only when two patches' edits collide (both creating `metadata.annotations`, say) is
+/// the document rewritten and re-parsed before the later patch runs again. Every rewrite is
+/// checked (`stream::check`) before it is kept: a failed check leaves the document as it came.
+fn patch_document<'a>(
+    doc: &Doc<'a>,
+    parsed: Option<Node<'a>>,
+    patches: &[Box<dyn Patch + '_>],
+    limits: &Limits,
+    finish: &Finish,
+) -> Result<Patched<'a>, InputError> {
+    stream::check_size(doc, limits)?;
+    let mut out =
+        Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), changes: Vec::new(), marks: Vec::new() };
+    let mut parsed = parsed;
+    if parsed.is_none()
+        && let Some(kind) = stream::top_level_kind(doc.text)
+            .filter(|k| !patches.iter().any(|p| p.applies_to(k)) && !k.ends_with("List"))
+    {
+        // No patch wants this document: check it and record what it is, but build no tree.
+        // A repeated key (allowed, but reported) sends it down the full path below.
+        match tree::check(doc.text, limits) {
+            Ok(None) => return Ok(out),
+            Ok(Some(head)) => {
+                let resources = patch::resources_of(&head).map_err(|m| doc.error(head.line, m))?;
+                if resources.iter().all(|r| r.id.kind == kind) {
+                    out.resources = resources.into_iter().map(|r| r.id).collect();
+                    return Ok(out);
+                }
+            }
+            Err(e) if e.duplicate && !limits.strict_duplicate_keys => {}
+            Err(e) => return Err(doc.error(e.line, e.message)),
+        }
+    }
+    let mut next_patch = 0;
+    let mut finished = false;
+    loop {
+        let root = match parsed.take() {
+            Some(root) => root,
+            None => match tree::parse(&out.text, limits).map_err(|e| doc.error(e.line, e.message))? {
+                Some(root) => root,
+                None => return Ok(out),
+            },
+        };
+        let resources = patch::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
+        if next_patch == 0 && !finished {
+            out.resources = resources.iter().map(|r| r.id.clone()).collect();
+            for res in resources.iter().filter(|r| r.node.duplicate_key().is_some()) {
+                out.changes.push(read_warning(doc, res));
+            }
+        }
+        let mut batch = Edits::new(&out.text);
+        while let Some(patch) = patches.get(next_patch) {
+            let (mut changes, mut marks) = (Vec::new(), Vec::new());
+            let mut edits = Edits::new(&out.text);
+            for res in resources.iter().filter(|r| patch.applies_to(&r.id.kind)) {
+                let mut report = Report {
+                    patch: patch.name(),
+                    resource: &res.id,
+                    document: doc.index,
+                    changes: &mut changes,
+                    marks: &mut marks,
+                };
+                if res.skips(patch.name()) {
+                    let why = format!("disabled by annotation {}", patch::SKIP_ANNOTATION);
+                    report.push(Outcome::Disabled, "metadata.annotations", why);
+                } else if let Some(why) = res.ambiguity {
+                    report.conflict("", format!("not patched: {why}"));
+                } else {
+                    patch.apply(res, &mut edits, &mut report);
+                }
+            }
+            if batch.collides_with(&edits) {
+                break; // rewrite with what we have, re-parse, and run this patch again
+            }
+            batch.absorb(edits);
+            out.changes.append(&mut changes);
+            out.marks.append(&mut marks);
+            next_patch += 1;
+        }
+        if next_patch == patches.len() && !finished {
+            let summary =
+                StreamSummary { documents: 1, resources: out.resources.clone(), marks: out.marks.clone() };
+            let (mut edits, mut changes) = (Edits::new(&out.text), Vec::new());
+            finish(&root, &summary, &out.changes, &mut edits, &mut changes);
+            if !batch.collides_with(&edits) {
+                batch.absorb(edits);
+                out.changes.append(&mut changes);
+                finished = true;
+            }
+        }
+        if batch.is_empty() && finished {
+            return Ok(out);
+        }
+        let text = batch.apply();
+        if let Err(why) = crate::stream::check::edited(&root, batch.intents(), &text, limits) {
+            return Ok(left_alone(doc, out.resources, out.changes, &why));
+        }
+        drop(root);
+        out.text = Cow::Owned(text);
+        if finished {
+            return Ok(out);
+        }
+    }
+}
+
+/// The document as it came, when its edits failed the check: every change is withdrawn and
+/// each resource reports why. This serves users better than failing the run: the chart's own
+/// manifest installs as it would without maia-krm, and the report names what to look at.
+fn left_alone<'a>(doc: &Doc<'a>, resources: Vec<ResourceId>, changes: Vec<Change>, why: &str) -> Patched<'a> {
+    let mut kept: Vec<Change> = changes.into_iter().filter(|c| c.outcome != Outcome::Changed).collect();
+    for resource in &resources {
+        kept.push(Change {
+            outcome: Outcome::Conflict,
+            patch: CHECK,
+            resource: resource.clone(),
+            document: doc.index,
+            field: String::new(),
+            message: format!(
+                "not patched: the edited document failed maia-krm's check ({why}); left as it came — please report this"
+            ),
+        });
+    }
+    Patched { text: Cow::Borrowed(doc.text), resources, changes: kept, marks: Vec::new() }
+}
+
+/// The name under which failed checks are reported (`--explain`, KRM results).
+pub const CHECK: &str = "check";
+
+/// A warning for a resource that repeats a key: accepted as Helm and kubectl accept it, but
+/// the chart author most likely meant something else.
+fn read_warning(doc: &Doc, res: &Resource) -> Change {
+    let (line, key) = res.node.duplicate_key().unwrap_or_default();
+    let line = doc.first_line + line.saturating_sub(1);
+    Change {
+        outcome: Outcome::Conflict,
+        patch: "read",
+        resource: res.id.clone(),
+        document: doc.index,
+        field: String::new(),
+        message: format!("key {key:?} is repeated (line {line}): Helm and kubectl read the last one; left alone"),
+    }
 }

@@ -28,7 +28,7 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
 
 /// Runs the pipeline; returns the output stream and the report.
 pub fn run(input: &str, config: &Config) -> (String, Vec<Change>) {
-    let out = pipeline::transform(input, config, 1).expect("input is valid");
+    let out = pipeline::run(input, Some(Ok(config.clone())), 1).expect("input is valid");
     let mut text: String = out.documents.concat();
     for doc in &out.new_documents {
         text.push_str("---\n");

@@ -139,7 +139,7 @@ fn manifest() -> impl Strategy<Value = String> {
 }
 
 fn run(text: &str) -> String {
-    let out = pipeline::transform(text, &config(), 1).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let out = pipeline::run(text, Some(Ok(config())), 1).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let mut bytes = Vec::new();
     stream::write(&mut bytes, &out.documents, &out.new_documents).unwrap();
     String::from_utf8(bytes).unwrap()

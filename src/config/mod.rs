@@ -139,9 +139,10 @@ fn flat_value(value: &Json) -> Json {
     }
 }
 
-/// Parses one YAML document to JSON with YAML 1.1 typing.
+/// Parses one YAML document to JSON with YAML 1.1 typing. A repeated key is an error: in a
+/// config file it is a mistake whose consequence (which value wins) should not be guessed.
 pub fn parse_yaml(text: &str) -> Result<Json, String> {
-    match tree::parse(text, &Limits::default()) {
+    match tree::parse(text, &Limits { strict_duplicate_keys: true, ..Limits::default() }) {
         Ok(Some(node)) => Ok(to_json(&node)),
         Ok(None) => Ok(Json::Null),
         Err(e) => Err(format!("line {}: {}", e.line, e.message)),

@@ -67,6 +67,7 @@ pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
     ("max_depth", "256", "deepest collection nesting accepted in a document"),
     ("max_document_bytes", "33554432", "largest document accepted, in bytes"),
     ("max_stream_bytes", "1073741824", "largest input accepted, in bytes"),
+    ("strict_duplicate_keys", "false", "refuse a mapping that repeats a key (default: read the last one, as Helm does, warn, and leave that resource alone)"),
 ];
 
 pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Options {
@@ -107,6 +108,7 @@ pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Option
             max_depth: f.uint("max_depth", limits.max_depth),
             max_document_bytes: f.uint("max_document_bytes", limits.max_document_bytes),
             max_stream_bytes: f.uint("max_stream_bytes", limits.max_stream_bytes),
+            strict_duplicate_keys: f.bool("strict_duplicate_keys", false),
         },
     }
 }

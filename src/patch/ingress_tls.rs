@@ -77,9 +77,16 @@ impl IngressTls {
             }
             let host = match rule.get("host").and_then(Node::str).filter(|h| !h.is_empty()) {
                 None if self.policy != HostPolicy::Keep => {
-                    match rule.get("host") {
-                        Some(h) if !h.is_null() => edits.replace_scalar(h, &self.host),
+                    let written = match rule.get("host") {
+                        Some(h) if !h.is_null() => {
+                            edits.replace_scalar(h, &self.host);
+                            true
+                        }
                         _ => edits.put(rule, "host", &json!(self.host)),
+                    };
+                    if !written {
+                        report.conflict(&field, "the rule's `host` key can't be filled in (no `:`); rule left alone");
+                        continue;
                     }
                     report.changed(&field, format!("set empty host to {}", self.host));
                     self.host.clone()
@@ -140,7 +147,10 @@ impl IngressTls {
                     match first.map(|h| format!("{}-tls", rewrites.iter().find(|(f, _)| f == h).map_or(h, |(_, t)| t)))
                     {
                         Some(name) if !entries.iter().any(|e| secret_of(e).as_deref() == Some(&name)) => {
-                            edits.put(entry, "secretName", &json!(name));
+                            if !edits.put(entry, "secretName", &json!(name)) {
+                                report.conflict(&format!("{field}.secretName"), "can't be filled in; left alone");
+                                continue;
+                            }
                             report.changed(
                                 &format!("{field}.secretName"),
                                 format!("set to {name}: cert-manager ignores entries without one"),
@@ -196,10 +206,10 @@ impl IngressTls {
                 field,
                 "class chosen by the kubernetes.io/ingress.class annotation; not adding a second one",
             ),
-            None => {
-                edits.put(spec, "ingressClassName", &json!(class));
-                report.changed(field, format!("set to {class}"));
+            None if edits.put(spec, "ingressClassName", &json!(class)) => {
+                report.changed(field, format!("set to {class}"))
             }
+            None => report.conflict(field, "can't be filled in; left alone"),
         }
     }
 }

@@ -1,23 +1,22 @@
-//! The workspace patches: filters that turn a resource into text edits plus a report.
+//! The workspace patches: filters that turn a resource into text edits plus a report, and the
+//! resource model they share.
 //!
-//! Each patch lives in its own file and only says *what* to change; `stream::edit` says how to
-//! write it without disturbing anything else. A document is re-parsed after each patch that
-//! changed it, so every patch sees the text the previous one left (and a patch that ever wrote
-//! invalid YAML would be caught right there, not by the cluster).
+//! Each patch lives in its own file and only says *what* to change; `merge` holds the
+//! append-by-name helpers they share, `stream::edit` says how to write an edit without
+//! disturbing anything else, and `pipeline` runs them and checks the result.
 
 pub mod ingress_tls;
+pub mod merge;
 pub mod oauth;
 pub mod pods;
 pub mod pull_secret;
 pub mod shared_volume;
 
-use std::borrow::Cow;
-
 use crate::config::Config;
-use crate::error::InputError;
 use crate::stream::edit::Edits;
-use crate::stream::tree::{self, Node, Value};
-use crate::stream::{Doc, Limits};
+use crate::stream::tree::{Node, Value};
+
+pub use merge::{add_entries, add_items, annotate};
 
 /// Annotation that switches patches off for one resource: `all`, `true`, or a comma-separated
 /// list of patch names (`oauth,shared-volume`).
@@ -78,8 +77,9 @@ impl std::fmt::Display for ResourceId {
 pub struct Resource<'n, 'a> {
     pub node: &'n Node<'a>,
     pub id: ResourceId,
-    /// Uses anchors, aliases or merge keys (computed once: every patch asks).
-    shares_structure: bool,
+    /// Why an edit could land somewhere readers don't look (anchors, repeated keys): computed
+    /// once, since every patch asks.
+    pub ambiguity: Option<&'static str>,
 }
 
 impl<'n, 'a> Resource<'n, 'a> {
@@ -98,7 +98,7 @@ impl<'n, 'a> Resource<'n, 'a> {
             namespace: node.at(&["metadata", "namespace"]).and_then(Node::str).map(str::to_string),
             file,
         };
-        Resource { node, id, shares_structure: node.shares_structure() }
+        Resource { node, id, ambiguity: node.ambiguity() }
     }
 
     pub fn annotation(&self, key: &str) -> Option<&'n str> {
@@ -114,7 +114,7 @@ impl<'n, 'a> Resource<'n, 'a> {
         self.annotation("helm.sh/hook").is_some()
     }
 
-    fn skips(&self, patch: &str) -> bool {
+    pub fn skips(&self, patch: &str) -> bool {
         self.annotation(SKIP_ANNOTATION)
             .is_some_and(|v| v.split(',').map(str::trim).any(|p| p == patch || p == "all" || p == "true"))
     }
@@ -146,15 +146,15 @@ pub struct Change {
 
 /// Collects one patch's changes for one resource, and the stream-level facts it notices.
 pub struct Report<'r> {
-    patch: &'static str,
-    resource: &'r ResourceId,
-    document: usize,
-    changes: &'r mut Vec<Change>,
-    marks: &'r mut Vec<&'static str>,
+    pub patch: &'static str,
+    pub resource: &'r ResourceId,
+    pub document: usize,
+    pub changes: &'r mut Vec<Change>,
+    pub marks: &'r mut Vec<&'static str>,
 }
 
 impl Report<'_> {
-    fn push(&mut self, outcome: Outcome, field: &str, message: String) {
+    pub fn push(&mut self, outcome: Outcome, field: &str, message: String) {
         self.changes.push(Change {
             outcome,
             patch: self.patch,
@@ -198,101 +198,8 @@ pub struct NewDocument {
     pub change: Change,
 }
 
-/// One document after the patches: its text (borrowed when untouched) and what happened.
-#[derive(Debug)]
-pub struct Patched<'a> {
-    pub text: Cow<'a, str>,
-    pub resources: Vec<ResourceId>,
-    pub changes: Vec<Change>,
-    pub marks: Vec<&'static str>,
-}
-
-/// Runs every patch over one document. All patches see the same parse of it and their splices
-/// are merged; only when two patches' edits collide (both creating `metadata.annotations`, say)
-/// is the document rewritten and re-parsed before the later patch runs again.
-pub fn run_document<'a>(
-    doc: &Doc<'a>,
-    patches: &[Box<dyn Patch + '_>],
-    limits: &Limits,
-) -> Result<Patched<'a>, InputError> {
-    crate::stream::check_size(doc, limits)?;
-    let mut out =
-        Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), changes: Vec::new(), marks: Vec::new() };
-    if let Some(kind) = crate::stream::top_level_kind(doc.text)
-        .filter(|k| !patches.iter().any(|p| p.applies_to(k)) && !k.ends_with("List"))
-    {
-        // No patch wants this document: check it and record what it is, but build no tree.
-        let head = tree::check(doc.text, limits).map_err(|e| doc.error(e.line, e.message))?;
-        let Some(head) = head else { return Ok(out) };
-        let resources = resources_of(&head).map_err(|m| doc.error(head.line, m))?;
-        if resources.iter().all(|r| r.id.kind == kind) {
-            out.resources = resources.into_iter().map(|r| r.id).collect();
-            return Ok(out);
-        }
-    }
-    let mut next_patch = 0;
-    loop {
-        let root = tree::parse(&out.text, limits).map_err(|e| {
-            let message = if next_patch == 0 {
-                e.message
-            } else {
-                format!("maia-krm bug, please report: a patch wrote invalid YAML: {}", e.message)
-            };
-            doc.error(e.line, message)
-        })?;
-        let Some(root) = root else { return Ok(out) };
-        let resources = resources_of(&root).map_err(|m| doc.error(root.line, m))?;
-        if next_patch == 0 {
-            out.resources = resources.iter().map(|r| r.id.clone()).collect();
-        }
-        let mut batch = Edits::new(&out.text);
-        while let Some(patch) = patches.get(next_patch) {
-            let (mut changes, mut marks) = (Vec::new(), Vec::new());
-            let mut edits = Edits::new(&out.text);
-            for res in resources.iter().filter(|r| patch.applies_to(&r.id.kind)) {
-                let mut report = Report {
-                    patch: patch.name(),
-                    resource: &res.id,
-                    document: doc.index,
-                    changes: &mut changes,
-                    marks: &mut marks,
-                };
-                if res.skips(patch.name()) {
-                    report.push(
-                        Outcome::Disabled,
-                        "metadata.annotations",
-                        format!("disabled by annotation {SKIP_ANNOTATION}"),
-                    );
-                } else if res.shares_structure {
-                    // An edit under an anchor would silently change every alias of it too.
-                    report.conflict("", "not patched: the resource uses YAML anchors, aliases or merge keys");
-                } else {
-                    patch.apply(res, &mut edits, &mut report);
-                }
-            }
-            if batch.collides_with(&edits) {
-                break; // rewrite with what we have, re-parse, and run this patch again
-            }
-            batch.absorb(edits);
-            out.changes.append(&mut changes);
-            out.marks.append(&mut marks);
-            next_patch += 1;
-        }
-        if batch.is_empty() {
-            return Ok(out);
-        }
-        out.text = Cow::Owned(batch.apply());
-        if next_patch == patches.len() {
-            // Debug builds (the unit tests) re-parse every patched document; release builds rely on
-            // those tests, the corpus oracle and the fuzzer rather than pay a second parse per document.
-            debug_assert!(tree::parse(&out.text, limits).is_ok(), "a patch wrote invalid YAML:\n{}", out.text);
-            return Ok(out);
-        }
-    }
-}
-
 /// The resources a document holds: itself, or the items of a `kind: List`.
-fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>, String> {
+pub fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>, String> {
     let what = match &root.value {
         Value::Map { .. } => None,
         Value::Seq { .. } => Some("a sequence"),
@@ -319,54 +226,3 @@ fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>, Str
     }
 }
 
-/// Adds annotations the resource does not set yet; reports the ones it sets otherwise.
-pub fn annotate(res: &Resource, wanted: &[(String, String)], edits: &mut Edits, report: &mut Report) {
-    let mut missing = Vec::new();
-    for (key, value) in wanted {
-        let field = format!("metadata.annotations.{key}");
-        match res.annotation(key) {
-            Some(v) if v == value => report.unchanged(&field, format!("already {value}")),
-            Some(v) => report.conflict(&field, format!("kept the chart's value {v:?} (wanted {value:?})")),
-            None => {
-                report.changed(&field, format!("set to {value}"));
-                missing.push((key.clone(), value.clone()));
-            }
-        }
-    }
-    match res.node.get("metadata") {
-        Some(meta) if meta.is_map() && add_entries(edits, meta, "annotations", missing) => {}
-        _ => report.conflict("metadata.annotations", "metadata or its annotations are not a mapping; left alone"),
-    }
-}
-
-/// Sets entries of a string map under `parent.key` (annotations, labels), creating the map if
-/// needed. Entries whose key already exists are left to the caller, who has reported them.
-/// Returns false, changing nothing, when `parent.key` holds something that is not a map.
-pub fn add_entries(edits: &mut Edits, parent: &Node, key: &str, entries: Vec<(String, String)>) -> bool {
-    match parent.get(key) {
-        Some(map) if map.is_map() => {
-            for (k, v) in entries {
-                edits.put(map, &k, &serde_json::Value::String(v));
-            }
-        }
-        Some(other) if !other.is_null() => return false,
-        _ if entries.is_empty() => {}
-        _ => {
-            let map = entries.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
-            edits.put(parent, key, &serde_json::Value::Object(map));
-        }
-    }
-    true
-}
-
-/// Appends items to the list under `parent.key`, creating the list if it is absent or null.
-/// Returns false, changing nothing, when `parent.key` holds something that is not a list.
-pub fn add_items(edits: &mut Edits, parent: &Node, key: &str, items: Vec<serde_json::Value>) -> bool {
-    match parent.get(key) {
-        Some(seq) if seq.is_seq() => items.iter().for_each(|item| edits.append(seq, item)),
-        Some(other) if !other.is_null() => return false,
-        _ if items.is_empty() => {}
-        _ => edits.put(parent, key, &serde_json::Value::Array(items)),
-    }
-    true
-}

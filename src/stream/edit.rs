@@ -8,16 +8,20 @@
 
 use serde_json::Value as Json;
 
-use super::scalar::quote;
-use super::tree::Node;
+use saphyr_parser::ScalarStyle;
 
-/// The pending changes to one document's text.
+use super::scalar::quote;
+use super::tree::{Node, Value};
+
+/// The pending changes to one document's text, and what each is meant to do (see [`Intent`]),
+/// so the result can be checked before it is written (`stream::check`).
 pub struct Edits<'t> {
     text: &'t str,
     splices: Vec<Splice>,
     /// What the splices claim, so edits computed separately against the same tree can be merged
     /// when (and only when) they cannot step on each other.
     claims: Vec<Claim>,
+    intents: Vec<Intent>,
 }
 
 #[derive(PartialEq)]
@@ -28,9 +32,31 @@ enum Claim {
     Range(usize, usize),
 }
 
+/// What an edit means, addressed to the node it changes by that node's (start, depth) in the
+/// text the edits were computed against.
+#[derive(Debug, Clone)]
+pub struct Intent {
+    pub target: (usize, usize),
+    pub op: Op,
+}
+
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Mapping: `key` gets `value` (an absent key is added last; a null one is filled in place).
+    Put { key: String, value: Json },
+    /// Sequence: `item` is added last.
+    Append(Json),
+    /// Scalar: becomes this string.
+    Replace(String),
+}
+
 struct Splice {
     start: usize,
     end: usize,
+    /// Whole new lines (after a line break) rather than text within a line. At one offset, text
+    /// within the line must come first: `volumes:` filled with `[...]` before the lines of a key
+    /// added after it.
+    lines: bool,
     /// Nesting level of what is inserted. Where several collections end at one offset, inner
     /// ones must get their new lines before outer ones, or an item would land in its parent.
     depth: usize,
@@ -39,7 +65,7 @@ struct Splice {
 
 impl<'t> Edits<'t> {
     pub fn new(text: &'t str) -> Self {
-        Edits { text, splices: Vec::new(), claims: Vec::new() }
+        Edits { text, splices: Vec::new(), claims: Vec::new(), intents: Vec::new() }
     }
 
     /// True when `other` (computed against the same text) touches what these edits touch.
@@ -57,77 +83,116 @@ impl<'t> Edits<'t> {
     pub fn absorb(&mut self, other: Edits) {
         self.splices.extend(other.splices);
         self.claims.extend(other.claims);
+        self.intents.extend(other.intents);
     }
 
     pub fn is_empty(&self) -> bool {
         self.splices.is_empty()
     }
 
-    /// Sets `key` in `map`: fills an existing null value, or adds the entry after the last one.
-    /// The caller has checked that `key` holds nothing worth keeping.
-    pub fn put(&mut self, map: &Node, key: &str, value: &Json) {
-        self.claims.push(Claim::Key(map.start, key.to_string()));
-        if let Some((k, v)) = map.entries().iter().find(|(k, _)| k.scalar() == Some(key)) {
-            debug_assert!(v.is_null(), "put() only fills absent or null keys");
-            self.fill_null(k, v, value);
-        } else if map.is_flow() {
-            let sep = if map.entries().is_empty() { "" } else { ", " };
-            self.insert(map.end, map.depth + 1, format!("{sep}{}: {}", quote(key), flow(value)));
-        } else {
-            let mut lines = Vec::new();
-            entry_lines(key, value, 0, &mut lines);
-            self.insert_lines_after(map.content_end(), map.col, map.depth + 1, &lines);
-        }
+    /// What the edits are meant to do, for the check of their result.
+    pub fn intents(&self) -> &[Intent] {
+        &self.intents
     }
 
-    /// Adds `item` at the end of a sequence.
-    pub fn append(&mut self, seq: &Node, item: &Json) {
+    /// Sets `key` in `map`: fills an existing null value, or adds the entry after the last one.
+    /// Returns false, changing nothing, when `key` already holds a value or its text can't be
+    /// found (a `? key` with no `:`).
+    pub fn put(&mut self, map: &Node, key: &str, value: &Json) -> bool {
+        let done = match map.entries().iter().rev().find(|(k, _)| k.scalar() == Some(key)) {
+            Some((k, v)) if v.is_null() => self.fill_null(k, v, value),
+            Some(_) => false,
+            None if map.is_flow() => {
+                let (at, sep) = flow_insertion_point(map);
+                self.insert(at, false, map.depth + 1, format!("{sep}{}: {}", quote(key), flow(value)));
+                true
+            }
+            None if ends_open_block_scalar(self.text, map) => false,
+            None => {
+                let mut lines = Vec::new();
+                entry_lines(key, value, 0, &mut lines);
+                let indent = map.entries().first().map_or(map.col, |(k, _)| column(self.text, k.start));
+                self.insert_lines_after(map.content_end(), indent, map.depth + 1, &lines);
+                true
+            }
+        };
+        if done {
+            self.claims.push(Claim::Key(map.start, key.to_string()));
+            self.intend(map, Op::Put { key: key.to_string(), value: value.clone() });
+        }
+        done
+    }
+
+    /// Adds `item` at the end of a sequence. Returns false, changing nothing, when the place of
+    /// the sequence's dashes can't be found.
+    pub fn append(&mut self, seq: &Node, item: &Json) -> bool {
         if seq.is_flow() {
-            let sep = if seq.items().is_empty() { "" } else { ", " };
-            self.insert(seq.end, seq.depth + 1, format!("{sep}{}", flow(item)));
+            let (at, sep) = flow_insertion_point(seq);
+            self.insert(at, false, seq.depth + 1, format!("{sep}{}", flow(item)));
         } else {
-            let dash_col = self.dash_column(&seq.items()[0]);
+            let Some(dash_col) = seq.items().first().and_then(|i| self.dash_column(i)) else { return false };
+            if ends_open_block_scalar(self.text, seq) {
+                return false;
+            }
             let mut lines = Vec::new();
             item_lines(item, 0, &mut lines);
             self.insert_lines_after(seq.content_end(), dash_col, seq.depth + 1, &lines);
         }
+        self.intend(seq, Op::Append(item.clone()));
+        true
     }
 
-    /// Replaces a scalar's text with a new string, quoted as needed.
+    /// Replaces a scalar (its properties and block header included) with a new string, quoted as needed.
     pub fn replace_scalar(&mut self, node: &Node, new: &str) {
         debug_assert!(node.scalar().is_some(), "replace_scalar() on a collection");
         self.claims.push(Claim::Range(node.start, node.end));
-        self.splices.push(Splice { start: node.start, end: node.end, depth: node.depth, with: quote(new) });
+        self.splices.push(Splice { start: node.start, end: node.end, lines: false, depth: node.depth, with: quote(new) });
+        self.intend(node, Op::Replace(new.to_string()));
     }
 
     /// Applies the splices and returns the new text.
-    pub fn apply(mut self) -> String {
+    pub fn apply(&mut self) -> String {
         // Stable: same-offset inserts at one depth (keys of one map, items of one list) keep call order.
-        self.splices.sort_by_key(|s| (s.start, std::cmp::Reverse(s.depth)));
+        self.splices.sort_by_key(|s| (s.start, s.lines, std::cmp::Reverse(s.depth)));
         let mut out = String::with_capacity(self.text.len() + self.splices.iter().map(|s| s.with.len()).sum::<usize>());
         let mut at = 0;
         for s in &self.splices {
             debug_assert!(s.start >= at, "overlapping splices");
-            out.push_str(&self.text[at..s.start]);
+            out.push_str(&self.text[at..s.start.max(at)]);
             out.push_str(&s.with);
-            at = s.end;
+            at = at.max(s.end);
         }
         out.push_str(&self.text[at..]);
         out
     }
 
-    fn insert(&mut self, at: usize, depth: usize, with: String) {
-        self.splices.push(Splice { start: at, end: at, depth, with });
+    fn intend(&mut self, node: &Node, op: Op) {
+        self.intents.push(Intent { target: (node.start, node.depth), op });
+    }
+
+    fn insert(&mut self, at: usize, lines: bool, depth: usize, with: String) {
+        self.splices.push(Splice { start: at, end: at, lines, depth, with });
     }
 
     /// `key:` with an empty or `null` value becomes `key: <flow value>` (flow text fits on the
     /// key's own line whatever follows it, comments included).
-    fn fill_null(&mut self, key: &Node, value: &Node, new: &Json) {
+    fn fill_null(&mut self, key: &Node, value: &Node, new: &Json) -> bool {
         if value.start < value.end {
-            self.splices.push(Splice { start: value.start, end: value.end, depth: value.depth, with: flow(new) });
-        } else {
-            let colon = self.text[key.end..].find(':').map_or(key.end, |i| key.end + i + 1);
-            self.insert(colon, value.depth, format!(" {}", flow(new)));
+            self.splices.push(Splice {
+                start: value.start,
+                end: value.end,
+                lines: false,
+                depth: value.depth,
+                with: flow(new),
+            });
+            return true;
+        }
+        match colon_after(self.text, key.end) {
+            Some(colon) => {
+                self.insert(colon + 1, false, value.depth, format!(" {}", flow(new)));
+                true
+            }
+            None => false,
         }
     }
 
@@ -136,36 +201,111 @@ impl<'t> Edits<'t> {
     fn insert_lines_after(&mut self, after: usize, indent: usize, depth: usize, lines: &[(usize, String)]) {
         let bytes = self.text.as_bytes();
         let pad = |depth: usize, s: &str| format!("{}{s}", " ".repeat(indent + depth));
-        if after > 0 && matches!(bytes[after - 1], b'\n' | b'\r') {
-            // A block scalar ends after its line break: insert at the start of the next line,
-            // ending each new line the way that break did.
-            let eol = match (bytes[after - 1], after > 1 && bytes[after - 2] == b'\r') {
-                (b'\n', true) => "\r\n",
-                (b'\n', false) => "\n",
-                _ => "\r",
-            };
-            let text: String = lines.iter().map(|(d, s)| pad(*d, s) + eol).collect();
-            self.insert(after, depth, text);
-        } else {
-            // YAML ends lines at \n, \r\n or a lone \r: insert before the break, in its style.
-            let end = memchr::memchr2(b'\n', b'\r', &bytes[after..]).map_or(bytes.len(), |i| after + i);
-            let eol = match (bytes.get(end), bytes.get(end + 1)) {
-                (Some(b'\r'), Some(b'\n')) => "\r\n",
-                (Some(b'\r'), _) => "\r",
-                _ => "\n",
-            };
-            let text: String = lines.iter().map(|(d, s)| eol.to_string() + &pad(*d, s)).collect();
-            self.insert(end, depth, text);
-        }
+        // YAML ends lines at \n, \r\n or a lone \r: insert before the break, in its style.
+        let end = memchr::memchr2(b'\n', b'\r', &bytes[after..]).map_or(bytes.len(), |i| after + i);
+        let eol = match (bytes.get(end), bytes.get(end + 1)) {
+            (Some(b'\r'), Some(b'\n')) => "\r\n",
+            (Some(b'\r'), _) => "\r",
+            _ => "\n",
+        };
+        let text: String = lines.iter().map(|(d, s)| eol.to_string() + &pad(*d, s)).collect();
+        self.insert(end, true, depth, text);
     }
 
-    /// Column of the `-` that introduces a block sequence item.
-    fn dash_column(&self, item: &Node) -> usize {
-        let before = &self.text[..item.start];
-        let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
-        let dash = before.trim_end_matches(' ').len().saturating_sub(1);
-        dash.saturating_sub(line_start)
+    /// Column of the `-` that introduces a block sequence item: on the item's own line, or alone
+    /// on a line above it (yaml.v3 writes an item with a head comment as `-` then the item).
+    fn dash_column(&self, item: &Node) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let mut line_start = line_start(bytes, item.start);
+        let before = self.text[line_start..item.start].trim_end_matches([' ', '\t']);
+        if let Some(prefix) = before.strip_suffix('-') {
+            // Only blanks, or the dashes of enclosing items (`- - x`), may stand before it.
+            return prefix.bytes().all(|b| b == b' ' || b == b'-').then_some(prefix.len());
+        }
+        if !before.trim_start_matches(' ').is_empty() {
+            return None;
+        }
+        // A dash alone on its line (maybe with a comment), with blank or comment lines between.
+        while line_start > 0 {
+            let prev = line_start_before(bytes, line_start);
+            let line = self.text[prev..line_start].trim_end_matches(['\n', '\r']);
+            let content = line.trim_start_matches(' ');
+            line_start = prev;
+            if content.is_empty() || content.starts_with('#') {
+                continue;
+            }
+            let rest = content.strip_prefix('-')?;
+            let rest = rest.trim_start_matches([' ', '\t']);
+            return (rest.is_empty() || rest.starts_with('#')).then_some(line.len() - content.len());
+        }
+        None
     }
+}
+
+/// Where new flow content goes: right after the last item (before any trailing comma, comment
+/// or line break), or just inside the opening bracket of an empty collection; with the
+/// separator it needs.
+fn flow_insertion_point(collection: &Node) -> (usize, &'static str) {
+    let last = match &collection.value {
+        Value::Seq { items, .. } => items.last(),
+        Value::Map { entries, .. } => entries.last().map(|(_, v)| v),
+        _ => None,
+    };
+    match last {
+        Some(node) => (node.content_end(), ", "),
+        None => (collection.open() + 1, ""),
+    }
+}
+
+/// True when `node`'s text ends with a `|` or `>` scalar (not `-`-chomped) that ends the
+/// document without a line break: a line added after it would give that text a final line
+/// break it does not have.
+fn ends_open_block_scalar(text: &str, node: &Node) -> bool {
+    let mut last = node;
+    loop {
+        last = match &last.value {
+            Value::Seq { items, flow: false, .. } => match items.last() {
+                Some(item) => item,
+                None => return false,
+            },
+            Value::Map { entries, flow: false, .. } => match entries.last() {
+                Some((_, v)) => v,
+                None => return false,
+            },
+            Value::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. } => {
+                let header = &text[last.start..];
+                let header = &header[..header.find(['\n', '\r']).unwrap_or(header.len())];
+                let stripped = header.split('#').next().unwrap_or_default().contains('-');
+                return last.end == text.len() && !stripped;
+            }
+            _ => return false,
+        };
+    }
+}
+
+/// Offset of the `:` that follows a mapping key ending at `key_end` (after blanks only).
+fn colon_after(text: &str, key_end: usize) -> Option<usize> {
+    let rest = &text[key_end..];
+    let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    (rest.as_bytes().get(skipped) == Some(&b':')).then_some(key_end + skipped)
+}
+
+fn line_start(bytes: &[u8], at: usize) -> usize {
+    bytes[..at].iter().rposition(|&b| b == b'\n' || b == b'\r').map_or(0, |i| i + 1)
+}
+
+/// Start of the line before the one starting at `start` (> 0).
+fn line_start_before(bytes: &[u8], start: usize) -> usize {
+    let mut end = start - 1; // the line break ending the previous line
+    if bytes[end] == b'\n' && end > 0 && bytes[end - 1] == b'\r' {
+        end -= 1;
+    }
+    line_start(bytes, end)
+}
+
+/// 0-based column of an offset, in characters (a byte order mark is not one).
+fn column(text: &str, at: usize) -> usize {
+    text[line_start(text.as_bytes(), at)..at].trim_start_matches('\u{feff}').chars().count()
 }
 
 /// A value as flow YAML: `{name: x}`, `[a, b]`, `"on"`.
@@ -233,7 +373,7 @@ mod tests {
     use crate::stream::{Limits, tree::parse};
     use serde_json::json;
 
-    fn edit(text: &str, f: impl FnOnce(&mut Edits, &Node)) -> String {
+    fn edit<R>(text: &str, f: impl FnOnce(&mut Edits, &Node) -> R) -> String {
         let root = parse(text, &Limits::default()).unwrap().unwrap();
         let mut e = Edits::new(text);
         f(&mut e, &root);
@@ -290,7 +430,7 @@ mod tests {
     #[test]
     fn append_after_literal_block_scalar() {
         let out = edit("a:\n- |\n  text\n\nb: 1\n", |e, r| e.append(r.get("a").unwrap(), &json!("x")));
-        assert_eq!(out, "a:\n- |\n  text\n\n- x\nb: 1\n");
+        assert_eq!(out, "a:\n- |\n  text\n- x\n\nb: 1\n");
         parse(&out, &Limits::default()).unwrap();
     }
 
@@ -300,6 +440,17 @@ mod tests {
         let text = "spec:\n  containers:\n  - name: a\n    args:\n    - |\n      echo\n  other: 1\n";
         let out = edit(text, |e, r| e.put(&r.at(&["spec", "containers"]).unwrap().items()[0], "k", &json!("v")));
         assert_eq!(out, "spec:\n  containers:\n  - name: a\n    args:\n    - |\n      echo\n    k: v\n  other: 1\n");
+    }
+
+    #[test]
+    fn a_line_after_an_unterminated_block_scalar_is_refused() {
+        // Adding a line after `|` text that ends the stream without a line break would give the
+        // text a final line break; `|-` text has none to gain.
+        let text = "a:\n  b: |\n    text";
+        let root = parse(text, &Limits::default()).unwrap().unwrap();
+        assert!(!Edits::new(text).put(root.get("a").unwrap(), "k", &json!("v")));
+        let out = edit("a:\n  b: |-\n    text", |e, r| assert!(e.put(r.get("a").unwrap(), "k", &json!("v"))));
+        assert_eq!(out, "a:\n  b: |-\n    text\n  k: v");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Like kyaml's `kio` reader and writer, but a document is kept as the slice of input it came
 //! from; only documents a patch changes are rebuilt, by splicing (see [`edit`]).
 
+pub mod check;
 pub mod edit;
 pub mod scalar;
 pub mod split;
@@ -22,13 +23,16 @@ pub struct Limits {
     pub max_document_bytes: usize,
     /// Largest whole input, in bytes.
     pub max_stream_bytes: usize,
+    /// Refuse a mapping that repeats a key. Go's readers (Helm, kubectl) take the last one, so by
+    /// default maia-krm reads it the same way, warns, and leaves that resource alone.
+    pub strict_duplicate_keys: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         // Kubernetes objects stay under ~1.5 MB (etcd's request limit) and a few dozen levels deep;
         // these leave ample room for CRDs and bundles while refusing pathological input.
-        Limits { max_depth: 256, max_document_bytes: 32 << 20, max_stream_bytes: 1 << 30 }
+        Limits { max_depth: 256, max_document_bytes: 32 << 20, max_stream_bytes: 1 << 30, strict_duplicate_keys: false }
     }
 }
 

@@ -10,13 +10,24 @@ use super::tree::{Node, Value};
 /// never for rewriting manifests.
 pub fn to_json(node: &Node) -> Json {
     match &node.value {
-        Value::Scalar { text, style: ScalarStyle::Plain, tagged: false } => resolve_plain(text),
-        Value::Scalar { text, .. } => Json::String(text.to_string()),
+        Value::Scalar { text, style, tag } => resolve(text, *style, tag.as_deref()),
         Value::Seq { items, .. } => Json::Array(items.iter().map(to_json).collect()),
         Value::Map { entries, .. } => Json::Object(
             entries.iter().map(|(k, v)| (k.scalar().unwrap_or_default().to_string(), to_json(v))).collect(),
         ),
         Value::Alias => Json::Null,
+    }
+}
+
+/// What a scalar means to a YAML 1.1 reader: plain scalars are typed by their text, quoted and
+/// block ones are strings, and the core tags say so explicitly (`!!str 0755` is a string).
+pub fn resolve(text: &str, style: ScalarStyle, tag: Option<&str>) -> Json {
+    match tag.and_then(|t| t.strip_prefix("tag:yaml.org,2002:")) {
+        Some("str") => Json::String(text.to_string()),
+        Some("int" | "float" | "bool" | "null") => resolve_plain(text),
+        Some(_) => Json::String(text.to_string()),
+        None if style == ScalarStyle::Plain && tag.is_none() => resolve_plain(text),
+        None => Json::String(text.to_string()),
     }
 }
 

@@ -14,8 +14,11 @@ use super::Limits;
 /// A node of a parsed document; offsets are bytes into the document text.
 #[derive(Debug)]
 pub struct Node<'a> {
+    /// Where the node's text starts, properties (`!tag`, `&anchor`) and block scalar header included:
+    /// replacing a scalar replaces all of that.
     pub start: usize,
-    /// Scalars: the end of their text. Flow collections: the offset of the closing bracket.
+    /// Scalars: the end of their own text (a block scalar's last non-blank line, without its line
+    /// break). Flow collections: the offset of the closing bracket.
     /// Block collections: where the parser saw the next token (comments may lie in between;
     /// use [`Node::content_end`] to find the end of the collection's own text).
     pub end: usize,
@@ -32,16 +35,20 @@ pub struct Node<'a> {
 
 #[derive(Debug)]
 pub enum Value<'a> {
-    Scalar { text: Cow<'a, str>, style: ScalarStyle, tagged: bool },
-    Seq { items: Vec<Node<'a>>, flow: bool },
-    Map { entries: Vec<(Node<'a>, Node<'a>)>, flow: bool },
+    /// `tag` is the resolved tag (`tag:yaml.org,2002:str`) when the scalar carries one.
+    Scalar { text: Cow<'a, str>, style: ScalarStyle, tag: Option<Box<str>> },
+    /// `open`: offset of a flow collection's opening bracket (after any properties).
+    Seq { items: Vec<Node<'a>>, flow: bool, open: usize },
+    /// `duplicates`: some key occurs more than once (readers take the last one).
+    Map { entries: Vec<(Node<'a>, Node<'a>)>, flow: bool, open: usize, duplicates: bool },
     Alias,
 }
 
 impl<'a> Node<'a> {
-    /// The value under `key` in a mapping (None for other nodes).
+    /// The value under `key` in a mapping (None for other nodes). With a duplicated key, the last
+    /// occurrence: the one Go's yaml readers (Helm, kubectl) keep.
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.entries().iter().find(|(k, _)| k.scalar() == Some(key)).map(|(_, v)| v)
+        self.entries().iter().rev().find(|(k, _)| k.scalar() == Some(key)).map(|(_, v)| v)
     }
 
     /// Follows a path of mapping keys.
@@ -64,7 +71,7 @@ impl<'a> Node<'a> {
 
     pub fn is_null(&self) -> bool {
         match &self.value {
-            Value::Scalar { text, style: ScalarStyle::Plain, tagged: false } => {
+            Value::Scalar { text, style: ScalarStyle::Plain, tag: None } => {
                 matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL")
             }
             _ => false,
@@ -77,6 +84,35 @@ impl<'a> Node<'a> {
 
     pub fn is_seq(&self) -> bool {
         matches!(self.value, Value::Seq { .. })
+    }
+
+    /// The first repeated key in this node or below, with its (second) line: `(line, key)`.
+    pub fn duplicate_key(&self) -> Option<(usize, &str)> {
+        match &self.value {
+            Value::Map { entries, duplicates, .. } => {
+                if *duplicates {
+                    for (i, (k, _)) in entries.iter().enumerate() {
+                        if let Some(key) = k.scalar()
+                            && key != "<<"
+                            && entries[..i].iter().any(|(e, _)| e.scalar() == Some(key))
+                        {
+                            return Some((k.line, key));
+                        }
+                    }
+                }
+                entries.iter().find_map(|(_, v)| v.duplicate_key())
+            }
+            Value::Seq { items, .. } => items.iter().find_map(Node::duplicate_key),
+            _ => None,
+        }
+    }
+
+    /// A flow collection's opening bracket.
+    pub fn open(&self) -> usize {
+        match self.value {
+            Value::Seq { open, .. } | Value::Map { open, .. } => open,
+            _ => self.start,
+        }
     }
 
     pub fn is_flow(&self) -> bool {
@@ -104,24 +140,32 @@ impl<'a> Node<'a> {
             Value::Seq { flow: true, .. } | Value::Map { flow: true, .. } => self.end + 1,
             Value::Seq { items, .. } => items.last().map_or(self.end, Node::content_end),
             Value::Map { entries, .. } => entries.last().map_or(self.end, |(_, v)| v.content_end()),
+            // An empty value (`key:`) sits at its key's colon, so lines go after that line.
             Value::Scalar { .. } | Value::Alias => self.end,
         }
     }
 
-    /// True when this node or a descendant is an anchor or alias, so a text edit could change
-    /// more than one place in the document's meaning.
-    pub fn shares_structure(&self) -> bool {
-        self.anchored
-            || match &self.value {
-                Value::Alias => true,
-                Value::Scalar { .. } => false,
-                Value::Seq { items, .. } => items.iter().any(Node::shares_structure),
-                Value::Map { entries, .. } => entries
-                    .iter()
-                    .any(|(k, v)| k.scalar() == Some("<<") || k.shares_structure() || v.shares_structure()),
-            }
+    /// Why a text edit anywhere in this node could mean something other than intended: an anchor
+    /// or alias (the edit would change every alias too, or none), or a duplicated key (an edit
+    /// could land on the occurrence readers ignore). None when edits are safe.
+    pub fn ambiguity(&self) -> Option<&'static str> {
+        if self.anchored {
+            return Some(ANCHORS);
+        }
+        match &self.value {
+            Value::Alias => Some(ANCHORS),
+            Value::Scalar { .. } => None,
+            Value::Seq { items, .. } => items.iter().find_map(Node::ambiguity),
+            Value::Map { duplicates: true, .. } => Some(DUPLICATES),
+            Value::Map { entries, .. } => entries.iter().find_map(|(k, v)| {
+                if k.scalar() == Some("<<") { Some(ANCHORS) } else { k.ambiguity().or_else(|| v.ambiguity()) }
+            }),
+        }
     }
 }
+
+const ANCHORS: &str = "it uses YAML anchors, aliases or merge keys";
+const DUPLICATES: &str = "a mapping in it repeats a key";
 
 /// A syntax or structure error at a position in the document text.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +174,8 @@ pub struct SyntaxError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    /// The error is a repeated mapping key (which readers may allow: see `strict_duplicate_keys`).
+    pub duplicate: bool,
 }
 
 /// Parses one document's text. `Ok(None)` means it holds no node (only comments or markers).
@@ -137,9 +183,11 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Option<Node<'a>>, Syn
     walk(text, limits, true)
 }
 
-/// Checks one document as thoroughly as [`parse`] (syntax, duplicate keys, depth) but keeps only
-/// the root's entries and their direct children — enough for `kind`, `apiVersion` and
+/// Checks one document as thoroughly as [`parse`] (syntax, depth) but keeps only the root's
+/// entries and their direct children — enough for `kind`, `apiVersion` and
 /// `metadata.name`/`namespace`. Documents no patch touches pay for little more than the parser.
+/// A duplicated key is an error here (with [`SyntaxError::duplicate`] set) even when `limits`
+/// allows it: the caller then parses the whole tree to find and report it.
 pub fn check<'a>(text: &'a str, limits: &Limits) -> Result<Option<Node<'a>>, SyntaxError> {
     walk(text, limits, false)
 }
@@ -149,17 +197,19 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
     let mut stack: Vec<Frame<'a>> = Vec::new();
     let mut root: Option<Node<'a>> = None;
     let mut documents = 0;
+    let allow_duplicates = whole_tree && !limits.strict_duplicate_keys;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| SyntaxError {
             line: e.marker().line(),
             col: e.marker().col(),
             message: e.info().to_string(),
+            duplicate: false,
         })?;
         let (line, col) = (span.start.line(), span.start.col());
         let start = offsets.byte(span.start.index());
-        let fail = |message: String| SyntaxError { line, col, message };
+        let fail = |message: String| SyntaxError { line, col, message, duplicate: false };
         let depth = stack.len();
-        let node = |value, anchored, end| Node { start, end, line, col, depth, anchored, value };
+        let node = |start, value, anchored, end| Node { start, end, line, col, depth, anchored, value };
         let complete = match event {
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -169,34 +219,36 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                 continue;
             }
             Event::Scalar(value, style, anchor, tag) => {
-                let end = match style {
+                let next = offsets.byte(span.end.index());
+                let (start, end) = match style {
                     // The parser's end marker for quoted scalars lies past any trailing comment.
-                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => closing_quote(text, start),
-                    // For block scalars it is the next token, after that line's indentation: the
-                    // scalar's own text ends where that line starts.
-                    ScalarStyle::Literal | ScalarStyle::Folded => {
-                        let next = offsets.byte(span.end.index());
-                        start.max(text[..next].trim_end_matches(' ').len())
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        (start, closing_quote(text, skip_properties(text, start)))
                     }
-                    _ => offsets.byte(span.end.index()),
+                    ScalarStyle::Literal | ScalarStyle::Folded => block_scalar_span(text, start, next),
+                    _ => (start, next),
                 };
-                node(Value::Scalar { text: value, style, tagged: tag.is_some() }, anchor != 0, end)
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
+                node(start, Value::Scalar { text: value, style, tag }, anchor != 0, end)
             }
-            Event::Alias(_) => node(Value::Alias, false, offsets.byte(span.end.index())),
+            Event::Alias(_) => node(start, Value::Alias, false, offsets.byte(span.end.index())),
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if stack.len() >= limits.max_depth {
                     return Err(fail(format!("nesting deeper than {} levels (limit max_depth)", limits.max_depth)));
                 }
-                // A flow collection's start event spans its bracket; a block one's is empty. (Its
-                // first byte can't tell: a block list may well start with `- {name: x}`.)
-                let flow = span.end.index() > span.start.index();
+                // A flow collection's start event spans its properties and bracket; a block one's
+                // is empty or spans only properties. (Its first byte can't tell: a block list may
+                // well start with `- {name: x}`, a tagged one with `!!seq`.)
+                let open = offsets.byte(span.end.index()).saturating_sub(1);
+                let flow = open >= start && matches!(text.as_bytes().get(open), Some(b'[' | b'{'));
                 let value = if matches!(event, Event::SequenceStart(..)) {
-                    Value::Seq { items: Vec::new(), flow }
+                    Value::Seq { items: Vec::new(), flow, open }
                 } else {
-                    Value::Map { entries: Vec::new(), flow }
+                    Value::Map { entries: Vec::new(), flow, open, duplicates: false }
                 };
                 let keep = whole_tree || depth <= 1;
-                stack.push(Frame { node: node(value, anchor != 0, start), key: None, keys: KeySet::default(), keep });
+                let node = node(start, value, anchor != 0, start);
+                stack.push(Frame { node, key: None, keys: KeySet::default(), keep, allow_duplicates });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -207,12 +259,95 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
         };
         match stack.last_mut() {
-            Some(frame) => frame.add(complete).map_err(fail)?,
+            Some(frame) => frame.add(complete).map_err(|e| SyntaxError { duplicate: true, ..fail(e) })?,
             None => root = Some(complete),
         }
     }
     // An explicit `---` with nothing after it reads as a null scalar: no object, like a comment-only document.
     Ok(root.filter(|r| !r.is_null()))
+}
+
+/// Offset of a node's own text after its properties (`!tag`, `&anchor`) and the blanks, line
+/// breaks and comments that may follow them.
+fn skip_properties(text: &str, mut at: usize) -> usize {
+    let bytes = text.as_bytes();
+    while matches!(bytes.get(at), Some(b'!' | b'&')) {
+        while at < bytes.len() && !matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r') {
+            at += 1;
+        }
+        loop {
+            match bytes.get(at) {
+                Some(b' ' | b'\t' | b'\n' | b'\r') => at += 1,
+                Some(b'#') => at = memchr::memchr2(b'\n', b'\r', &bytes[at..]).map_or(bytes.len(), |i| at + i),
+                _ => break,
+            }
+        }
+    }
+    at
+}
+
+/// Where a block scalar's text starts (its properties or `|`/`>` header) and ends (its last
+/// non-blank line, without the line break). The parser reports the start of the content and
+/// the next token; neither is the scalar's own text, and the header may be lines above.
+fn block_scalar_span(text: &str, content: usize, next: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let header = if matches!(bytes.get(content), Some(b'!' | b'&')) {
+        content // the event starts at the properties: the header follows them on that line
+    } else {
+        // Up from the content over blank lines: the header is the `|`/`>` on the line above.
+        let mut line_start = start_of_line(bytes, content);
+        let mut header = line_start;
+        while line_start > 0 {
+            let prev = start_of_line(bytes, line_start - 1);
+            let line = &text[prev..line_start];
+            if line.trim().is_empty() {
+                line_start = prev;
+                continue;
+            }
+            header = prev + indicator_in(line).unwrap_or(0);
+            break;
+        }
+        header
+    };
+    // Content lines: from the first non-blank line after the header, every line that is blank or
+    // indented at least as deep, up to the line of the next token; the text ends with the last
+    // non-blank one (comment lines less indented than the content are not part of it).
+    let header_end = memchr::memchr2(b'\n', b'\r', &bytes[header..]).map_or(bytes.len(), |i| header + i);
+    let limit = if next >= bytes.len() { bytes.len() } else { start_of_line(bytes, next) };
+    let (mut end, mut indent, mut at) = (header_end, None, header_end);
+    while at < limit {
+        let line_start = if text[at..].starts_with("\r\n") { at + 2 } else { at + 1 };
+        if line_start >= limit {
+            break;
+        }
+        let line_end = memchr::memchr2(b'\n', b'\r', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
+        let line = &text[line_start..line_end];
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        if !line.trim().is_empty() {
+            match indent {
+                Some(i) if spaces < i => break,
+                None => indent = Some(spaces),
+                _ => {}
+            }
+            end = line_end;
+        }
+        at = line_end;
+    }
+    (header, end)
+}
+
+fn start_of_line(bytes: &[u8], at: usize) -> usize {
+    bytes[..at].iter().rposition(|&b| b == b'\n' || b == b'\r').map_or(0, |i| i + 1)
+}
+
+/// Offset in a block scalar's header line of its `|` or `>`: the leftmost one followed only by
+/// chomping/indentation indicators and blanks or a comment.
+fn indicator_in(line: &str) -> Option<usize> {
+    line.char_indices().filter(|(_, c)| matches!(c, '|' | '>')).map(|(i, _)| i).find(|&i| {
+        let rest = line[i + 1..].trim_start_matches(|c: char| c == '+' || c == '-' || c.is_ascii_digit());
+        let rest = rest.trim_end_matches(['\n', '\r']);
+        rest.trim().is_empty() || (rest.starts_with([' ', '\t']) && rest.trim_start().starts_with('#'))
+    })
 }
 
 /// Offset just past the quote that closes the quoted scalar starting at `start`.
@@ -238,6 +373,8 @@ struct Frame<'a> {
     keys: KeySet<'a>,
     /// Whether children are stored, or only checked (see [`check`]).
     keep: bool,
+    /// Whether a repeated key is recorded (and read as its last occurrence) rather than refused.
+    allow_duplicates: bool,
 }
 
 impl<'a> Frame<'a> {
@@ -254,7 +391,12 @@ impl<'a> Frame<'a> {
                         && !self.keys.insert(text.clone())
                         && text != "<<"
                     {
-                        return Err(format!("duplicate key {text:?}"));
+                        if !self.allow_duplicates {
+                            return Err(format!("duplicate key {text:?}"));
+                        }
+                        if let Value::Map { duplicates, .. } = &mut self.node.value {
+                            *duplicates = true;
+                        }
                     }
                     self.key = Some(child);
                 }
@@ -374,18 +516,31 @@ mod tests {
         assert_eq!(&text[b.start..b.end], "ok");
     }
 
+    const STRICT: Limits = Limits {
+        max_depth: 256,
+        max_document_bytes: 1 << 20,
+        max_stream_bytes: 1 << 20,
+        strict_duplicate_keys: true,
+    };
+
     #[test]
-    fn duplicate_keys_are_errors_with_lines() {
-        let err = parse("a: 1\nb: 2\na: 3\n", &Limits::default()).unwrap_err();
+    fn duplicate_keys_read_as_the_last_one_and_are_flagged() {
+        // Go's yaml.v3 (Helm 4, kubectl) and yaml.v2 (Helm 3) read the last occurrence.
+        let root = parse_ok("a: 1\nb: 2\na: 3\n");
+        assert_eq!(root.get("a").and_then(Node::str), Some("3"));
+        assert_eq!(root.duplicate_key(), Some((3, "a")));
+        assert!(root.ambiguity().is_some());
+        let err = parse("a: 1\nb: 2\na: 3\n", &STRICT).unwrap_err();
         assert_eq!(err.line, 3);
-        assert!(err.message.contains("duplicate key \"a\""), "{}", err.message);
+        assert!(err.duplicate && err.message.contains("duplicate key \"a\""), "{}", err.message);
     }
 
     #[test]
     fn duplicate_keys_in_large_mappings_are_found() {
         let mut text: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
         text.push_str("k7: again\n");
-        assert!(parse(&text, &Limits::default()).unwrap_err().message.contains("k7"));
+        assert!(parse(&text, &STRICT).unwrap_err().message.contains("k7"));
+        assert_eq!(parse_ok(&text).duplicate_key().map(|(_, k)| k), Some("k7"));
     }
 
     #[test]
@@ -402,7 +557,7 @@ mod tests {
         assert_eq!(head.at(&["metadata", "name"]).and_then(Node::str), Some("c"));
         assert!(head.at(&["metadata", "labels"]).unwrap().entries().is_empty());
         let err = check("kind: ConfigMap\ndata:\n  deep:\n    k: 1\n    k: 2\n", &Limits::default()).unwrap_err();
-        assert_eq!((err.line, err.message.as_str()), (5, "duplicate key \"k\""));
+        assert_eq!((err.line, err.message.as_str(), err.duplicate), (5, "duplicate key \"k\"", true));
     }
 
     #[test]
@@ -420,9 +575,9 @@ mod tests {
     #[test]
     fn anchors_and_merge_keys_are_visible() {
         let root = parse_ok("a: &x {k: v}\nb: *x\nc: {<<: *x}\nd: {k: v}\n");
-        assert!(root.get("a").unwrap().shares_structure());
-        assert!(root.get("b").unwrap().shares_structure());
-        assert!(root.get("c").unwrap().shares_structure());
-        assert!(!root.get("d").unwrap().shares_structure());
+        assert!(root.get("a").unwrap().ambiguity().is_some());
+        assert!(root.get("b").unwrap().ambiguity().is_some());
+        assert!(root.get("c").unwrap().ambiguity().is_some());
+        assert!(root.get("d").unwrap().ambiguity().is_none());
     }
 }

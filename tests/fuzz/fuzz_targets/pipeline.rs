@@ -8,7 +8,7 @@ use maia_krm::{pipeline, stream};
 mod common;
 
 fn render(text: &str, config: &maia_krm::config::Config) -> Option<String> {
-    let out = pipeline::transform(text, config, 1).ok()?;
+    let out = pipeline::run(text, Some(Ok(config.clone())), 1).ok()?;
     let mut bytes = Vec::new();
     stream::write(&mut bytes, &out.documents, &out.new_documents).unwrap();
     Some(String::from_utf8(bytes).expect("output of UTF-8 input is UTF-8"))
