@@ -65,16 +65,16 @@ CLASSES = [
 def build_yamlv3(out=YAMLV3):
     """Builds the Go checker offline (GOPATH mode, Debian's yaml.v3). Returns None or the reason it can't."""
     gopath = "/usr/share/gocode"
+    outp = pathlib.Path(out)
+    srcs = list(GO_SOURCES.glob("*.go"))
+    if outp.is_file() and all(outp.stat().st_mtime >= s.stat().st_mtime for s in srcs):
+        return None
     if not (pathlib.Path(gopath) / "src" / "gopkg.in" / "yaml.v3" / "yaml.go").is_file():
         return f"yaml.v3 sources not found under {gopath}/src/gopkg.in/yaml.v3 (apt-get install golang-gopkg-yaml.v3-dev)"
     try:
         subprocess.run(["go", "version"], capture_output=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return "the Go toolchain (`go`) is not installed (apt-get install golang-go)"
-    outp = pathlib.Path(out)
-    srcs = list(GO_SOURCES.glob("*.go"))
-    if outp.is_file() and all(outp.stat().st_mtime >= s.stat().st_mtime for s in srcs):
-        return None
     outp.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GO111MODULE": "off", "GOPATH": gopath, "GOCACHE": str(ROOT / "target" / "go" / "cache")}
     proc = subprocess.run(["go", "build", "-o", str(outp), "./tests/differential/yamlv3"], cwd=ROOT, env=env,
