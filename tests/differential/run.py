@@ -528,14 +528,18 @@ def go_streams(seed, n):
 # ---------------------------------------------------------------- shrinking and fixtures
 
 
-def shrink(stream: bytes, flavour: str, cls: str, budget=400):
-    """Line-level ddmin keeping the same disagreement class."""
+HEADER = b"# differential fixture\n# yaml.v3 verdict\n# maia-krm verdict\n"
+
+
+def shrink(stream: bytes, flavour: str, sig: str, budget=500):
+    """Line-level ddmin keeping the same disagreement (class and normalised message), header included."""
     lines = stream.splitlines(keepends=True)
     tries = [0]
 
     def bad(ls):
         tries[0] += 1
-        return classify(b"".join(ls), flavour)[0] == cls
+        cls, detail, _ = classify(HEADER + b"".join(ls), flavour)
+        return cls is not None and signature(cls, detail) == sig
 
     n = 2
     while len(lines) >= 2 and tries[0] < budget:
@@ -566,11 +570,11 @@ def signature(cls, detail):
 
 
 def write_fixture(stream, flavour, cls, detail):
-    small = shrink(stream, flavour, cls)
+    small = shrink(stream, flavour, signature(cls, detail))
     v3_ans = v3().read(small)
     rc, out, err = run_krm(small, flavour)
     said = "reads it" + (f" ({len([d for d in v3_ans['docs'] if d is not None])} mapping documents)" if v3_ans["ok"] else "")
-    header = (f"# differential: {cls} (config-{flavour}): {ascii_line(classify(small, flavour)[1])}\n"
+    header = (f"# differential: {cls} (config-{flavour}): {ascii_line(classify(HEADER + small, flavour)[1])}\n"
               f"# yaml.v3: {said if v3_ans['ok'] else 'refuses: ' + ascii_line(v3_ans['error'])}\n"
               f"# maia-krm today: exit {rc}: {ascii_line(err.strip().splitlines()[0] if err.strip() else '')}\n").encode()
     name = f"{cls}-{hashlib.sha1(small).hexdigest()[:8]}.yaml"

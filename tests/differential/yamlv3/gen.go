@@ -87,13 +87,25 @@ func (g *gen) m(kv ...interface{}) *yaml.Node {
 		}
 		n.Content = append(n.Content, g.maybeComment(g.key(kv[i].(string)), 6), v)
 	}
-	if g.r.Intn(25) == 0 {
+	if len(n.Content) == 0 {
 		n.Style = yaml.FlowStyle
-		if len(n.Content) > 0 && g.r.Intn(2) == 0 {
-			n.Content[0].HeadComment = g.comment() // yaml.v3 writes `{\n  # c\n  k: v}`
+		if g.r.Intn(3) == 0 {
+			n.HeadComment = g.comment() // yaml.v3 writes `{\n  # c\n}`
 		}
+	} else if g.r.Intn(25) == 0 {
+		// Comments inside non-empty flow collections make yaml.v3's encoder write what it then
+		// reads differently (a yaml.v3 bug, not a Helm 4 output): keep flow collections comment-free.
+		n.Style = yaml.FlowStyle
+		stripComments(n)
 	}
 	return n
+}
+
+func stripComments(n *yaml.Node) {
+	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+	for _, c := range n.Content {
+		stripComments(c)
+	}
 }
 
 func (g *gen) key(k string) *yaml.Node {
@@ -110,6 +122,7 @@ func (g *gen) seq(items ...*yaml.Node) *yaml.Node {
 	}
 	if g.r.Intn(25) == 0 {
 		n.Style = yaml.FlowStyle
+		stripComments(n)
 	}
 	return n
 }
@@ -212,7 +225,8 @@ func (g *gen) container(name string) *yaml.Node {
 	if len(env) > 0 {
 		envN = g.seq(env...)
 	}
-	return g.m("name", g.s(name), "image", g.s("busybox:1.36"), "args", argsN, "env", envN, "volumeMounts", mounts)
+	return g.m("name", g.s(name), "image", g.s("busybox:1.36"), "args", argsN, "env", envN, "volumeMounts", mounts,
+		"resources", g.opt(30, g.m()))
 }
 
 func (g *gen) podSpec(name string) *yaml.Node {
