@@ -24,13 +24,18 @@ pub struct InputError {
     pub message: String,
 }
 
-impl Error {
-    /// Exit codes, decided here only: 1 bad input stream, 2 bad config or usage, 1 for I/O.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Input(_) | Error::Io(_) => 1,
-            Error::Config(_) => 2,
-        }
+/// The exit code of a run, decided here only:
+/// - 0: done (also when stdout was closed early: `maia-krm ... | head` is a normal end);
+/// - 1: bad input stream, I/O failure, or a KRM run whose ResourceList carries an error result
+///   (`Ok(false)`: kpt and kustomize ignore error results unless the exit code says so);
+/// - 2: bad config or usage (clap's own usage errors exit 2 too).
+pub fn exit_code(result: &Result<bool>) -> u8 {
+    match result {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(Error::Input(_) | Error::Io(_)) => 1,
+        Err(Error::Config(_)) => 2,
     }
 }
 

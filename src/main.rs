@@ -1,5 +1,5 @@
 //! The `maia-krm` command line. Parses arguments, runs one job, and maps errors to exit codes
-//! in one place (`Error::exit_code`); flags live in `cli.rs`, everything else in the library.
+//! in one place (`error::exit_code`); flags live in `cli.rs`, everything else in the library.
 
 mod cli;
 
@@ -26,17 +26,13 @@ fn main() -> ExitCode {
         None => render(&cli),
         Some(command) => run_command(command).map(|()| true),
     };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        // A KRM run whose ResourceList carries an error result: kpt and kustomize need exit 1.
-        Ok(false) => ExitCode::FAILURE,
-        // `maia-krm ... | head` closing the pipe early is a normal end, not an error.
-        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("maia-krm: {e}");
-            ExitCode::from(e.exit_code() as u8)
-        }
+    let code = maia_krm::error::exit_code(&result);
+    if let Err(e) = &result
+        && code != 0
+    {
+        eprintln!("maia-krm: {e}");
     }
+    ExitCode::from(code)
 }
 
 /// Reads stdin, runs the pipeline (which picks the mode by content: a ResourceList means a KRM

@@ -93,9 +93,10 @@ fn krm_run<'a>(doc: &Doc<'a>, fallback: ConfigArg) -> Result<Transformed<'a>, Er
     let patches = config.as_ref().map(patch::enabled).unwrap_or_default();
     let mut limits = config.as_ref().map_or(read, |c| c.options.limits.clone());
     limits.max_document_bytes = limits.max_document_bytes.max(limits.max_stream_bytes); // the list is one document
-    let finish = |root: &Node, summary: &StreamSummary, so_far: &[Change], edits: &mut Edits, changes: &mut Vec<Change>| {
-        krm::finish(root, &patches, summary, failed.as_deref(), so_far, edits, changes)
-    };
+    let finish =
+        |root: &Node, summary: &StreamSummary, so_far: &[Change], edits: &mut Edits, changes: &mut Vec<Change>| {
+            krm::finish(root, &patches, summary, failed.as_deref(), so_far, edits, changes)
+        };
     let patched = patch_document(doc, Some(root), &patches, &limits, &finish)?;
     Ok(Transformed { documents: vec![patched.text], new_documents: Vec::new(), changes: patched.changes, failed })
 }
@@ -195,8 +196,7 @@ fn patch_document<'a>(
             next_patch += 1;
         }
         if next_patch == patches.len() && !finished {
-            let summary =
-                StreamSummary { documents: 1, resources: out.resources.clone(), marks: out.marks.clone() };
+            let summary = StreamSummary { documents: 1, resources: out.resources.clone(), marks: out.marks.clone() };
             let (mut edits, mut changes) = (Edits::new(&out.text), Vec::new());
             finish(&root, &summary, &out.changes, &mut edits, &mut changes);
             if !batch.collides_with(&edits) {

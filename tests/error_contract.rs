@@ -117,7 +117,11 @@ fn a_scalar_or_a_list_at_document_level() {
 fn duplicate_keys_pass_through_unless_strict() {
     let input = format!("{HEAD}---\nkind: ConfigMap\ndata:\n  a: 1\n  a: 2\n");
     assert_eq!(handled(input.as_bytes()), input);
-    refused_with(input.as_bytes(), "  strict_duplicate_keys: \"true\"\n", &["document 2", "line 11", "duplicate key \"a\""]);
+    refused_with(
+        input.as_bytes(),
+        "  strict_duplicate_keys: \"true\"\n",
+        &["document 2", "line 11", "duplicate key \"a\""],
+    );
 }
 
 #[test]

@@ -49,7 +49,49 @@ pub struct Cluster {
     pub ssh_hostname: Option<String>,
 }
 
+/// How the cluster routes and certifies, decided here once for every patch, report and command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flavour {
+    /// ingress-nginx: `nginx_cluster_issuer` is set or the ingress class names nginx. OAuth
+    /// goes through its `auth-url`/`auth-signin` annotations.
+    pub nginx: bool,
+    /// Traefik: `traefik_resolver` is set or the ingress class names traefik. OAuth goes through
+    /// a forwardAuth Middleware.
+    pub traefik: bool,
+    /// cert-manager issues certificates (`cert-manager.io/cluster-issuer`); every TLS entry needs a secretName.
+    pub cert_manager_issuer: Option<String>,
+    /// Traefik's ACME resolver issues certificates (`router.tls.certresolver`).
+    pub traefik_resolver: Option<String>,
+}
+
+impl Flavour {
+    /// The TLS annotations of the flavour: cert-manager's issuer, Traefik's router set, or both.
+    pub fn tls_annotations(&self) -> Vec<(String, String)> {
+        let mut annotations = Vec::new();
+        if let Some(issuer) = &self.cert_manager_issuer {
+            annotations.push(("cert-manager.io/cluster-issuer".to_string(), issuer.clone()));
+        }
+        if let Some(resolver) = &self.traefik_resolver {
+            let router = "traefik.ingress.kubernetes.io/router";
+            annotations.push((format!("{router}.entrypoints"), "websecure".into()));
+            annotations.push((format!("{router}.tls"), "true".into()));
+            annotations.push((format!("{router}.tls.certresolver"), resolver.clone()));
+        }
+        annotations
+    }
+}
+
 impl Cluster {
+    pub fn flavour(&self) -> Flavour {
+        let class = self.ingress_class.as_deref().unwrap_or_default();
+        Flavour {
+            nginx: self.nginx_cluster_issuer.is_some() || class.contains("nginx"),
+            traefik: self.traefik_resolver.is_some() || class.contains("traefik"),
+            cert_manager_issuer: self.nginx_cluster_issuer.clone(),
+            traefik_resolver: self.traefik_resolver.clone(),
+        }
+    }
+
     pub fn shared_storage_class(&self) -> Option<&str> {
         self.shared_storage_class.as_deref().or(self.storage_class.as_deref())
     }

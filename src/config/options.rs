@@ -67,7 +67,11 @@ pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
     ("max_depth", "256", "deepest collection nesting accepted in a document"),
     ("max_document_bytes", "33554432", "largest document accepted, in bytes"),
     ("max_stream_bytes", "1073741824", "largest input accepted, in bytes"),
-    ("strict_duplicate_keys", "false", "refuse a mapping that repeats a key (default: read the last one, as Helm does, warn, and leave that resource alone)"),
+    (
+        "strict_duplicate_keys",
+        "false",
+        "refuse a mapping that repeats a key (default: read the last one, as Helm does, warn, and leave that resource alone)",
+    ),
 ];
 
 pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Options {

@@ -9,7 +9,6 @@
 use serde_json::{Map, Value as Json, json};
 
 use crate::config::{Config, Keycloak, PortType, Secret, jupyterhub_escape};
-use crate::patch::ingress_tls::tls_annotations;
 
 /// Every component `values` knows, in install order.
 pub const COMPONENTS: &[&str] =
@@ -80,11 +79,10 @@ impl<'c> Workspace<'c> {
 
     /// Ingress annotations: the cluster's TLS flavour plus `extra`.
     fn annotations(&self, extra: &[(&str, &str)]) -> Json {
-        let mut map: Map<String, Json> =
-            tls_annotations(&self.c.cluster).into_iter().map(|(k, v)| (k, json!(v))).collect();
-        let nginx = self.c.cluster.nginx_cluster_issuer.is_some();
+        let flavour = self.c.cluster.flavour();
+        let mut map: Map<String, Json> = flavour.tls_annotations().into_iter().map(|(k, v)| (k, json!(v))).collect();
         for (k, v) in extra {
-            if nginx || !k.starts_with("nginx.") {
+            if flavour.nginx || !k.starts_with("nginx.") {
                 map.insert(k.to_string(), json!(v));
             }
         }

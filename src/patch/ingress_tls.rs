@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::{Patch, Report, Resource, add_items, annotate};
-use crate::config::{Cluster, Config, HostPolicy};
+use crate::config::{Config, HostPolicy};
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
 
@@ -31,31 +31,17 @@ pub struct IngressTls {
     annotations: Vec<(String, String)>,
 }
 
-/// The TLS annotations of the cluster's flavour: cert-manager's issuer, Traefik's router set, or both.
-pub fn tls_annotations(c: &Cluster) -> Vec<(String, String)> {
-    let mut annotations = Vec::new();
-    if let Some(issuer) = &c.nginx_cluster_issuer {
-        annotations.push(("cert-manager.io/cluster-issuer".to_string(), issuer.clone()));
-    }
-    if let Some(resolver) = &c.traefik_resolver {
-        let router = "traefik.ingress.kubernetes.io/router";
-        annotations.push((format!("{router}.entrypoints"), "websecure".into()));
-        annotations.push((format!("{router}.tls"), "true".into()));
-        annotations.push((format!("{router}.tls.certresolver"), resolver.clone()));
-    }
-    annotations
-}
-
 impl IngressTls {
     pub fn new(config: &Config) -> Self {
         let c = &config.cluster;
+        let flavour = c.flavour();
         IngressTls {
             host: config.workspace_host(),
             domain: c.domain.clone(),
             policy: config.options.host_policy,
-            cert_manager: c.nginx_cluster_issuer.is_some(),
+            cert_manager: flavour.cert_manager_issuer.is_some(),
             ingress_class: c.ingress_class.clone(),
-            annotations: tls_annotations(c),
+            annotations: flavour.tls_annotations(),
         }
     }
 

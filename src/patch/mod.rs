@@ -225,4 +225,3 @@ pub fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>,
         Ok(vec![Resource::new(root)])
     }
 }
-

@@ -38,10 +38,10 @@ impl OAuth {
     pub fn new(config: &Config) -> Self {
         let (c, o) = (&config.cluster, &config.options);
         let ns = config.namespace();
-        let class = c.ingress_class.as_deref().unwrap_or_default();
+        let flavour = c.flavour();
         let service_url = format!("http://{}.{ns}.svc.cluster.local", o.oauth2_proxy_service);
         let mut nginx = Vec::new();
-        if c.nginx_cluster_issuer.is_some() || class.contains("nginx") {
+        if flavour.nginx {
             let oauth_url = config.form.oauth_url.as_deref().unwrap_or_default();
             nginx.push(("nginx.ingress.kubernetes.io/auth-url".into(), format!("{service_url}/oauth2/auth")));
             nginx.push((
@@ -55,9 +55,8 @@ impl OAuth {
                 ));
             }
         }
-        let traefik = c.traefik_resolver.is_some() || class.contains("traefik");
         OAuth {
-            middleware_ref: traefik.then(|| format!("{ns}-{}@kubernetescrd", o.middleware_name)),
+            middleware_ref: flavour.traefik.then(|| format!("{ns}-{}@kubernetescrd", o.middleware_name)),
             namespace: ns,
             nginx,
             middleware_name: o.middleware_name.clone(),
@@ -70,7 +69,8 @@ impl OAuth {
     fn middleware_reference(&self, reference: &str, res: &Resource, edits: &mut Edits, report: &mut Report) {
         let field = format!("metadata.annotations.{MIDDLEWARES}");
         let node = res.node.at(&["metadata", "annotations", MIDDLEWARES]);
-        match node.and_then(Node::str).map(str::trim).filter(|v| !v.is_empty()) {
+        // The chart's list is kept exactly as written (spaces too); the reference goes after it.
+        match node.and_then(Node::str).filter(|v| !v.trim().is_empty()) {
             Some(list) if list.split(',').any(|m| m.trim() == reference) => {
                 report.unchanged(&field, format!("already lists {reference}"))
             }

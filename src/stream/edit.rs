@@ -146,7 +146,13 @@ impl<'t> Edits<'t> {
     pub fn replace_scalar(&mut self, node: &Node, new: &str) {
         debug_assert!(node.scalar().is_some(), "replace_scalar() on a collection");
         self.claims.push(Claim::Range(node.start, node.end));
-        self.splices.push(Splice { start: node.start, end: node.end, lines: false, depth: node.depth, with: quote(new) });
+        self.splices.push(Splice {
+            start: node.start,
+            end: node.end,
+            lines: false,
+            depth: node.depth,
+            with: quote(new),
+        });
         self.intend(node, Op::Replace(new.to_string()));
     }
 

@@ -31,10 +31,9 @@ pub fn split(input: &str) -> Vec<Chunk<'_>> {
         if !is_start && !is_marker(line, "...") {
             continue;
         }
-        if let Some(after) = ended {
-            cutter.cut_bare_document(after, pos);
-        }
-        if is_start && (ended.is_some() || has_content(&input[cutter.start..pos])) {
+        // After a `...`, what follows up to here is a bare document (or directives for the next).
+        let bare = ended.is_some_and(|after| cutter.cut_bare_document(after, pos));
+        if is_start && ((ended.is_some() && !bare) || has_content(&input[cutter.start..pos])) {
             cutter.cut(pos);
         }
         ended = (!is_start).then(|| (line_end + 1).min(input.len()));
@@ -67,10 +66,12 @@ impl<'a> Cutter<'a> {
 
     /// Content between a `...` line (ending at `after`) and `until`, with no `---` of its own, is
     /// a bare document: the closed chunk keeps its trailing comments, the bare one starts at its content.
-    fn cut_bare_document(&mut self, after: usize, until: usize) {
-        if let Some(rel) = first_content_line(&self.input[after..until]) {
+    fn cut_bare_document(&mut self, after: usize, until: usize) -> bool {
+        let found = first_content_line(&self.input[after..until]);
+        if let Some(rel) = found {
             self.cut(after + rel);
         }
+        found.is_some()
     }
 }
 
@@ -101,7 +102,8 @@ fn line_end(bytes: &[u8], from: usize) -> usize {
     memchr::memchr2(b'\n', b'\r', &bytes[from..]).map_or(bytes.len(), |i| from + i)
 }
 
-/// Offset of the first line holding something besides blanks and comments.
+/// Offset of the first line holding something besides blanks and comments: where the next
+/// document starts (a `%YAML`/`%TAG` directive belongs to the document after it).
 fn first_content_line(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     std::iter::once(0)
@@ -109,8 +111,14 @@ fn first_content_line(text: &str) -> Option<usize> {
         .find(|&start| start < bytes.len() && !is_blank_or_comment(&text[start..line_end(bytes, start)]))
 }
 
+/// Whether text before a `---` is a document of its own, rather than comments and directives
+/// that go with the document the `---` starts.
 fn has_content(text: &str) -> bool {
-    first_content_line(text).is_some()
+    let bytes = text.as_bytes();
+    std::iter::once(0).chain(line_starts(bytes)).any(|start| {
+        let line = &text[start.min(bytes.len())..line_end(bytes, start.min(bytes.len()))];
+        !is_blank_or_comment(line) && !line.starts_with('%')
+    })
 }
 
 fn is_marker(line: &str, marker: &str) -> bool {
@@ -175,6 +183,15 @@ mod tests {
         assert_eq!(texts("# c\r{}\n---\nkind: B\n"), ["# c\r{}\n", "---\nkind: B\n"]);
         assert_eq!(texts("a: 1\r---\rb: 2\r"), ["a: 1\r", "---\rb: 2\r"]);
         assert_eq!(split("a: 1\r\n---\r\nb: 2\r\n")[1].first_line, 2);
+    }
+
+    #[test]
+    fn directives_go_with_the_document_they_precede() {
+        assert_eq!(texts("%YAML 1.1\n---\nkind: A\n"), ["%YAML 1.1\n---\nkind: A\n"]);
+        assert_eq!(
+            texts("kind: A\n...\n%YAML 1.1\n%TAG !e! tag:e.com,2000:\n---\nkind: B\n"),
+            ["kind: A\n...\n", "%YAML 1.1\n%TAG !e! tag:e.com,2000:\n---\nkind: B\n"]
+        );
     }
 
     #[test]

@@ -36,11 +36,24 @@ pub struct Node<'a> {
 #[derive(Debug)]
 pub enum Value<'a> {
     /// `tag` is the resolved tag (`tag:yaml.org,2002:str`) when the scalar carries one.
-    Scalar { text: Cow<'a, str>, style: ScalarStyle, tag: Option<Box<str>> },
+    Scalar {
+        text: Cow<'a, str>,
+        style: ScalarStyle,
+        tag: Option<Box<str>>,
+    },
     /// `open`: offset of a flow collection's opening bracket (after any properties).
-    Seq { items: Vec<Node<'a>>, flow: bool, open: usize },
+    Seq {
+        items: Vec<Node<'a>>,
+        flow: bool,
+        open: usize,
+    },
     /// `duplicates`: some key occurs more than once (readers take the last one).
-    Map { entries: Vec<(Node<'a>, Node<'a>)>, flow: bool, open: usize, duplicates: bool },
+    Map {
+        entries: Vec<(Node<'a>, Node<'a>)>,
+        flow: bool,
+        open: usize,
+        duplicates: bool,
+    },
     Alias,
 }
 
@@ -516,12 +529,8 @@ mod tests {
         assert_eq!(&text[b.start..b.end], "ok");
     }
 
-    const STRICT: Limits = Limits {
-        max_depth: 256,
-        max_document_bytes: 1 << 20,
-        max_stream_bytes: 1 << 20,
-        strict_duplicate_keys: true,
-    };
+    const STRICT: Limits =
+        Limits { max_depth: 256, max_document_bytes: 1 << 20, max_stream_bytes: 1 << 20, strict_duplicate_keys: true };
 
     #[test]
     fn duplicate_keys_read_as_the_last_one_and_are_flagged() {
