@@ -49,8 +49,12 @@ impl Walk<'_> {
             return self.json(&Json::String(s.clone()), new);
         }
         match (&old.value, &new.value) {
-            (Value::Scalar { .. }, Value::Scalar { .. }) if ops.is_empty() => {
-                (meaning(old) == meaning(new)).then_some(()).ok_or_else(|| self.differs("a scalar changed"))
+            (Value::Scalar { text: a, style: sa, tag: ta }, Value::Scalar { text: b, style: sb, tag: tb })
+                if ops.is_empty() =>
+            {
+                // Same spelling means same meaning (the common case, and free); otherwise compare types.
+                let same = (a == b && sa == sb && ta == tb) || meaning(old) == meaning(new);
+                same.then_some(()).ok_or_else(|| self.differs("a scalar changed"))
             }
             (Value::Alias, Value::Alias) if ops.is_empty() => Ok(()),
             (Value::Seq { items: old_items, .. }, Value::Seq { items: new_items, .. }) => {
