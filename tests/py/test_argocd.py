@@ -93,12 +93,15 @@ def test_a_component_app_reads_the_workspace_form_one_level_up(app):
     assert "cert-manager.io/cluster-issuer" in proc.stdout
 
 
-@pytest.mark.parametrize("breakage", ["render", "form", "form-outside", "cluster"])
+@pytest.mark.parametrize("breakage", ["render", "empty-render", "form", "form-outside", "cluster"])
 def test_a_failure_anywhere_in_the_pipe_fails_generate(app, breakage, tmp_path):
     app_dir, cluster = app
     env = argocd_env(cluster)
     if breakage == "render":
         (app_dir / "kustomization.yaml").write_text("resources:\n- missing.yaml\n")
+    elif breakage == "empty-render":
+        # maia-krm passes an empty stream through; generate keeps its own guard against it.
+        (app_dir / "kustomization.yaml").write_text("resources: []\n")
     elif breakage == "form":
         (app_dir / "group-form.yaml").write_text("group_ID: 'Bad Group!'\n")
     elif breakage == "form-outside":
