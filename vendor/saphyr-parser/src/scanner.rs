@@ -2047,12 +2047,9 @@ impl<'input, T: Input> Scanner<'input, T> {
                 ));
             }
 
-            if (self.mark.col as isize) < self.indent {
-                return Err(ScanError::new_str(
-                    start_mark,
-                    "invalid indentation in quoted scalar",
-                ));
-            }
+            // maia-krm: no indentation check on a quoted scalar's continuation lines. yaml.v3
+            // (libyaml) has none: its own encoder writes a string ending in "\n" as a multi-line
+            // single-quoted scalar whose closing quote sits at column 0, and Helm 4 sends that.
 
             leading_blanks = false;
             self.consume_flow_scalar_non_whitespace_chars(
@@ -2073,12 +2070,8 @@ impl<'input, T: Input> Scanner<'input, T> {
                 if self.input.next_is_blank() {
                     // Consume a space or a tab character.
                     if leading_blanks {
-                        if self.input.peek() == '\t' && (self.mark.col as isize) < self.indent {
-                            return Err(ScanError::new_str(
-                                self.mark,
-                                "tab cannot be used as indentation",
-                            ));
-                        }
+                        // maia-krm: yaml.v3 skips tabs that indent a quoted scalar's continuation
+                        // lines, wherever they sit (it has no indentation check there).
                         self.skip_blank();
                     } else {
                         whitespaces.push(self.input.peek());
