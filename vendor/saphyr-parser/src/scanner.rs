@@ -755,7 +755,10 @@ impl<'input, T: Input> Scanner<'input, T> {
             }
         }
 
-        if (self.mark.col as isize) < self.indent {
+        // maia-krm: only block context has indentation. yaml.v3 reads flow collections whose
+        // lines sit at or left of the key's column (`k: [\n1]`; its encoder writes `{\n  # c\n}`).
+        // After `unroll_indent` this check can only fire inside a flow collection.
+        if self.flow_level == 0 && (self.mark.col as isize) < self.indent {
             return Err(ScanError::new_str(self.mark, "invalid indentation"));
         }
 
@@ -2289,12 +2292,8 @@ impl<'input, T: Input> Scanner<'input, T> {
         let indent = self.indent + 1;
         let start_mark = self.mark;
 
-        if self.flow_level > 0 && (start_mark.col as isize) < indent {
-            return Err(ScanError::new_str(
-                start_mark,
-                "invalid indentation in flow construct",
-            ));
-        }
+        // maia-krm: no indentation check for plain scalars inside flow collections: yaml.v3
+        // reads `a:\n  k: [\n1]` (flow content has no indentation there).
 
         let mut string = String::with_capacity(32);
         self.buf_whitespaces.clear();
