@@ -221,13 +221,9 @@ pub trait Input {
                     encountered_tab = true;
                     self.skip();
                 }
-                // YAML comments must be preceded by whitespace.
-                '#' if !encountered_tab && !has_yaml_ws => {
-                    return (
-                        chars_consumed,
-                        Err("comments must be separated from other tokens by whitespace"),
-                    );
-                }
+                // maia-krm: a `#` right after a token (`"x"# c`, `[a]# c`, `|# c`) starts a
+                // comment, as in yaml.v3, which skips comments between tokens without asking for
+                // whitespace before them. (Inside a plain scalar, `#` is content: not handled here.)
                 '#' => {
                     self.skip(); // Skip over '#'
                     while is_yaml_non_break(self.look_ch()) {

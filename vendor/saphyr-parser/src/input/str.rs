@@ -222,13 +222,9 @@ impl Input for StrInput<'_> {
         let mut chars_consumed = self.buffer.len() - new_str.len();
 
         if !new_str.is_empty() && new_str.as_bytes()[0] == b'#' {
-            if !encountered_tab && !has_yaml_ws {
-                return (
-                    chars_consumed,
-                    Err("comments must be separated from other tokens by whitespace"),
-                );
-            }
-
+            // maia-krm: a `#` right after a token (`"x"# c`, `[a]# c`, `|# c`) starts a comment,
+            // as in yaml.v3, which skips comments between tokens without asking for whitespace
+            // before them. (Inside a plain scalar, `#` is content: not handled here.)
             // Skip remaining non-break characters.
             while let Some((c, sub_str)) = split_first_char(new_str) {
                 if !is_yaml_non_break(c) {
