@@ -896,18 +896,16 @@ impl<'input, T: Input> Scanner<'input, T> {
                 // whitespaces outside of indentation.
                 // If a flow-style construct is in an indented block, its contents must still be
                 // indented. Also, tabs are allowed anywhere in it if it has no content.
-                '\t' if self.is_within_block()
-                    && self.leading_whitespace
-                    && (self.mark.col as isize) < self.indent =>
-                {
-                    self.skip_ws_to_eol(SkipTabs::Yes)?;
-                    // If we have content on that line with a tab, return an error.
-                    if !self.input.next_is_breakz() {
-                        return Err(ScanError::new_str(
-                            self.mark,
-                            "tabs disallowed within this context (block indentation)",
-                        ));
-                    }
+                // maia-krm: yaml.v3 (libyaml's scan_to_next_token) skips a tab in block context
+                // only where no simple key may start: after a key's `:`, a scalar, an anchor or a
+                // tag on the same line. Where one may (a line's leading whitespace, after `- `,
+                // `? ` or a complex key's `:`), it refuses the tab, even on an otherwise empty or
+                // comment-only line: `a: 'x'\n\t\n`, `- \ta`, `\ta: b`.
+                '\t' if self.flow_level == 0 && self.simple_key_allowed => {
+                    return Err(ScanError::new_str(
+                        self.mark,
+                        "found a tab character where yaml.v3 allows no tab (indentation or after an indicator)",
+                    ));
                 }
                 '\t' | ' ' => self.skip_blank(),
                 '\n' | '\r' => {
@@ -1621,13 +1619,13 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         // generate BLOCK-SEQUENCE-START if indented
         self.roll_indent(mark.col, None, TokenType::BlockSequenceStart, mark);
-        let found_tabs = self.skip_ws_to_eol(SkipTabs::Yes)?.found_tabs();
-        self.input.lookahead(2);
-        if found_tabs && self.input.next_char_is('-') && is_blank_or_breakz(self.input.peek_nth(1))
-        {
+        // maia-krm: yaml.v3 refuses any tab between `-` and the entry's content, comment or
+        // line break (`- \ta`, `-\t\n`): a simple key may start there, so it skips no tab.
+        self.skip_ws_to_eol(SkipTabs::No)?;
+        if self.input.look_ch() == '\t' {
             return Err(ScanError::new_str(
                 self.mark,
-                "'-' must be followed by a valid YAML whitespace",
+                "found a tab character after '-' (yaml.v3 allows only spaces there)",
             ));
         }
 
@@ -1777,9 +1775,9 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         // Scan the leading line breaks and determine the indentation level if needed.
         if indent == 0 {
-            self.skip_block_scalar_first_line_indent(&mut indent, &mut trailing_breaks);
+            self.skip_block_scalar_first_line_indent(&mut indent, &mut trailing_breaks)?;
         } else {
-            self.skip_block_scalar_indent(indent, &mut trailing_breaks);
+            self.skip_block_scalar_indent(indent, &mut trailing_breaks)?;
         }
 
         // We have an end-of-stream with no content, e.g.:
@@ -1854,7 +1852,7 @@ impl<'input, T: Input> Scanner<'input, T> {
             self.read_break(&mut leading_break);
 
             // Eat the following indentation spaces and line breaks.
-            self.skip_block_scalar_indent(indent, &mut trailing_breaks);
+            self.skip_block_scalar_indent(indent, &mut trailing_breaks)?;
         }
 
         // Chomp the tail.
@@ -1925,7 +1923,7 @@ impl<'input, T: Input> Scanner<'input, T> {
     }
 
     /// Skip the block scalar indentation and empty lines.
-    fn skip_block_scalar_indent(&mut self, indent: usize, breaks: &mut String) {
+    fn skip_block_scalar_indent(&mut self, indent: usize, breaks: &mut String) -> ScanResult {
         loop {
             // Consume all spaces. Tabs cannot be used as indentation.
             if indent < self.input.bufmaxlen() - 2 {
@@ -1954,6 +1952,16 @@ impl<'input, T: Input> Scanner<'input, T> {
                 self.input.lookahead(2);
             }
 
+            // maia-krm: yaml.v3 (scan_block_scalar_breaks) refuses a tab inside the indentation
+            // of a block scalar's line, even an empty one or the first line after the scalar:
+            // "found a tab character where an indentation space is expected".
+            if self.mark.col < indent && self.input.peek() == '\t' {
+                return Err(ScanError::new_str(
+                    self.mark,
+                    "found a tab character where a block scalar's indentation space is expected",
+                ));
+            }
+
             // If our current line is empty, skip over the break and continue looping.
             if self.input.next_is_break() {
                 self.read_break(breaks);
@@ -1962,18 +1970,29 @@ impl<'input, T: Input> Scanner<'input, T> {
                 break;
             }
         }
+        Ok(())
     }
 
     /// Determine the indentation level for a block scalar from the first line of its contents.
     ///
     /// The function skips over whitespace-only lines and sets `indent` to the the longest
     /// whitespace line that was encountered.
-    fn skip_block_scalar_first_line_indent(&mut self, indent: &mut usize, breaks: &mut String) {
+    fn skip_block_scalar_first_line_indent(&mut self, indent: &mut usize, breaks: &mut String) -> ScanResult {
         let mut max_indent = 0;
         loop {
             // Consume all spaces. Tabs cannot be used as indentation.
             while self.input.look_ch() == ' ' {
                 self.skip_blank();
+            }
+
+            // maia-krm: until the indentation is known, yaml.v3 refuses a tab after a line's
+            // leading spaces (`a: |\n  \tx`, `a: |\n  \t\n  x`): a block scalar's text may
+            // not start with a tab.
+            if self.input.peek() == '\t' {
+                return Err(ScanError::new_str(
+                    self.mark,
+                    "found a tab character where a block scalar's indentation space is expected",
+                ));
             }
 
             if self.mark.col > max_indent {
@@ -2002,6 +2021,7 @@ impl<'input, T: Input> Scanner<'input, T> {
         if self.indent > 0 {
             *indent = (*indent).max(1);
         }
+        Ok(())
     }
 
     fn fetch_flow_scalar(&mut self, single: bool) -> ScanResult {
@@ -2393,15 +2413,13 @@ impl<'input, T: Input> Scanner<'input, T> {
                         self.buf_whitespaces.push(self.input.peek());
                         self.skip_blank();
                     } else if (self.mark.col as isize) < indent && self.input.peek() == '\t' {
-                        // Tabs in an indentation columns are allowed if and only if the line is
-                        // empty. Skip to the end of the line.
-                        self.skip_ws_to_eol(SkipTabs::Yes)?;
-                        if !self.input.next_is_breakz() {
-                            return Err(ScanError::new_str(
-                                start_mark,
-                                "while scanning a plain scalar, found a tab",
-                            ));
-                        }
+                        // maia-krm: yaml.v3 refuses a tab in the indentation columns after a
+                        // plain scalar's line break even when the line is otherwise empty
+                        // (`a: b\n\t\nc: d`): "found a tab character that violates indentation".
+                        return Err(ScanError::new_str(
+                            self.mark,
+                            "while scanning a plain scalar, found a tab character that violates indentation",
+                        ));
                     } else {
                         self.skip_blank();
                     }
@@ -2477,7 +2495,9 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         self.skip_non_blank();
         self.skip_yaml_whitespace()?;
-        if self.input.peek() == '\t' {
+        // maia-krm: yaml.v3 skips tabs after `?` in flow context (`{? \ta: b}`); in block context
+        // a simple key may start after it, so it refuses them there.
+        if self.flow_level == 0 && self.input.peek() == '\t' {
             return Err(ScanError::new_str(
                 self.mark(),
                 "tabs disallowed in this context",
@@ -2539,13 +2559,16 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         // Skip over ':'.
         self.skip_non_blank();
+        // maia-krm: yaml.v3 skips tabs after a simple key's `:` (`a:\tb`, `"a":\tb`) and in flow
+        // context; after a complex key's `:` in block context a simple key may start, so it
+        // skips no tab there (`? a\n:\tb` is refused, by the check in `skip_to_next_token`).
         if self.input.look_ch() == '\t'
-            && !self.skip_ws_to_eol(SkipTabs::Yes)?.has_valid_yaml_ws()
-            && (self.input.peek() == '-' || self.input.next_is_alpha())
+            && !sk.possible
+            && self.flow_level == 0
         {
             return Err(ScanError::new_str(
                 self.mark,
-                "':' must be followed by a valid YAML whitespace",
+                "found a tab character after a complex key's ':' (yaml.v3 allows only spaces there)",
             ));
         }
 
@@ -2732,6 +2755,7 @@ impl<'input, T: Input> Scanner<'input, T> {
     }
 
     /// Return whether the scanner is inside a block but outside of a flow sequence.
+    #[allow(dead_code)] // maia-krm: its only caller, the tab check in skip_to_next_token, was replaced.
     fn is_within_block(&self) -> bool {
         !self.indents.is_empty()
     }
