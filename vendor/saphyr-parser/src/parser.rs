@@ -711,16 +711,19 @@ impl<'input, T: Input> Parser<'input, T> {
         let mut tags = BTreeMap::new();
         loop {
             match self.peek_token()? {
-                Token(span, TokenType::VersionDirective(_, _)) => {
-                    // XXX parsing with warning according to spec
-                    //if major != 1 || minor > 2 {
-                    //    return Err(ScanError::new_str(tok.0,
-                    //        "found incompatible YAML document"));
-                    //}
+                Token(span, TokenType::VersionDirective(major, minor)) => {
                     if version_directive_received {
                         return Err(ScanError::new_str(
                             span.start,
                             "duplicate version directive",
+                        ));
+                    }
+                    // maia-krm: yaml.v3 reads only `%YAML 1.1` and refuses every other version,
+                    // 1.2 included: "found incompatible YAML document".
+                    if (*major, *minor) != (1, 1) {
+                        return Err(ScanError::new(
+                            span.start,
+                            format!("found incompatible YAML document: %YAML {major}.{minor} (yaml.v3 reads only %YAML 1.1)"),
                         ));
                     }
                     version_directive_received = true;
@@ -734,8 +737,13 @@ impl<'input, T: Input> Parser<'input, T> {
                     }
                     tags.insert(handle.to_string(), prefix.to_string());
                 }
-                Token(_, TokenType::ReservedDirective(_, _)) => {
-                    // Reserved directives are ignored
+                Token(span, TokenType::ReservedDirective(name, _)) => {
+                    // maia-krm: yaml.v3 refuses directives other than %YAML and %TAG: "found
+                    // unknown directive name".
+                    return Err(ScanError::new(
+                        span.start,
+                        format!("found unknown directive name %{name} (yaml.v3 reads only %YAML and %TAG)"),
+                    ));
                 }
                 _ => break,
             }
@@ -831,18 +839,16 @@ impl<'input, T: Input> Parser<'input, T> {
             self.state = State::ImplicitDocumentStart;
         } else {
             match *self.peek_token()? {
+                // maia-krm: yaml.v3 reads a directive after a document with no `...` before it
+                // (`a: b\n%YAML 1.1\n---\nc: d`), as libyaml does.
                 Token(
-                    span,
+                    _,
                     TokenType::VersionDirective(..)
                     | TokenType::TagDirective(..)
-                    | TokenType::ReservedDirective(..),
-                ) => {
-                    return Err(ScanError::new_str(
-                        span.start,
-                        "missing explicit document end marker before directive",
-                    ));
-                }
-                Token(_, TokenType::DocumentStart | TokenType::StreamEnd) => {}
+                    | TokenType::ReservedDirective(..)
+                    | TokenType::DocumentStart
+                    | TokenType::StreamEnd,
+                ) => {}
                 // Detect invalid trailing content immediately rather than deferring the error into
                 // the next document.
                 Token(span, _) => {
