@@ -46,6 +46,7 @@ mod debug;
 pub mod input;
 mod parser;
 mod scanner;
+mod v3_reader; // maia-krm: yaml.v3's reader checks, see PATCHES.md
 
 pub use crate::input::{BufferedInput, Input, str::StrInput};
 pub use crate::parser::{Event, EventReceiver, Parser, SpannedEventReceiver, Tag};

@@ -477,6 +477,10 @@ pub struct Scanner<'input, T> {
     /// If a plain scalar was terminated by a `#` comment on its line, we set this
     /// to detect an illegal multiline continuation on the following line.
     interrupted_plain_by_comment: Option<Marker>,
+    /// maia-krm: yaml.v3's reader checks (see `v3_reader.rs`): the first control character,
+    /// and the U+0085/U+2028/U+2029 not yet passed, last one first.
+    v3_control: Option<ScanError>,
+    v3_breaks: Vec<Marker>,
     buf_leading_break: String,
     buf_trailing_breaks: String,
     buf_whitespaces: String,
@@ -503,6 +507,8 @@ impl<T: Input + Clone> Clone for Scanner<'_, T> {
             flow_mapping_started: self.flow_mapping_started.clone(),
             implicit_flow_mapping_states: self.implicit_flow_mapping_states.clone(),
             interrupted_plain_by_comment: self.interrupted_plain_by_comment,
+            v3_control: self.v3_control.clone(),
+            v3_breaks: self.v3_breaks.clone(),
             buf_leading_break: self.buf_leading_break.clone(),
             buf_trailing_breaks: self.buf_trailing_breaks.clone(),
             buf_whitespaces: self.buf_whitespaces.clone(),
@@ -561,11 +567,20 @@ impl<'input, T: Input> Scanner<'input, T> {
             flow_mapping_started: vec![],
             implicit_flow_mapping_states: vec![],
             interrupted_plain_by_comment: None,
+            v3_control: None,
+            v3_breaks: Vec::new(),
 
             buf_leading_break: String::new(),
             buf_trailing_breaks: String::new(),
             buf_whitespaces: String::new(),
         }
+    }
+
+    /// maia-krm: make the checks yaml.v3's reader makes on `text`, this scanner's whole input.
+    pub(crate) fn check_like_yaml_v3(&mut self, text: &str) {
+        let findings = crate::v3_reader::scan(text);
+        self.v3_control = findings.control;
+        self.v3_breaks = findings.unicode_breaks;
     }
 
     /// Get a copy of the last error that was encountered, if any.
@@ -702,6 +717,21 @@ impl<'input, T: Input> Scanner<'input, T> {
             return Ok(());
         }
         self.skip_to_next_token()?;
+
+        // maia-krm: yaml.v3's reader checks (see `v3_reader.rs`). A control character anywhere
+        // fails the stream; a U+0085/U+2028/U+2029 we have passed lay outside any quoted scalar
+        // (`scan_flow_scalar` drops those inside), where yaml.v3 reads it as a line break.
+        if let Some(err) = self.v3_control.take() {
+            return Err(err);
+        }
+        if let Some(at) = self.v3_breaks.last()
+            && at.index < self.mark.index
+        {
+            return Err(ScanError::new_str(
+                *at,
+                "U+0085, U+2028 or U+2029 outside a quoted scalar (yaml.v3 reads it as a line break)",
+            ));
+        }
 
         debug_print!(
             "  \x1B[38;5;244m\u{2192} fetch_next_token after whitespace {:?} {:?}\x1B[m",
@@ -2138,6 +2168,11 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         // Eat the right quote.
         self.skip_non_blank();
+        // maia-krm: U+0085/U+2028/U+2029 inside the quotes are line breaks to yaml.v3 too (folded
+        // like any other; see PATCHES.md for the spacing it strips around them).
+        while self.v3_breaks.last().is_some_and(|at| at.index < self.mark.index) {
+            self.v3_breaks.pop();
+        }
         // Ensure there is no invalid trailing content.
         self.skip_ws_to_eol(SkipTabs::Yes)?;
         match self.input.peek() {
