@@ -1789,8 +1789,9 @@ impl<'input, T: Input> Scanner<'input, T> {
         }
 
         if self.input.look_ch() == '\t' {
+            // maia-krm: report the tab's line, as yaml.v3 does, not the header's.
             return Err(ScanError::new_str(
-                start_mark,
+                self.mark,
                 "a block scalar content cannot start with a tab",
             ));
         }
