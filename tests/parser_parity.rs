@@ -1,0 +1,199 @@
+//! Parity of the vendored saphyr-parser (vendor/saphyr-parser, see its PATCHES.md) with Go's
+//! yaml.v3, the reader of Helm 4, kubectl and kustomize (docs/yaml.md rule 7): what yaml.v3 reads
+//! parses, what it refuses is an error on the right line. Each yaml.v3 verdict below was checked
+//! with yaml.v3 3.0.1 (Debian golang-gopkg-yaml.v3-dev) decoding the same bytes.
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+/// Every scalar with its value, style and span start/end (char indexes), or the error's line and
+/// message.
+type Scalars = Vec<(String, ScalarStyle, usize, usize)>;
+
+fn parse(text: &str) -> Result<Scalars, (usize, String)> {
+    let mut scalars = Vec::new();
+    for event in Parser::new_from_str(text) {
+        match event {
+            Ok((Event::Scalar(value, style, ..), span)) => {
+                scalars.push((value.into_owned(), style, span.start.index(), span.end.index()))
+            }
+            Ok(_) => {}
+            Err(e) => return Err((e.marker().line(), e.info().to_string())),
+        }
+    }
+    Ok(scalars)
+}
+
+#[track_caller]
+fn accepts(text: &str) -> Scalars {
+    parse(text).unwrap_or_else(|(line, msg)| panic!("refused {text:?} (line {line}: {msg}), yaml.v3 reads it"))
+}
+
+#[track_caller]
+fn refuses(text: &str, line: usize) {
+    match parse(text) {
+        Ok(s) => panic!("accepted {text:?} as {s:?}, yaml.v3 refuses it"),
+        Err((l, msg)) => assert_eq!(l, line, "{text:?}: error on the wrong line: {msg}"),
+    }
+}
+
+/// The scalar with value `value`: its span must start at byte `start` (ASCII input, so chars are
+/// bytes), and a plain scalar's must end at `end`.
+#[track_caller]
+fn scalar_at(scalars: &Scalars, value: &str, start: usize) -> (ScalarStyle, usize) {
+    let s = scalars.iter().find(|s| s.0 == value).unwrap_or_else(|| panic!("no scalar {value:?} in {scalars:?}"));
+    assert_eq!(s.2, start, "span of {value:?} starts at {}, expected {start}", s.2);
+    (s.1, s.3)
+}
+
+// Patch 1. yaml.v3 has no indentation check inside quoted scalars; its own encoder writes a string
+// ending in "\n" as a multi-line single-quoted scalar closed at column 0 (kube-prometheus-stack via
+// Helm 4).
+#[test]
+fn quoted_scalar_continuation_at_column_0() {
+    let text = "data:\n  a: 'line one\n\n'\n  b: x\n";
+    let s = accepts(text);
+    assert_eq!(scalar_at(&s, "line one\n", text.find("'line").unwrap()).0, ScalarStyle::SingleQuoted);
+    let text = "data:\n  a: \"line one\nline two\"\n";
+    let s = accepts(text);
+    assert_eq!(scalar_at(&s, "line one line two", text.find('"').unwrap()).0, ScalarStyle::DoubleQuoted);
+    // Tabs indenting continuation lines: yaml.v3 reads "x y".
+    assert_eq!(accepts("a: 'x\n\t  y'\n")[1].0, "x y");
+    accepts("- a: 'x\ny'\n");
+    // Still refused by both: a key after the dedent that breaks the mapping.
+    refuses("a:\n  b: 'x\n' \n c: d\n", 4);
+}
+
+// Patch 2. yaml.v3 has no indentation in flow context; its encoder writes `{\n  # c\n}`.
+#[test]
+fn flow_collection_lines_left_of_key() {
+    let text = "a:\n  b: {\n# c\n}\n  c: [\n1,\n2]\n";
+    let s = accepts(text);
+    let one = text.find("\n1").unwrap() + 1;
+    let (_, end) = scalar_at(&s, "1", one);
+    assert_eq!(end, one + 1);
+    scalar_at(&s, "2", text.find("\n2").unwrap() + 1);
+    accepts("a:\n  b: {\n  # c\n  }\n");
+    accepts("- [\n1]\n");
+    accepts("a:\n  k: {x: [\n1], y: 'a\nb'}\nb: 1\n");
+    // Refused by both: a block sequence inside a flow one.
+    refuses("a:\n  k: [\n- 1]\n", 3);
+}
+
+// Patch 3. yaml.v3 refuses an implicit key spanning lines in flow context ("did not find expected
+// ',' or '}'").
+#[test]
+fn flow_implicit_key_across_lines_is_refused() {
+    refuses("{ab\ncd: 1}\n", 2);
+    refuses("{\"ab\ncd\": 1}\n", 2);
+    refuses("{a: 1,\nb\n: 2}\n", 3);
+    accepts("{a: 1,\nb: 2}\n");
+    accepts("{a: 1,\n? b\n: 2}\n");
+}
+
+// Patch 4. yaml.v3 skips a comment between tokens without asking for a space before `#`.
+#[test]
+fn comment_right_after_closing_quote() {
+    let text = "a: \"x\"# c\nb: 'y'# c\nc: [z]# c\nd: |# c\n  t\n";
+    let s = accepts(text);
+    assert_eq!(scalar_at(&s, "x", text.find('"').unwrap()).0, ScalarStyle::DoubleQuoted);
+    assert_eq!(scalar_at(&s, "y", text.find("'y").unwrap()).0, ScalarStyle::SingleQuoted);
+    assert_eq!(scalar_at(&s, "z", text.find("z]").unwrap()).1, text.find("z]").unwrap() + 1);
+    accepts("- \"a\"#c\n");
+    accepts("[a,#c\n b]\n");
+    // In a plain scalar `#` after a non-space is content, in both.
+    assert_eq!(accepts("a: b# c\n")[1].0, "b# c");
+    // Refused by both: content after the closing quote.
+    refuses("a: \"x\"y\n", 1);
+}
+
+// Patch 5. yaml.v3 skips tabs after a simple key's `:`.
+#[test]
+fn tab_after_colon() {
+    let text = "a:\tb\n\"c\":\t\td\n";
+    let s = accepts(text);
+    let (_, end) = scalar_at(&s, "b", 3);
+    assert_eq!(end, 4);
+    scalar_at(&s, "c", text.find('"').unwrap());
+    scalar_at(&s, "d", text.find('d').unwrap());
+    accepts("a:\t# c\n");
+    accepts("{? \ta: b}\n");
+    // yaml.v3: "found character that cannot start any token" after a complex key's `:`.
+    refuses("? a\n:\tb\n", 2);
+}
+
+// Patches 6 and 7. yaml.v3 refuses a tab where a simple key may start in block context, and one in
+// the indentation columns after a plain scalar, even on an otherwise empty line.
+#[test]
+fn tab_in_block_indentation_is_refused() {
+    refuses("\ta: b\n", 1);
+    refuses("a:\n\tb: c\n", 2);
+    refuses("- \ta\n", 1);
+    refuses("- a\n-\t\n- b\n", 2);
+    refuses("a: 'x'\n\t\nb: 1\n", 2);
+    refuses("# c\n\t\na: b\n", 2);
+    refuses("a: b\n\t\nc: d\n", 2);
+    refuses("a: b\n\t# x\nc: d\n", 2);
+    refuses("a: [x\n\t]\n", 2);
+    // Read by yaml.v3: tabs after content, at or right of the indentation, in flow context.
+    accepts("a: b\t# c\n");
+    accepts("a: b\n  \t\nc: d\n");
+    accepts("a: x\n  \ty\n");
+    accepts("a: [1,\n\t2]\n");
+    accepts("a: &x\tb\n");
+    accepts("--- \tx\n");
+}
+
+// Patch 8. yaml.v3: "found a tab character where an indentation space is expected".
+#[test]
+fn tab_starting_block_scalar_text_is_refused() {
+    refuses("a: |\n\tx\n", 2);
+    refuses("a: |\n  \tx\n", 2);
+    refuses("a: |\n  \t\n  x\n", 2);
+    refuses("a: >\n  x\n\n\t\n", 4);
+    refuses("a: |\n  x\n\t\nb: 1\n", 3);
+    // With an explicit indentation indicator the tab is text, in both.
+    let s = accepts("a: |2\n  \tx\nb: c\n");
+    assert_eq!(s[1].0, "\tx\n");
+    accepts("a: |\n  x\n  \t\n  y\n");
+}
+
+// Patches 9 and 10. yaml.v3 reads only %YAML 1.1, refuses unknown directives, and needs no `...`
+// before a directive.
+#[test]
+fn yaml_directive_versions() {
+    accepts("%YAML 1.1\n---\na: b\n");
+    accepts("%TAG !e! tag:example.com,2000:\n---\na: !e!x b\n");
+    accepts("a: b\n%YAML 1.1\n---\nc: d\n");
+    refuses("%YAML 1.2\n---\na: b\n", 1);
+    refuses("%YAML 2.0\n---\na: b\n", 1);
+    refuses("%FOO bar\n---\na: b\n", 1);
+    refuses("%YAML 1.1\n%YAML 1.1\n---\na: b\n", 2);
+}
+
+// Patch 11. yaml.v3's reader: "control characters are not allowed", anywhere.
+#[test]
+fn control_characters_are_refused() {
+    refuses("a: x\x01y\n", 1);
+    refuses("a: b\nc: \"x\x7fy\"\n", 2);
+    refuses("a: |\n  x\n  y\x08\n", 3);
+    refuses("# c\x1b\na: b\n", 1);
+    refuses("a: x\u{0080}y\n", 1);
+    refuses("a: x\u{fffe}y\n", 1);
+    // Allowed by yaml.v3: tab, CR LF, NEL/LS inside quotes, the rest of Unicode.
+    accepts("a: b\r\nc: 'd\te'\r\n");
+    accepts("a: \"\u{e9}\u{2019} \u{d7ff}\u{10000}\"\n");
+}
+
+// Patch 12. yaml.v3 takes U+0085, U+2028, U+2029 for line breaks: outside quotes it refuses these.
+#[test]
+fn unicode_line_breaks_outside_quotes_are_refused() {
+    refuses("a: x\u{2028}y\n", 1);
+    refuses("b: c\na: x\u{2029}y\n", 2);
+    refuses("a: x\u{85}y\n", 1);
+    refuses("a: |\n  x\u{2028}y\n", 2);
+    refuses("# x\u{2028}y\na: b\n", 1);
+    // Inside quotes yaml.v3 reads them (its encoder writes `'x\u2028    y'`). Spans count chars.
+    let s = accepts("a: 'x\u{2028}y'\nb: \"\u{2029}\"\n");
+    assert_eq!(scalar_at(&s, "x\u{2028}y", 3).0, ScalarStyle::SingleQuoted);
+    assert_eq!(scalar_at(&s, "\u{2029}", 12).0, ScalarStyle::DoubleQuoted);
+}
