@@ -86,7 +86,11 @@ pub fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            // Escaped, not written raw: YAML readers take U+0085, U+2028 and U+2029 for line
+            // breaks and fold them, and a byte order mark or control character for framing.
+            c if c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}') => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -178,5 +182,6 @@ mod tests {
     #[test]
     fn quoting_escapes() {
         assert_eq!(quote("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
+        assert_eq!(quote("a\u{2028}b\u{85}"), r#""a\u2028b\u0085""#);
     }
 }

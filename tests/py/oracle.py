@@ -112,9 +112,14 @@ def strip_managed(out, inp, cfg):
             _drop_added(ps_out, ps_in, "imagePullSecrets", lambda s: s == {"name": cfg["secret"]})
             _drop_added(ps_out, ps_in, "volumes", lambda v: get(v, ["persistentVolumeClaim", "claimName"]) == cfg["claim"])
             for group in ("containers", "initContainers"):
-                for i, c in enumerate(ps_out.get(group) or []):
-                    c_in = (ps_in.get(group) or [])[i] if i < len(ps_in.get(group) or []) else {}
-                    _drop_added(c, c_in, "volumeMounts", lambda m: m.get("mountPath") == cfg["mount"])
+                # Only lists hold containers; anything else in their place is compared as it is.
+                c_outs, c_ins = ps_out.get(group), ps_in.get(group) if isinstance(ps_in, dict) else None
+                if not isinstance(c_outs, list):
+                    continue
+                c_ins = c_ins if isinstance(c_ins, list) else []
+                for i, c in enumerate(c_outs):
+                    c_in = c_ins[i] if i < len(c_ins) else {}
+                    _drop_added(c, c_in, "volumeMounts", lambda m: isinstance(m, dict) and m.get("mountPath") == cfg["mount"])
     if kind == "ServiceAccount":
         _drop_added(out, inp, "imagePullSecrets", lambda s: s == {"name": cfg["secret"]})
     return out, inp
