@@ -73,11 +73,34 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
         summary.resources.extend(patched.resources);
         summary.marks.extend(patched.marks);
     }
-    for new in patches.iter().flat_map(|p| p.new_documents(&summary)) {
-        out.new_documents.push(block_document(&new.value));
+    let last = out.documents.last().map_or("", |d| d.as_ref());
+    let room = can_end_line(last, limits);
+    for mut new in patches.iter().flat_map(|p| p.new_documents(&summary)) {
+        if room {
+            out.new_documents.push(block_document(&new.value));
+        } else {
+            new.change.outcome = Outcome::Conflict;
+            new.change.message = format!(
+                "not added: the stream's last document ends in a block scalar without a line break, \
+                 and a document after it would change that text ({})",
+                new.change.message
+            );
+        }
         out.changes.push(new.change);
     }
     Ok(out)
+}
+
+/// Whether the stream's last document may get the line break that must precede a new document:
+/// true unless that would change its meaning (a `|` text ending the stream gains a final break).
+fn can_end_line(last: &str, limits: &Limits) -> bool {
+    if last.is_empty() || last.ends_with(['\n', '\r']) {
+        return true;
+    }
+    match tree::parse(last, limits) {
+        Ok(Some(root)) => crate::stream::check::edited(&root, &[], &format!("{last}\n"), limits).is_ok(),
+        _ => true,
+    }
 }
 
 /// A KRM function call: the ResourceList is parsed once; its items are patched, and new items

@@ -197,3 +197,19 @@ fn unicode_line_breaks_outside_quotes_are_refused() {
     assert_eq!(scalar_at(&s, "x\u{2028}y", 3).0, ScalarStyle::SingleQuoted);
     assert_eq!(scalar_at(&s, "\u{2029}", 12).0, ScalarStyle::DoubleQuoted);
 }
+
+/// yaml.v3 (like libyaml and PyYAML) reads `a: |\n  x` at the very end of a stream as "x": the
+/// last line has no line break to keep. Upstream saphyr added one, so a post-renderer that puts
+/// a document after it could not see that this changes the text.
+#[test]
+fn a_block_scalar_ending_the_stream_gains_no_line_break() {
+    for (text, want) in [("a: |\n  x", "x"), ("a: |+\n  x", "x"), ("a: >\n  x", "x"), ("a: |\n  x\n", "x\n")] {
+        let values: Vec<String> = Parser::new_from_str(text)
+            .filter_map(|e| match e.unwrap().0 {
+                Event::Scalar(v, ..) => Some(v.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(values, ["a", want], "{text:?}");
+    }
+}

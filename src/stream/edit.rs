@@ -53,6 +53,9 @@ pub enum Op {
 struct Splice {
     start: usize,
     end: usize,
+    /// The first entry written into an empty flow collection: needs a `, ` after all when
+    /// another edit put an entry at the same place first (two annotations into `{}`).
+    flow_first: bool,
     /// Whole new lines (after a line break) rather than text within a line. At one offset, text
     /// within the line must come first: `volumes:` filled with `[...]` before the lines of a key
     /// added after it.
@@ -103,8 +106,7 @@ impl<'t> Edits<'t> {
             Some((k, v)) if v.is_null() => self.fill_null(k, v, value),
             Some(_) => false,
             None if map.is_flow() => {
-                let (at, sep) = flow_insertion_point(map);
-                self.insert(at, false, map.depth + 1, format!("{sep}{}: {}", quote(key), flow(value)));
+                self.insert_flow(map, format!("{}: {}", quote(key), flow(value)));
                 true
             }
             None if ends_open_block_scalar(self.text, map) => false,
@@ -127,8 +129,7 @@ impl<'t> Edits<'t> {
     /// the sequence's dashes can't be found.
     pub fn append(&mut self, seq: &Node, item: &Json) -> bool {
         if seq.is_flow() {
-            let (at, sep) = flow_insertion_point(seq);
-            self.insert(at, false, seq.depth + 1, format!("{sep}{}", flow(item)));
+            self.insert_flow(seq, flow(item));
         } else {
             let Some(dash_col) = seq.items().first().and_then(|i| self.dash_column(i)) else { return false };
             if ends_open_block_scalar(self.text, seq) {
@@ -149,6 +150,7 @@ impl<'t> Edits<'t> {
         self.splices.push(Splice {
             start: node.start,
             end: node.end,
+            flow_first: false,
             lines: false,
             depth: node.depth,
             with: quote(new),
@@ -162,10 +164,15 @@ impl<'t> Edits<'t> {
         self.splices.sort_by_key(|s| (s.start, s.lines, std::cmp::Reverse(s.depth)));
         let mut out = String::with_capacity(self.text.len() + self.splices.iter().map(|s| s.with.len()).sum::<usize>());
         let mut at = 0;
+        let mut flow_entry_at = None; // where the last entry went into a flow collection
         for s in &self.splices {
             debug_assert!(s.start >= at, "overlapping splices");
             out.push_str(&self.text[at..s.start.max(at)]);
+            if s.flow_first && flow_entry_at == Some(s.start) {
+                out.push_str(", ");
+            }
             out.push_str(&s.with);
+            flow_entry_at = (!s.lines && s.start == s.end).then_some(s.start);
             at = at.max(s.end);
         }
         out.push_str(&self.text[at..]);
@@ -177,7 +184,23 @@ impl<'t> Edits<'t> {
     }
 
     fn insert(&mut self, at: usize, lines: bool, depth: usize, with: String) {
-        self.splices.push(Splice { start: at, end: at, lines, depth, with });
+        self.splices.push(Splice { start: at, end: at, flow_first: false, lines, depth, with });
+    }
+
+    /// Inserts an entry into a flow collection: right after its last entry (before any trailing
+    /// comma, comment or line break), or just inside the opening bracket when it is empty.
+    fn insert_flow(&mut self, collection: &Node, entry: String) {
+        let last = match &collection.value {
+            Value::Seq { items, .. } => items.last(),
+            Value::Map { entries, .. } => entries.last().map(|(_, v)| v),
+            _ => None,
+        };
+        let (start, with, flow_first) = match last {
+            Some(node) => (node.content_end(), format!(", {entry}"), false),
+            None => (collection.open() + 1, entry, true),
+        };
+        let depth = collection.depth + 1;
+        self.splices.push(Splice { start, end: start, flow_first, lines: false, depth, with });
     }
 
     /// `key:` with an empty or `null` value becomes `key: <flow value>` (flow text fits on the
@@ -187,6 +210,7 @@ impl<'t> Edits<'t> {
             self.splices.push(Splice {
                 start: value.start,
                 end: value.end,
+                flow_first: false,
                 lines: false,
                 depth: value.depth,
                 with: flow(new),
@@ -245,21 +269,6 @@ impl<'t> Edits<'t> {
             return (rest.is_empty() || rest.starts_with('#')).then_some(line.len() - content.len());
         }
         None
-    }
-}
-
-/// Where new flow content goes: right after the last item (before any trailing comma, comment
-/// or line break), or just inside the opening bracket of an empty collection; with the
-/// separator it needs.
-fn flow_insertion_point(collection: &Node) -> (usize, &'static str) {
-    let last = match &collection.value {
-        Value::Seq { items, .. } => items.last(),
-        Value::Map { entries, .. } => entries.last().map(|(_, v)| v),
-        _ => None,
-    };
-    match last {
-        Some(node) => (node.content_end(), ", "),
-        None => (collection.open() + 1, ""),
     }
 }
 
@@ -471,6 +480,17 @@ mod tests {
         assert_eq!(out, "a:\r  b: 1\r  k: v\rc: 2\r");
         let out = edit("a:\r- x\rc: 2\r", |e, r| e.append(r.get("a").unwrap(), &json!("z")));
         assert_eq!(out, "a:\r- x\r- z\rc: 2\r");
+    }
+
+    #[test]
+    fn several_entries_into_one_empty_flow_mapping() {
+        let text = "a: {}\n";
+        let root = parse(text, &Limits::default()).unwrap().unwrap();
+        let (mut one, mut two) = (Edits::new(text), Edits::new(text));
+        one.put(root.get("a").unwrap(), "k1", &json!("v"));
+        two.put(root.get("a").unwrap(), "k2", &json!("w"));
+        one.absorb(two);
+        assert_eq!(one.apply(), "a: {k1: v, k2: w}\n");
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub fn split(input: &str) -> Vec<Chunk<'_>> {
         // After a `...`, what follows up to here is a bare document (or directives for the next).
         let bare = ended.is_some_and(|after| cutter.cut_bare_document(after, pos));
         if is_start && ((ended.is_some() && !bare) || has_content(&input[cutter.start..pos])) {
-            cutter.cut(pos);
+            // Directives right before the `---` (yaml.v3 reads them even without a `...`) open
+            // the next document.
+            cutter.cut(cutter.start + directives_at_end(&input[cutter.start..pos]).unwrap_or(pos - cutter.start));
         }
         ended = (!is_start).then(|| (line_end + 1).min(input.len()));
     }
@@ -117,8 +119,32 @@ fn has_content(text: &str) -> bool {
     let bytes = text.as_bytes();
     std::iter::once(0).chain(line_starts(bytes)).any(|start| {
         let line = &text[start.min(bytes.len())..line_end(bytes, start.min(bytes.len()))];
-        !is_blank_or_comment(line) && !line.starts_with('%')
+        !is_blank_or_comment(line) && !is_directive(line)
     })
+}
+
+/// Where a run of directive, comment and blank lines that ends `text` starts, if it holds a
+/// directive and follows some content.
+fn directives_at_end(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let starts: Vec<usize> = std::iter::once(0).chain(line_starts(bytes)).filter(|&s| s < bytes.len()).collect();
+    let mut run = None;
+    for &start in starts.iter().rev() {
+        let line = &text[start..line_end(bytes, start)];
+        if is_directive(line) {
+            run = Some(start);
+        } else if !is_blank_or_comment(line) {
+            break;
+        }
+    }
+    run.filter(|&at| has_content(&text[..at]))
+}
+
+/// `%YAML 1.1`, `%TAG ! tag:...`: a `%`, a name, then blanks or the end of the line.
+fn is_directive(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix('%') else { return false };
+    let name = rest.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    name > 0 && (rest.len() == name || rest[name..].starts_with([' ', '\t', '\r']))
 }
 
 fn is_marker(line: &str, marker: &str) -> bool {
@@ -192,6 +218,8 @@ mod tests {
             texts("kind: A\n...\n%YAML 1.1\n%TAG !e! tag:e.com,2000:\n---\nkind: B\n"),
             ["kind: A\n...\n", "%YAML 1.1\n%TAG !e! tag:e.com,2000:\n---\nkind: B\n"]
         );
+        // yaml.v3 also reads a directive after a document that has no `...`.
+        assert_eq!(texts("kind: A\n%YAML 1.1\n---\nkind: B\n"), ["kind: A\n", "%YAML 1.1\n---\nkind: B\n"]);
     }
 
     #[test]

@@ -300,16 +300,18 @@ fn skip_properties(text: &str, mut at: usize) -> usize {
 }
 
 /// Where a block scalar's text starts (its properties or `|`/`>` header) and ends (its last
-/// non-blank line, without the line break). The parser reports the start of the content and
-/// the next token; neither is the scalar's own text, and the header may be lines above.
+/// non-blank line without the line break; with keep chomping `+`, its last line, blank or not).
+/// The parser reports the start of the content and the next token; neither is the scalar's own
+/// text, and the header may be lines above.
 fn block_scalar_span(text: &str, content: usize, next: usize) -> (usize, usize) {
     let bytes = text.as_bytes();
-    let header = if matches!(bytes.get(content), Some(b'!' | b'&')) {
-        content // the event starts at the properties: the header follows them on that line
+    let (start, indicator) = if matches!(bytes.get(content), Some(b'!' | b'&')) {
+        // The event starts at the properties: the header follows them on that line.
+        (content, skip_properties(text, content))
     } else {
         // Up from the content over blank lines: the header is the `|`/`>` on the line above.
         let mut line_start = start_of_line(bytes, content);
-        let mut header = line_start;
+        let mut indicator = line_start;
         while line_start > 0 {
             let prev = start_of_line(bytes, line_start - 1);
             let line = &text[prev..line_start];
@@ -317,17 +319,25 @@ fn block_scalar_span(text: &str, content: usize, next: usize) -> (usize, usize) 
                 line_start = prev;
                 continue;
             }
-            header = prev + indicator_in(line).unwrap_or(0);
+            indicator = prev + indicator_in(line).unwrap_or(0);
             break;
         }
-        header
+        (indicator, indicator)
     };
-    // Content lines: from the first non-blank line after the header, every line that is blank or
-    // indented at least as deep, up to the line of the next token; the text ends with the last
-    // non-blank one (comment lines less indented than the content are not part of it).
-    let header_end = memchr::memchr2(b'\n', b'\r', &bytes[header..]).map_or(bytes.len(), |i| header + i);
+    let header_end = memchr::memchr2(b'\n', b'\r', &bytes[indicator..]).map_or(bytes.len(), |i| indicator + i);
+    let flags = text[indicator..header_end].get(1..).unwrap_or_default();
+    let flags = &flags[..flags.find([' ', '\t', '#']).unwrap_or(flags.len())];
+    let keep = flags.contains('+');
+    // The content's indentation: the parent's plus an explicit indicator digit, else that of
+    // the first non-blank line.
+    let mut indent = flags
+        .bytes()
+        .find(u8::is_ascii_digit)
+        .map(|d| parent_indent(text, start_of_line(bytes, start), start) + usize::from(d - b'0'));
+    // Content lines: every line that is blank or indented at least as deep, up to the line of
+    // the next token (comment lines less indented than the content are not part of it).
     let limit = if next >= bytes.len() { bytes.len() } else { start_of_line(bytes, next) };
-    let (mut end, mut indent, mut at) = (header_end, None, header_end);
+    let (mut end, mut at) = (header_end, header_end);
     while at < limit {
         let line_start = if text[at..].starts_with("\r\n") { at + 2 } else { at + 1 };
         if line_start >= limit {
@@ -336,7 +346,11 @@ fn block_scalar_span(text: &str, content: usize, next: usize) -> (usize, usize) 
         let line_end = memchr::memchr2(b'\n', b'\r', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
         let line = &text[line_start..line_end];
         let spaces = line.len() - line.trim_start_matches(' ').len();
-        if !line.trim().is_empty() {
+        if line.trim().is_empty() {
+            if keep {
+                end = line_end;
+            }
+        } else {
             match indent {
                 Some(i) if spaces < i => break,
                 None => indent = Some(spaces),
@@ -346,7 +360,19 @@ fn block_scalar_span(text: &str, content: usize, next: usize) -> (usize, usize) 
         }
         at = line_end;
     }
-    (header, end)
+    (start, end)
+}
+
+/// The indentation a block scalar's indentation indicator counts from: the column of the
+/// mapping key or sequence dash it is the value of, on its header line (`header_line..node`).
+fn parent_indent(text: &str, header_line: usize, node: usize) -> usize {
+    let before = text[header_line..node].trim_start_matches('\u{feff}');
+    let trimmed = before.trim_end();
+    if let Some(dash) = trimmed.strip_suffix('-') {
+        return dash.len(); // the scalar is a sequence item: it counts from the dash
+    }
+    // A mapping value: from the key, after the indentation and any `- ` of enclosing items.
+    before.len() - before.trim_start_matches([' ', '-']).len()
 }
 
 fn start_of_line(bytes: &[u8], at: usize) -> usize {
@@ -567,6 +593,22 @@ mod tests {
         assert!(head.at(&["metadata", "labels"]).unwrap().entries().is_empty());
         let err = check("kind: ConfigMap\ndata:\n  deep:\n    k: 1\n    k: 2\n", &Limits::default()).unwrap_err();
         assert_eq!((err.line, err.message.as_str(), err.duplicate), (5, "duplicate key \"k\"", true));
+    }
+
+    #[test]
+    fn block_scalar_spans_cover_header_and_text() {
+        let text = "a:\n  b: |2\n      sp\n    x\n  c: |+\n    keep\n\n  d: >- # c\n    folded\n\n# not text\n  e: 1\n";
+        let a = parse_ok(text);
+        let span = |k: &str| {
+            let n = a.at(&["a", k]).unwrap();
+            &text[n.start..n.end]
+        };
+        assert_eq!(span("b"), "|2\n      sp\n    x");
+        assert_eq!(span("c"), "|+\n    keep\n");
+        assert_eq!(span("d"), ">- # c\n    folded");
+        let seq = parse_ok("- - |1\n     x\n    y\n");
+        let n = &seq.items()[0].items()[0];
+        assert_eq!(&"- - |1\n     x\n    y\n"[n.start..n.end], "|1\n     x\n    y");
     }
 
     #[test]

@@ -1889,12 +1889,9 @@ impl<'input, T: Input> Scanner<'input, T> {
         // Chomp the tail.
         if chomping != Chomping::Strip {
             string.push_str(&leading_break);
-            // If we had reached an eof but the last character wasn't an end-of-line, check if the
-            // last line was indented at least as the rest of the scalar, then we need to consider
-            // there is a newline.
-            if self.input.next_is_z() && self.mark.col >= indent.max(1) {
-                string.push('\n');
-            }
+            // maia-krm: a last line that ends the stream without a line break has no break to
+            // keep: yaml.v3 (like libyaml and PyYAML) reads `a: |\n  x` at the end as "x", where
+            // upstream saphyr adds one.
         }
 
         if chomping == Chomping::Keep {
