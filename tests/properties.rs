@@ -621,7 +621,15 @@ fn check(m: &Manifest) -> Result<(), TestCaseError> {
     read_stream(out).map_err(|e| TestCaseError::fail(format!("output: {e}\n--- output:\n{out}")))?;
     prop_assert_eq!(text.starts_with('\u{feff}'), out.starts_with('\u{feff}'), "the BOM was not kept");
     let (before, after) = (split(text), split(out));
-    prop_assert_eq!(after.len(), before.len() + 1, "one Middleware added after the input");
+    // One Middleware after the input, unless the input ends in a block scalar without a line
+    // break: a document after it would change that text, so maia-krm reports it instead.
+    let open_end = !text.ends_with(['\n', '\r']) && after.len() == before.len();
+    prop_assert!(open_end || after.len() == before.len() + 1, "one Middleware added after the input");
+    if open_end {
+        let tail = &text[text.rfind(['\n', '\r']).unwrap_or(0)..];
+        prop_assert!(text.rsplit_once("---").is_some_and(|(_, last)| last.contains(": |") || last.contains(": >")),
+            "no Middleware, but the stream does not end in a block scalar: {:?}", tail);
+    }
     let last = before.len() - 1;
     let mut inputs = m.docs.iter();
     for (n, (t_in, t_out)) in before.iter().zip(&after).enumerate() {
@@ -646,8 +654,10 @@ fn check(m: &Manifest) -> Result<(), TestCaseError> {
             .map_err(|e| TestCaseError::fail(format!("document {n}: {e}\n--- input:\n{t_in}\n--- output:\n{t_out}")))?;
         prop_assert_eq!(d_out, d_in, "document {} means something else:\n--- input:\n{}\n--- output:\n{}", n, t_in, t_out);
     }
-    let middleware = read(after[before.len()]).map_err(TestCaseError::fail)?;
-    prop_assert_eq!(&middleware["kind"], "Middleware");
+    if !open_end {
+        let middleware = read(after[before.len()]).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(&middleware["kind"], "Middleware");
+    }
     Ok(())
 }
 
