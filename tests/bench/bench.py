@@ -24,7 +24,10 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("MAIA_KRM", str(ROOT / "target" / "release" / "maia-krm"))
-CORPUS = pathlib.Path(os.environ.get("MAIA_CORPUS", ROOT.parent / "shared" / "corpus"))
+sys.path.insert(0, str(ROOT / "tests" / "corpus"))
+import unpack  # noqa: E402  (tests/corpus/unpack.py: the in-repo corpus, unpacked into target/corpus/)
+
+CORPUS = pathlib.Path(os.environ.get("MAIA_CORPUS") or unpack.ensure("corpus"))
 CONFIG = ROOT / "tests" / "fixtures" / "config-nginx.yaml"
 SECRET = "maia-docker-registry-secret"
 POD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"]

@@ -1,5 +1,6 @@
 """Shared fixtures: the maia-krm binary, the corpus, the configs, and a runner."""
 
+import importlib.util
 import os
 import pathlib
 import subprocess
@@ -8,7 +9,14 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("MAIA_KRM", str(ROOT / "target" / "release" / "maia-krm"))
-CORPUS = pathlib.Path(os.environ.get("MAIA_CORPUS", ROOT.parent / "shared" / "corpus"))
+_spec = importlib.util.spec_from_file_location("corpus_unpack", ROOT / "tests" / "corpus" / "unpack.py")
+unpack = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(unpack)
+# The corpora travel in tests/corpus/*.tar.xz and are unpacked into target/corpus/ once per session
+# (again only when an archive changes); MAIA_CORPUS / MAIA_CORPUS_WIDE point at another copy instead.
+CORPUS = pathlib.Path(os.environ.get("MAIA_CORPUS") or unpack.ensure("corpus"))
+CORPUS_WIDE = pathlib.Path(os.environ.get("MAIA_CORPUS_WIDE") or unpack.ensure("corpus-wide"))
+CORPORA = {"small": CORPUS, "wide": CORPUS_WIDE}
 FIXTURES = ROOT / "tests" / "fixtures"
 
 # What the fixture configs say, for the oracle (kept independent of maia-krm's own parsing).
@@ -30,11 +38,13 @@ def oracle_config(flavour):
     }
 
 
-def corpus_files(framing):
-    """Corpus streams: Helm 3 framing (`NAME.yaml`, `NAME.hooks.yaml`) or Helm 4 (`NAME.helm4.yaml`)."""
-    if not CORPUS.is_dir():
-        pytest.fail(f"corpus not found at {CORPUS} (set MAIA_CORPUS)")
-    files = sorted(p for p in CORPUS.glob("*.yaml") if not p.name.endswith(".values.yaml"))
+def corpus_files(framing, corpus="small"):
+    """Corpus streams: Helm 3 framing (`NAME.yaml`, `NAME.hooks.yaml`, `NAME.crds.yaml`) or Helm 4
+    (`NAME.helm4.yaml`), of the small corpus (charts MAIA installs) or the wide one (bitnami)."""
+    root = CORPORA[corpus]
+    if not root.is_dir():
+        pytest.fail(f"corpus not found at {root} (set MAIA_CORPUS / MAIA_CORPUS_WIDE)")
+    files = sorted(p for p in root.glob("*.yaml") if not p.name.endswith(".values.yaml"))
     helm4 = [p for p in files if p.name.endswith(".helm4.yaml")]
     return helm4 if framing == "helm4" else [p for p in files if p not in helm4]
 

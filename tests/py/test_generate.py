@@ -1,6 +1,6 @@
 """The registration runbook as commands: form new/check, namespace, values, the two charts this
 project ships (rendered by the real Helm 4 engine), and plan. Values are checked against the
-values the corpus's real upstream charts were rendered with (../shared/corpus/*.values.yaml)."""
+values the corpus's real upstream charts were rendered with (tests/corpus/corpus.tar.xz: *.values.yaml)."""
 
 import base64
 import json
