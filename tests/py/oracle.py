@@ -65,6 +65,25 @@ def load(text):
     return yaml.load(text, Loader=LOADER)
 
 
+def repeats_a_key(text):
+    """True when a mapping in the document repeats a key. PyYAML (like Go's readers) keeps the
+    last one silently; maia-krm reads it the same way but leaves such a resource alone, since an
+    edit could land on the occurrence nobody reads. Found here with PyYAML's own composer."""
+    def walk(node):
+        if isinstance(node, yaml.MappingNode):
+            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+            if len(keys) != len(set(keys)):
+                return True
+            return any(walk(v) for _, v in node.value)
+        if isinstance(node, yaml.SequenceNode):
+            return any(walk(v) for v in node.value)
+        return False
+    try:
+        return walk(yaml.compose(text, Loader=LOADER))
+    except yaml.YAMLError:
+        return False
+
+
 def get(obj, path):
     for key in path:
         if not isinstance(obj, dict):

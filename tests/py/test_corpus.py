@@ -20,7 +20,7 @@ import referencing
 from kubernetes_validate import utils as kv_utils
 
 from conftest import FLAVOURS, ROOT, config_path, corpus_files, oracle_config, run
-from oracle import LOADER, check_promises, load, split_documents, strip_managed
+from oracle import repeats_a_key, LOADER, check_promises, load, split_documents, strip_managed
 
 YAMLV3 = ROOT / "target" / "go" / "yamlv3"
 K8S_VERSION = "1.33.0"
@@ -163,7 +163,12 @@ def test_every_document_keeps_its_meaning_outside_managed_fields(rendered):
 
 def test_patch_promises_hold_on_every_document(rendered):
     cfg = oracle_config(rendered.flavour)
-    for _, doc in rendered.outs():
+    ins = {t for t, _ in rendered.ins()}
+    for text, doc in rendered.outs():
+        if repeats_a_key(text):
+            # Helm and kubectl read the last occurrence; maia-krm warns and leaves it as it came.
+            assert text in ins, "a resource that repeats a key was edited"
+            continue
         check_promises(doc, cfg)
 
 
