@@ -184,18 +184,90 @@ fn control_characters_are_refused() {
     accepts("a: \"\u{e9}\u{2019} \u{d7ff}\u{10000}\"\n");
 }
 
-// Patch 12. yaml.v3 takes U+0085, U+2028, U+2029 for line breaks: outside quotes it refuses these.
+// Patch 12. yaml.v3 takes U+0085, U+2028, U+2029 for line breaks everywhere (libyaml's IS_BREAK):
+// in indentation, comments, block scalars, and the folding of plain and quoted scalars. NEL reads
+// as `\n`, LS/PS are kept; only a `\n` break folds to a space. (Its encoder writes `'x\u2028    y'`.)
+// Markers count them as lines, as yaml.v3 does.
 #[test]
-fn unicode_line_breaks_outside_quotes_are_refused() {
-    refuses("a: x\u{2028}y\n", 1);
-    refuses("b: c\na: x\u{2029}y\n", 2);
-    refuses("a: x\u{85}y\n", 1);
-    refuses("a: |\n  x\u{2028}y\n", 2);
-    refuses("# x\u{2028}y\na: b\n", 1);
-    // Inside quotes yaml.v3 reads them (its encoder writes `'x\u2028    y'`). Spans count chars.
+fn unicode_line_breaks() {
+    // A line holding only U+2028 is an empty line; one after a block scalar header ends it.
+    assert_eq!(accepts("\u{2028}a: b\n")[0].0, "a");
+    assert_eq!(accepts("key: |2-\u{2028}    text\n")[1].0, "  text");
+    assert_eq!(accepts("a:\u{2028}  b: c\u{2028}d: e\n").iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "d", "e"]);
+    // Folding: spaces around them are stripped; NEL becomes a space like `\n`.
+    assert_eq!(accepts("a: 'x\u{2028}    y'\n")[1].0, "x\u{2028}y");
+    assert_eq!(accepts("a: \"x \u{2029} y\"\n")[1].0, "x\u{2029}y");
+    assert_eq!(accepts("a: x\u{85}  y\n")[1].0, "x y");
+    assert_eq!(accepts("a: x \u{2028} \u{2028} y\n")[1].0, "x\u{2028}\u{2028}y");
+    assert_eq!(accepts("a: \"x\\\u{2028}  y\"\n")[1].0, "xy");
+    // Block scalars keep them; a folded one does not fold them.
+    assert_eq!(accepts("a: |\n  x\u{2028}  y\u{2029}\u{2029}  z\u{2028}")[1].0, "x\u{2028}y\u{2029}\u{2029}z\u{2028}");
+    assert_eq!(accepts("a: >\n  x\n\u{2028}  y\n")[1].0, "x\u{2028}y\n");
+    // They end comments and plain scalars.
+    assert_eq!(accepts("a: b # c\u{2028}")[1].0, "b");
+    assert_eq!(accepts("a: b\u{2028}")[1].0, "b");
+    // Spans count chars.
     let s = accepts("a: 'x\u{2028}y'\nb: \"\u{2029}\"\n");
     assert_eq!(scalar_at(&s, "x\u{2028}y", 3).0, ScalarStyle::SingleQuoted);
     assert_eq!(scalar_at(&s, "\u{2029}", 12).0, ScalarStyle::DoubleQuoted);
+    // yaml.v3 refuses: a plain scalar continued at column 0 of the next "line".
+    refuses("a: x\u{2028}y\n", 3);
+    refuses("b: c\na: x\u{2029}y\n", 4);
+    refuses("a: x\u{85}y\n", 3);
+    refuses("a: |\n  x\u{2028}y\n", 4);
+    refuses("# x\u{2028}y\na: b\n", 3);
+    refuses("a: b\n\t\u{2028}c: d\n", 2);
+}
+
+// Patch 13. yaml.v3 refuses a block scalar inside a flow collection: "found character that cannot
+// start any token".
+#[test]
+fn block_scalar_in_flow_is_refused() {
+    refuses("a: {b: |\n  x}\n", 1);
+    refuses("a:\n  - [>]\n", 2);
+    refuses("{a: 1,\n b: >-\n  x}\n", 2);
+    // Content of a plain or quoted scalar, in both.
+    assert_eq!(accepts("a: {b: x|y, c: 'z>'}\n")[2].0, "x|y");
+    assert_eq!(accepts("a: b|c\n")[1].0, "b|c");
+}
+
+// Patch 14. A BOM inside a document is an ordinary character to yaml.v3 (only its reader drops one
+// at the start of the stream): content of plain, block and quoted scalars and of comments.
+#[test]
+fn byte_order_mark_inside_a_document() {
+    assert_eq!(accepts("\u{feff}a: 1\n")[0].0, "a");
+    assert_eq!(accepts("\u{feff}---\na: 1\n")[0].0, "a");
+    assert_eq!(accepts("a: x\u{feff}y\n")[1].0, "x\u{feff}y");
+    assert_eq!(accepts("a: \u{feff}x\n")[1].0, "\u{feff}x");
+    assert_eq!(accepts("a: 1\n\u{feff}b: 2\n")[2].0, "\u{feff}b");
+    assert_eq!(accepts("{\u{feff}: 1}\n")[0].0, "\u{feff}");
+    assert_eq!(accepts("a: |\n \u{feff}x\n")[1].0, "\u{feff}x\n");
+    assert_eq!(accepts("a: b #c\u{feff}d\nc: d\n")[3].0, "d");
+    // Refused by both: a scalar after a quoted one; a `---` that is not at the line start.
+    refuses("a: 'x' \u{feff}\n", 1);
+    refuses("a: 1\n\u{feff}---\nb: 2\n", 3);
+}
+
+// Patch 15. Anchor and alias names are `[0-9A-Za-z_-]` followed by a blank, a break or one of
+// `?:,]}%@` and backquote (yaml.v3: "did not find expected alphabetic or numeric character").
+#[test]
+fn anchor_names_like_yaml_v3() {
+    refuses("a: &x# c\n", 1);
+    refuses("b: c\na: &x.y c\n", 2);
+    refuses("a: &\u{e9} c\n", 1);
+    accepts("a: &x c\n");
+    accepts("a: &x-1_b\n  b: c\n");
+    accepts("a: [&x 1, *x]\n");
+    accepts("{&x : 1}\n");
+}
+
+// Patch 16. In flow context yaml.v3 skips a tab right after `?` (`{?\ta: b}`); block context
+// refuses it ("found character that cannot start any token").
+#[test]
+fn tab_right_after_question_mark() {
+    let s = accepts("{?\ta: b}\n");
+    assert_eq!((s[0].0.as_str(), s[1].0.as_str()), ("a", "b"));
+    refuses("?\ta: b\n", 1);
 }
 
 /// yaml.v3 (like libyaml and PyYAML) reads `a: |\n  x` at the very end of a stream as "x": the

@@ -8,10 +8,22 @@ pub fn is_z(c: char) -> bool {
 }
 
 /// Check whether the character is a line break (`\r` or `\n`).
+///
+/// maia-krm: also U+0085 (NEL), U+2028 (LINE SEPARATOR) and U+2029 (PARAGRAPH SEPARATOR), the
+/// line breaks of YAML 1.1 that yaml.v3 (libyaml's `IS_BREAK`) knows everywhere: in indentation,
+/// comments, block scalars and the folding of plain and quoted scalars.
 #[inline]
 #[must_use]
 pub fn is_break(c: char) -> bool {
-    c == '\n' || c == '\r'
+    c == '\n' || c == '\r' || (c >= '\u{85}' && is_unicode_break(c))
+}
+
+/// maia-krm: U+0085, U+2028 or U+2029 (see [`is_break`]). Kept out of line so the ASCII test
+/// in `is_break` stays two compares and a branch.
+#[inline]
+#[must_use]
+pub fn is_unicode_break(c: char) -> bool {
+    matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
 /// Check whether the character is nil or a line break (`\0`, `\r`, `\n`).
@@ -80,17 +92,19 @@ pub fn is_flow(c: char) -> bool {
 /// Check whether the character is the BOM character.
 #[inline]
 #[must_use]
+#[allow(dead_code)] // maia-krm: its callers now read a BOM inside a document as content.
 pub fn is_bom(c: char) -> bool {
     c == '\u{FEFF}'
 }
 
-/// Check whether the character is a YAML non-breaking character, that is, not nil, a line break,
-/// or the BOM character.
+/// Check whether the character is a YAML non-breaking character, that is, not nil or a line break.
+///
+/// maia-krm: a BOM is no longer excluded: yaml.v3 reads U+FEFF inside a document as content
+/// (comments, plain and block scalars); only its reader drops one at the start of the stream.
 #[inline]
 #[must_use]
 pub fn is_yaml_non_break(c: char) -> bool {
-    // TODO(ethiraric, 28/12/2023): is_printable
-    !is_breakz(c) && !is_bom(c)
+    !is_breakz(c)
 }
 
 /// Check whether the character is NOT a YAML whitespace (` ` / `\t`).
@@ -101,10 +115,13 @@ pub fn is_yaml_non_space(c: char) -> bool {
 }
 
 /// Check whether the character is a valid YAML anchor name character.
+///
+/// maia-krm: yaml.v3 (libyaml's scan_anchor) takes only `[0-9A-Za-z_-]` in anchor and alias
+/// names, and refuses `&x.y`, `&x#`, `&é`.
 #[inline]
 #[must_use]
 pub fn is_anchor_char(c: char) -> bool {
-    is_yaml_non_space(c) && !is_flow(c)
+    is_alpha(c)
 }
 
 /// Check whether the character is a valid word character.

@@ -293,8 +293,7 @@ impl<'input> Parser<'input, StrInput<'input>> {
     #[must_use]
     pub fn new_from_str(value: &'input str) -> Self {
         debug_print!("\x1B[;31m>>>>>>>>>> New parser from str\x1B[;0m");
-        // maia-krm: yaml.v3's reader refuses control characters and takes U+0085/U+2028/U+2029
-        // for line breaks; the scanner refuses both (the latter outside quoted scalars).
+        // maia-krm: yaml.v3's reader refuses control characters (the scanner reports the first).
         let mut parser = Parser::new(StrInput::new(value));
         parser.scanner.check_like_yaml_v3(value);
         parser

@@ -477,10 +477,8 @@ pub struct Scanner<'input, T> {
     /// If a plain scalar was terminated by a `#` comment on its line, we set this
     /// to detect an illegal multiline continuation on the following line.
     interrupted_plain_by_comment: Option<Marker>,
-    /// maia-krm: yaml.v3's reader checks (see `v3_reader.rs`): the first control character,
-    /// and the U+0085/U+2028/U+2029 not yet passed, last one first.
+    /// maia-krm: yaml.v3's reader checks (see `v3_reader.rs`): the first control character.
     v3_control: Option<ScanError>,
-    v3_breaks: Vec<Marker>,
     buf_leading_break: String,
     buf_trailing_breaks: String,
     buf_whitespaces: String,
@@ -508,7 +506,6 @@ impl<T: Input + Clone> Clone for Scanner<'_, T> {
             implicit_flow_mapping_states: self.implicit_flow_mapping_states.clone(),
             interrupted_plain_by_comment: self.interrupted_plain_by_comment,
             v3_control: self.v3_control.clone(),
-            v3_breaks: self.v3_breaks.clone(),
             buf_leading_break: self.buf_leading_break.clone(),
             buf_trailing_breaks: self.buf_trailing_breaks.clone(),
             buf_whitespaces: self.buf_whitespaces.clone(),
@@ -568,7 +565,6 @@ impl<'input, T: Input> Scanner<'input, T> {
             implicit_flow_mapping_states: vec![],
             interrupted_plain_by_comment: None,
             v3_control: None,
-            v3_breaks: Vec::new(),
 
             buf_leading_break: String::new(),
             buf_trailing_breaks: String::new(),
@@ -580,7 +576,6 @@ impl<'input, T: Input> Scanner<'input, T> {
     pub(crate) fn check_like_yaml_v3(&mut self, text: &str) {
         let findings = crate::v3_reader::scan(text);
         self.v3_control = findings.control;
-        self.v3_breaks = findings.unicode_breaks;
     }
 
     /// Get a copy of the last error that was encountered, if any.
@@ -671,8 +666,11 @@ impl<'input, T: Input> Scanner<'input, T> {
     // If the next characters do not correspond to a line break.
     #[inline]
     fn read_break(&mut self, s: &mut String) {
+        // maia-krm: as yaml.v3's read_line: CR, LF, CRLF and U+0085 become `\n`; U+2028 and
+        // U+2029 are kept as they are.
+        let c = self.input.peek();
         self.skip_break();
-        s.push('\n');
+        s.push(if c == '\u{2028}' || c == '\u{2029}' { c } else { '\n' });
     }
 
     // Read and consume a line break (either `\r`, `\n` or `\r\n`).
@@ -718,19 +716,10 @@ impl<'input, T: Input> Scanner<'input, T> {
         }
         self.skip_to_next_token()?;
 
-        // maia-krm: yaml.v3's reader checks (see `v3_reader.rs`). A control character anywhere
-        // fails the stream; a U+0085/U+2028/U+2029 we have passed lay outside any quoted scalar
-        // (`scan_flow_scalar` drops those inside), where yaml.v3 reads it as a line break.
+        // maia-krm: yaml.v3's reader checks (see `v3_reader.rs`): a control character anywhere
+        // fails the stream.
         if let Some(err) = self.v3_control.take() {
             return Err(err);
-        }
-        if let Some(at) = self.v3_breaks.last()
-            && at.index < self.mark.index
-        {
-            return Err(ScanError::new_str(
-                *at,
-                "U+0085, U+2028 or U+2029 outside a quoted scalar (yaml.v3 reads it as a line break)",
-            ));
         }
 
         debug_print!(
@@ -754,17 +743,10 @@ impl<'input, T: Input> Scanner<'input, T> {
             return Ok(());
         }
 
-        // Only the parser knows whether a byte order mark at the start of a line is between
-        // documents. Anywhere else, it's inside one.
-        if self.input.next_char_is('\u{FEFF}') {
-            if self.mark.col == 0 && self.flow_level == 0 {
-                return self.fetch_byte_order_mark();
-            }
-
-            return Err(ScanError::new_str(
-                self.mark,
-                "a byte order mark must not appear inside a document",
-            ));
+        // maia-krm: yaml.v3's reader drops a byte order mark at the start of the stream; anywhere
+        // else U+FEFF is an ordinary character that starts (or continues) a plain scalar.
+        if self.mark.index == 0 && self.input.next_char_is('\u{FEFF}') {
+            return self.fetch_byte_order_mark();
         }
 
         if self.mark.col == 0 {
@@ -817,6 +799,12 @@ impl<'input, T: Input> Scanner<'input, T> {
             '|' if self.flow_level == 0 => self.fetch_block_scalar(true),
             // Is it a folded scalar?
             '>' if self.flow_level == 0 => self.fetch_block_scalar(false),
+            // maia-krm: inside a flow collection `|` and `>` cannot start any token (yaml.v3,
+            // libyaml's fetch_next_token); saphyr read them as the start of a plain scalar.
+            '|' | '>' => Err(ScanError::new(
+                self.mark,
+                format!("found character that cannot start any token: `{c}' inside a flow collection"),
+            )),
             '\'' => self.fetch_flow_scalar(true),
             '"' => self.fetch_flow_scalar(false),
             // plain scalar
@@ -938,7 +926,8 @@ impl<'input, T: Input> Scanner<'input, T> {
                     ));
                 }
                 '\t' | ' ' => self.skip_blank(),
-                '\n' | '\r' => {
+                // maia-krm: U+0085, U+2028 and U+2029 are line breaks to yaml.v3.
+                '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
                     self.input.lookahead(2);
                     self.skip_linebreak();
                     if self.flow_level == 0 {
@@ -992,7 +981,8 @@ impl<'input, T: Input> Scanner<'input, T> {
 
                     need_whitespace = false;
                 }
-                '\n' | '\r' => {
+                // maia-krm: U+0085, U+2028 and U+2029 are line breaks to yaml.v3.
+                '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
                     self.input.lookahead(2);
                     self.skip_linebreak();
                     if self.flow_level == 0 {
@@ -1020,13 +1010,7 @@ impl<'input, T: Input> Scanner<'input, T> {
         let (n_bytes, result) = self.input.skip_ws_to_eol(skip_tabs);
         self.mark.col += n_bytes;
         self.mark.index += n_bytes;
-        // Skipping stops at a byte order mark. Unless it starts the line, it's inside a document.
-        if self.mark.col > 0 && self.input.look_ch() == '\u{FEFF}' {
-            return Err(ScanError::new_str(
-                self.mark,
-                "a byte order mark must not appear inside a document",
-            ));
-        }
+        // maia-krm: a byte order mark here is content (yaml.v3): what follows decides.
 
         result.map_err(|msg| ScanError::new_str(self.mark, msg))
     }
@@ -1499,7 +1483,13 @@ impl<'input, T: Input> Scanner<'input, T> {
             self.skip_non_blank();
         }
 
-        if string.is_empty() {
+        // maia-krm: as yaml.v3 (libyaml's scan_anchor), the name must be followed by a blank, a
+        // line break, the end, or one of `?:,]}%@` and backquote: `&x# c`, `&x.y` are refused.
+        self.input.lookahead(1);
+        if string.is_empty()
+            || !(self.input.next_is_blank_or_breakz()
+                || matches!(self.input.peek(), '?' | ':' | ',' | ']' | '}' | '%' | '@' | '`'))
+        {
             return Err(ScanError::new_str(
                 start_mark,
                 "while scanning an anchor or alias, did not find expected alphabetic or numeric character",
@@ -1857,7 +1847,8 @@ impl<'input, T: Input> Scanner<'input, T> {
 
             // We are at the first content character of a content line.
             trailing_blank = self.input.next_is_blank();
-            if !literal && !leading_break.is_empty() && !leading_blank && !trailing_blank {
+            // maia-krm: as yaml.v3, only a `\n` line break folds (not U+2028/U+2029).
+            if !literal && leading_break.starts_with('\n') && !leading_blank && !trailing_blank {
                 string.push_str(&trailing_breaks);
                 if trailing_breaks.is_empty() {
                     string.push(' ');
@@ -2144,7 +2135,8 @@ impl<'input, T: Input> Scanner<'input, T> {
 
             // Join the whitespaces or fold line breaks.
             if leading_blanks {
-                if leading_break.is_empty() {
+                // maia-krm: as yaml.v3, only a `\n` line break folds (not U+2028/U+2029).
+                if !leading_break.starts_with('\n') {
                     string.push_str(&leading_break);
                     string.push_str(&trailing_breaks);
                     trailing_breaks.clear();
@@ -2166,11 +2158,6 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         // Eat the right quote.
         self.skip_non_blank();
-        // maia-krm: U+0085/U+2028/U+2029 inside the quotes are line breaks to yaml.v3 too (folded
-        // like any other; see PATCHES.md for the spacing it strips around them).
-        while self.v3_breaks.last().is_some_and(|at| at.index < self.mark.index) {
-            self.v3_breaks.pop();
-        }
         // Ensure there is no invalid trailing content.
         self.skip_ws_to_eol(SkipTabs::Yes)?;
         match self.input.peek() {
@@ -2384,7 +2371,8 @@ impl<'input, T: Input> Scanner<'input, T> {
                 && self.input.next_can_be_plain_scalar(self.flow_level > 0)
             {
                 if self.leading_whitespace {
-                    if self.buf_leading_break.is_empty() {
+                    // maia-krm: as yaml.v3, only a `\n` line break folds (not U+2028/U+2029).
+                    if !self.buf_leading_break.starts_with('\n') {
                         string.push_str(&self.buf_leading_break);
                         string.push_str(&self.buf_trailing_breaks);
                         self.buf_trailing_breaks.clear();
@@ -2458,13 +2446,16 @@ impl<'input, T: Input> Scanner<'input, T> {
                     }
                 } else {
                     // Check if it is a first line break
+                    // maia-krm: `read_break` keeps U+2028/U+2029 as yaml.v3 does.
                     if self.leading_whitespace {
-                        self.skip_break();
-                        self.buf_trailing_breaks.push('\n');
+                        let mut breaks = core::mem::take(&mut self.buf_trailing_breaks);
+                        self.read_break(&mut breaks);
+                        self.buf_trailing_breaks = breaks;
                     } else {
                         self.buf_whitespaces.clear();
-                        self.skip_break();
-                        self.buf_leading_break.push('\n');
+                        let mut breaks = core::mem::take(&mut self.buf_leading_break);
+                        self.read_break(&mut breaks);
+                        self.buf_leading_break = breaks;
                         self.leading_whitespace = true;
                     }
                 }
@@ -2527,7 +2518,12 @@ impl<'input, T: Input> Scanner<'input, T> {
         }
 
         self.skip_non_blank();
-        self.skip_yaml_whitespace()?;
+        // maia-krm: in flow context yaml.v3 skips any blanks after `?`, tabs too (`{?\ta: b}`).
+        if self.flow_level > 0 && self.input.look_ch() == '\t' {
+            self.skip_to_next_token()?;
+        } else {
+            self.skip_yaml_whitespace()?;
+        }
         // maia-krm: yaml.v3 skips tabs after `?` in flow context (`{? \ta: b}`); in block context
         // a simple key may start after it, so it refuses them there.
         if self.flow_level == 0 && self.input.peek() == '\t' {

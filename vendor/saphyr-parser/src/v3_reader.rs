@@ -3,19 +3,16 @@
 //! yaml.v3 (readerc.go) refuses any character outside
 //! `#x9 | #xA | #xD | [#x20-#x7E] | #x85 | [#xA0-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`
 //! with "control characters are not allowed", wherever it sits (comments and quoted scalars
-//! included). It also takes U+0085, U+2028 and U+2029 for line breaks, which saphyr reads as
-//! content: outside quoted scalars that changes what yaml.v3 reads (`a: x\u{2028}y` is refused
-//! by it, `a: x\u{2028}  y` reads as "x y"), so the scanner refuses them there.
-use alloc::{format, vec::Vec};
+//! included). (U+0085, U+2028 and U+2029, which it takes for line breaks, are line breaks to the
+//! scanner too: `char_traits::is_break`.)
+use alloc::format;
 
 use crate::scanner::{Marker, ScanError};
 
-/// What [`scan`] found: the first control character, and every U+0085/U+2028/U+2029.
+/// What [`scan`] found: the first control character.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Findings {
     pub(crate) control: Option<ScanError>,
-    /// Line breaks yaml.v3 knows and saphyr does not, last one first (the scanner pops them).
-    pub(crate) unicode_breaks: Vec<Marker>,
 }
 
 /// One pass over the text's bytes. 64-byte chunks of plain ASCII text (no control character) are
@@ -24,7 +21,6 @@ pub(crate) struct Findings {
 pub(crate) fn scan(text: &str) -> Findings {
     let bytes = text.as_bytes();
     let mut findings = Findings::default();
-    let mut breaks = Vec::new();
     let mut i = 0;
     'chunks: while i < bytes.len() {
         let end = (i + 64).min(bytes.len());
@@ -44,19 +40,7 @@ pub(crate) fn scan(text: &str) -> Findings {
                 0x7f => true,
                 b if b < 0x20 => b != b'\t' && b != b'\n' && b != b'\r',
                 // U+0080..U+009F: only U+0085 (NEL) is allowed, and it is a line break.
-                0xc2 if (0x80..=0x9f).contains(&bytes[j + 1]) => {
-                    if bytes[j + 1] == 0x85 {
-                        breaks.push(j);
-                        false
-                    } else {
-                        true
-                    }
-                }
-                // U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR.
-                0xe2 if bytes[j + 1] == 0x80 && (bytes[j + 2] == 0xa8 || bytes[j + 2] == 0xa9) => {
-                    breaks.push(j);
-                    false
-                }
+                0xc2 => (0x80..=0x9f).contains(&bytes[j + 1]) && bytes[j + 1] != 0x85,
                 // U+FFFE, U+FFFF.
                 0xef => bytes[j + 1] == 0xbf && (bytes[j + 2] == 0xbe || bytes[j + 2] == 0xbf),
                 _ => false,
@@ -72,23 +56,6 @@ pub(crate) fn scan(text: &str) -> Findings {
         }
         i = end;
     }
-    // Markers for all breaks in one pass (there may be many inside quoted scalars).
-    let (mut index, mut line, mut col, mut at) = (0, 1, 0, 0);
-    for offset in breaks {
-        for &b in &bytes[at..offset] {
-            if (b & 0xc0) != 0x80 {
-                index += 1;
-                col += 1;
-            }
-            if b == b'\n' {
-                line += 1;
-                col = 0;
-            }
-        }
-        at = offset;
-        findings.unicode_breaks.push(Marker::new(index, line, col));
-    }
-    findings.unicode_breaks.reverse();
     findings
 }
 

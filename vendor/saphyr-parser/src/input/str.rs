@@ -1,6 +1,6 @@
 use crate::{
     char_traits::{
-        is_alpha, is_blank, is_blank_or_breakz, is_break, is_breakz, is_digit, is_flow,
+        is_alpha, is_blank, is_blank_or_breakz, is_digit, is_flow,
         is_yaml_non_break, is_z,
     },
     input::{Input, SkipTabs},
@@ -154,7 +154,7 @@ impl Input for StrInput<'_> {
         } else {
             // Since all characters we look for are ascii, we can directly use the byte API of str.
             let bytes = self.buffer.as_bytes();
-            (bytes.len() == 3 || is_blank_or_breakz(bytes[3] as char))
+            (bytes.len() == 3 || is_blank_or_breakz(bytes[3] as char) || starts_with_break(&bytes[3..]))
                 && (bytes[0] == b'.' || bytes[0] == b'-')
                 && bytes[0] == bytes[1]
                 && bytes[1] == bytes[2]
@@ -168,7 +168,7 @@ impl Input for StrInput<'_> {
         } else {
             // Since all characters we look for are ascii, we can directly use the byte API of str.
             let bytes = self.buffer.as_bytes();
-            (bytes.len() == 3 || is_blank_or_breakz(bytes[3] as char))
+            (bytes.len() == 3 || is_blank_or_breakz(bytes[3] as char) || starts_with_break(&bytes[3..]))
                 && bytes[0] == b'-'
                 && bytes[1] == b'-'
                 && bytes[2] == b'-'
@@ -182,7 +182,7 @@ impl Input for StrInput<'_> {
         } else {
             // Since all characters we look for are ascii, we can directly use the byte API of str.
             let bytes = self.buffer.as_bytes();
-            (bytes.len() == 3 || is_blank_or_breakz(bytes[3] as char))
+            (bytes.len() == 3 || is_blank_or_breakz(bytes[3] as char) || starts_with_break(&bytes[3..]))
                 && bytes[0] == b'.'
                 && bytes[1] == b'.'
                 && bytes[2] == b'.'
@@ -250,8 +250,7 @@ impl Input for StrInput<'_> {
         match self.peek() {
             // indicators can end a plain scalar, see 7.3.3. Plain Style
             ':' if is_blank_or_breakz(nc) || (in_flow && is_flow(nc)) => false,
-            // A byte order mark isn't a plain scalar character, see 5.2. Character Encodings
-            '\u{FEFF}' => false,
+            // maia-krm: a byte order mark inside a document is plain scalar content to yaml.v3.
             c if in_flow && is_flow(c) => false,
             _ => true,
         }
@@ -261,14 +260,15 @@ impl Input for StrInput<'_> {
     fn next_is_blank_or_break(&self) -> bool {
         !self.buffer.is_empty()
             && (is_blank(self.buffer.as_bytes()[0] as char)
-                || is_break(self.buffer.as_bytes()[0] as char))
+                || starts_with_break(self.buffer.as_bytes()))
     }
 
     #[inline]
     fn next_is_blank_or_breakz(&self) -> bool {
         self.buffer.is_empty()
             || (is_blank(self.buffer.as_bytes()[0] as char)
-                || is_breakz(self.buffer.as_bytes()[0] as char))
+                || is_z(self.buffer.as_bytes()[0] as char)
+                || starts_with_break(self.buffer.as_bytes()))
     }
 
     #[inline]
@@ -278,12 +278,12 @@ impl Input for StrInput<'_> {
 
     #[inline]
     fn next_is_break(&self) -> bool {
-        !self.buffer.is_empty() && is_break(self.buffer.as_bytes()[0] as char)
+        starts_with_break(self.buffer.as_bytes())
     }
 
     #[inline]
     fn next_is_breakz(&self) -> bool {
-        self.buffer.is_empty() || is_breakz(self.buffer.as_bytes()[0] as char)
+        self.buffer.is_empty() || is_z(self.buffer.as_bytes()[0] as char) || starts_with_break(self.buffer.as_bytes())
     }
 
     #[inline]
@@ -417,6 +417,19 @@ impl Input for StrInput<'_> {
 /// [`bufmaxlen`]: `StrInput::bufmaxlen`
 /// [`buflen`]: `StrInput::buflen`
 const BUFFER_LEN: usize = 128;
+
+/// maia-krm: whether `bytes` (UTF-8) start with a line break: `\n`, `\r`, or, as in yaml.v3,
+/// U+0085 (`C2 85`), U+2028 (`E2 80 A8`) or U+2029 (`E2 80 A9`). The byte-level tests above
+/// used `bytes[0] as char`, which cannot see a multi-byte break.
+#[inline]
+fn starts_with_break(bytes: &[u8]) -> bool {
+    match bytes.first() {
+        Some(b'\n' | b'\r') => true,
+        Some(0xc2) => bytes.get(1) == Some(&0x85),
+        Some(0xe2) => bytes.get(1) == Some(&0x80) && matches!(bytes.get(2), Some(0xa8 | 0xa9)),
+        _ => false,
+    }
+}
 
 /// Splits the first character of the given string and returns it along with the rest of the
 /// string.
