@@ -77,11 +77,28 @@ impl<'a> Cutter<'a> {
     }
 }
 
-/// Offsets of lines whose first byte (after a BOM on the first line) is `-` or `.`.
+/// Offsets of lines whose first byte (after a BOM on the first line) is `-` or `.`, in order.
 fn line_starts_with_marker_char(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let first = bytes.strip_prefix("\u{feff}".as_bytes()).map_or(bytes, |b| b);
     let at_start = matches!(first.first(), Some(b'-' | b'.')).then_some(0);
-    at_start.into_iter().chain(line_starts(bytes).filter(|&p| matches!(bytes.get(p), Some(b'-' | b'.'))))
+    let marker_char = |p: &usize| matches!(bytes.get(*p), Some(b'-' | b'.'));
+    let mut starts: Vec<usize> = at_start.into_iter().chain(line_starts(bytes).filter(marker_char)).collect();
+    let unicode: Vec<usize> = unicode_line_starts(bytes).filter(marker_char).collect();
+    if !unicode.is_empty() {
+        starts.extend(unicode);
+        starts.sort_unstable();
+    }
+    starts.into_iter()
+}
+
+/// Offsets after U+0085, U+2028 or U+2029: line breaks to yaml.v3 (libyaml), so a `---` after
+/// one starts a document there. Rare in manifests; one SIMD pass finds their lead bytes.
+fn unicode_line_starts(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr2_iter(0xC2, 0xE2, bytes).filter_map(|i| match &bytes[i..] {
+        [0xC2, 0x85, ..] => Some(i + 2),
+        [0xE2, 0x80, 0xA8 | 0xA9, ..] => Some(i + 3),
+        _ => None,
+    })
 }
 
 /// Offsets where a line starts after a line break. YAML breaks lines at `\n`, `\r\n` and a lone
@@ -220,6 +237,13 @@ mod tests {
         );
         // yaml.v3 also reads a directive after a document that has no `...`.
         assert_eq!(texts("kind: A\n%YAML 1.1\n---\nkind: B\n"), ["kind: A\n", "%YAML 1.1\n---\nkind: B\n"]);
+    }
+
+    #[test]
+    fn a_unicode_line_break_before_a_marker_starts_a_document() {
+        // yaml.v3 takes U+2028 (and U+2029, U+0085) for a line break, so `---` after one is a marker.
+        assert_eq!(texts("a: 1\u{2028}---\nb: 2\n"), ["a: 1\u{2028}", "---\nb: 2\n"]);
+        assert_eq!(texts("a: x\u{2028}y\n"), ["a: x\u{2028}y\n"]);
     }
 
     #[test]
