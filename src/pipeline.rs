@@ -232,7 +232,14 @@ fn patch_document<'a>(
             return Ok(out);
         }
         let text = batch.apply();
-        if let Err(why) = crate::stream::check::edited(&root, batch.intents(), &text, limits) {
+        // The next document's `---` must still start a line.
+        let line_kept = !out.text.ends_with(['\n', '\r']) || text.ends_with(['\n', '\r']);
+        let checked = if line_kept {
+            crate::stream::check::edited(&root, batch.intents(), &text, limits)
+        } else {
+            Err("the document lost its final line break".to_string())
+        };
+        if let Err(why) = checked {
             return Ok(left_alone(doc, out.resources, out.changes, &why));
         }
         drop(root);

@@ -238,7 +238,9 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                     ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
                         (start, closing_quote(text, skip_properties(text, start)))
                     }
-                    ScalarStyle::Literal | ScalarStyle::Folded => block_scalar_span(text, start, next),
+                    ScalarStyle::Literal | ScalarStyle::Folded => {
+                        block_scalar_span(text, start, next, anchor != 0 || tag.is_some())
+                    }
                     _ => (start, next),
                 };
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
@@ -303,9 +305,9 @@ fn skip_properties(text: &str, mut at: usize) -> usize {
 /// non-blank line without the line break; with keep chomping `+`, its last line, blank or not).
 /// The parser reports the start of the content and the next token; neither is the scalar's own
 /// text, and the header may be lines above.
-fn block_scalar_span(text: &str, content: usize, next: usize) -> (usize, usize) {
+fn block_scalar_span(text: &str, content: usize, next: usize, properties: bool) -> (usize, usize) {
     let bytes = text.as_bytes();
-    let (start, indicator) = if matches!(bytes.get(content), Some(b'!' | b'&')) {
+    let (start, indicator) = if properties {
         // The event starts at the properties: the header follows them on that line.
         (content, skip_properties(text, content))
     } else {
@@ -609,6 +611,15 @@ mod tests {
         let seq = parse_ok("- - |1\n     x\n    y\n");
         let n = &seq.items()[0].items()[0];
         assert_eq!(&"- - |1\n     x\n    y\n"[n.start..n.end], "|1\n     x\n    y");
+    }
+
+    #[test]
+    fn a_block_scalar_whose_text_starts_like_a_property() {
+        // Found by the differential test: text starting with `&` or `!` is not an anchor or tag.
+        let text = "a: |\n  &x !y\nb: !!str |\n  z\n";
+        let root = parse_ok(text);
+        let span = |k: &str| &text[root.get(k).unwrap().start..root.get(k).unwrap().end];
+        assert_eq!((span("a"), span("b")), ("|\n  &x !y", "!!str |\n  z"));
     }
 
     #[test]
