@@ -285,3 +285,15 @@ fn a_block_scalar_ending_the_stream_gains_no_line_break() {
         assert_eq!(values, ["a", want], "{text:?}");
     }
 }
+
+/// A block mapping `:` with no key before it (YAML 1.2 example 8.18): yaml.v3, like libyaml,
+/// refuses it ("did not find expected key"), also after an explicit `? key` entry.
+#[test]
+fn a_value_without_a_key_is_refused() {
+    for text in [": v\n", "a: 1\n: v\n", "? a\n: b\n: c\n", "x: {: v}\n", "x: {a: 1, : v}\n", "x: [: v]\n"] {
+        assert!(Parser::new_from_str(text).any(|e| e.is_err()), "{text:?}");
+    }
+    for text in ["? a\n: b\n", "x: {? : v}\n", "x: [a: b]\n", "x: {a: }\n"] {
+        assert!(Parser::new_from_str(text).all(|e| e.is_ok()), "{text:?}");
+    }
+}

@@ -1005,11 +1005,8 @@ impl<'input, T: Input> Parser<'input, T> {
                     self.parse_node(true, true)
                 }
             }
-            // XXX(chenyh): libyaml failed to parse spec 1.2, ex8.18
-            Token(mark, TokenType::Value) => {
-                self.state = State::BlockMappingValue;
-                Ok((Event::empty_scalar(), mark))
-            }
+            // maia-krm: a `:` with no key before it (spec 1.2 example 8.18) is an error to yaml.v3,
+            // as to libyaml: "did not find expected key". Upstream saphyr reads an empty key.
             Token(mark, TokenType::BlockEnd) => {
                 self.pop_state();
                 self.skip();
@@ -1086,10 +1083,8 @@ impl<'input, T: Input> Parser<'input, T> {
                             self.push_state(State::FlowMappingValue);
                             return self.parse_node(false, false);
                         }
-                        Token(marker, TokenType::Value) => {
-                            self.state = State::FlowMappingValue;
-                            return Ok((Event::empty_scalar(), marker));
-                        }
+                        // maia-krm: no arm for a `:` with no key (`{: v}`): as in yaml.v3, it goes
+                        // to `parse_node`, which refuses it ("did not find expected node content").
                         Token(_, TokenType::FlowMappingEnd) => (),
                         _ => {
                             self.push_state(State::FlowMappingEmptyValue);
