@@ -427,7 +427,7 @@ impl<'a> Frame<'a> {
 
 /// The keys of one mapping: a short list, turned into a hash set once the mapping grows, so
 /// duplicate checks stay linear overall even for hostile inputs with 100,000 keys.
-enum KeySet<'a> {
+pub(super) enum KeySet<'a> {
     Few(Vec<Cow<'a, str>>),
     Many(HashSet<Cow<'a, str>>),
 }
@@ -442,7 +442,7 @@ const LINEAR_KEY_SCAN: usize = 32;
 
 impl<'a> KeySet<'a> {
     /// Adds a key; false if it was already there.
-    fn insert(&mut self, key: Cow<'a, str>) -> bool {
+    pub(super) fn insert(&mut self, key: Cow<'a, str>) -> bool {
         match self {
             KeySet::Few(keys) if keys.contains(&key) => false,
             KeySet::Few(keys) if keys.len() < LINEAR_KEY_SCAN => {
