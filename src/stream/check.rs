@@ -4,60 +4,254 @@
 //! removed or changed. Text splicing is fast and keeps every byte we do not own, but a splice
 //! in the wrong place is silent; this walk is what makes it safe in the release binary.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
+use saphyr_parser::{Event, Parser, ScalarStyle, StrInput, Tag};
 use serde_json::Value as Json;
 
 use super::Limits;
 use super::edit::{Intent, Op};
 use super::scalar::resolve;
-use super::tree::{self, Node, Value};
+use super::tree::{KeySet, Node, Value};
 
 /// Checks `after` (the edited text) against `before` (the tree the edits were computed on)
 /// and the edits' intents. The error says what differs, for the report.
+///
+/// The edited text is not built into a tree: its parser events are matched as they come
+/// against `before` with the intents applied, and the first difference ends the check. The
+/// whole text must still parse (the rest is read to its end once everything matched), with
+/// the limits and duplicate-key rules [`super::tree::parse`] applies.
 pub fn edited(before: &Node, intents: &[Intent], after: &str, limits: &Limits) -> Result<(), String> {
-    // The edited text is read the way the input was, duplicates allowed or not.
-    let after = tree::parse(after, limits).map_err(|e| format!("line {}: {}", e.line, e.message))?;
-    let after = after.ok_or("the document became empty")?;
-    let mut pending: HashMap<(usize, usize), Vec<&Op>> = HashMap::new();
-    for intent in intents {
-        pending.entry(intent.target).or_default().push(&intent.op);
+    let mut walk = Walk { pending: Pending::new(intents), path: Vec::new(), events: Events::new(after, limits) };
+    match walk.events.next_opt()? {
+        Some(Event::Scalar(text, ScalarStyle::Plain, _, None)) if is_null_text(&text) => {
+            walk.events.rest()?;
+            return Err("the document became empty".into());
+        }
+        Some(event) => {
+            if let Err(differs) = walk.node(before, event) {
+                // A text that does not parse says so (with its line) before anything it differs in.
+                walk.events.rest_parses()?;
+                return Err(differs);
+            }
+        }
+        None => return Err("the document became empty".into()),
     }
-    let mut walk = Walk { pending, path: Vec::new() };
-    walk.node(before, &after)?;
-    match walk.pending.into_values().flatten().next() {
+    walk.events.rest()?;
+    match walk.pending.left() {
         Some(op) => Err(format!("an edit found no target: {op:?}")),
         None => Ok(()),
     }
 }
 
-struct Walk<'i> {
-    pending: HashMap<(usize, usize), Vec<&'i Op>>,
-    /// Where the walk is, for messages.
-    path: Vec<String>,
+fn is_null_text(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
-impl Walk<'_> {
-    fn differs(&self, what: &str) -> String {
-        format!("{what} at {}", if self.path.is_empty() { "the root".into() } else { self.path.join(".") })
+/// The intents' operations grouped by target, each group taken once by the node it targets.
+struct Pending<'w> {
+    /// Sorted by target; a group's operations in the intents' order.
+    groups: Vec<((usize, usize), Vec<&'w Op>)>,
+    /// Groups not taken yet.
+    left: usize,
+}
+
+impl<'w> Pending<'w> {
+    fn new(intents: &'w [Intent]) -> Self {
+        let mut sorted: Vec<&Intent> = intents.iter().collect();
+        sorted.sort_by_key(|i| i.target); // stable: a target's operations stay in order
+        let mut groups: Vec<((usize, usize), Vec<&'w Op>)> = Vec::new();
+        for intent in sorted {
+            match groups.last_mut() {
+                Some((t, ops)) if *t == intent.target => ops.push(&intent.op),
+                _ => groups.push((intent.target, vec![&intent.op])),
+            }
+        }
+        let left = groups.len();
+        Pending { groups, left }
     }
 
-    /// `old` with its intended edits must equal `new`.
-    fn node(&mut self, old: &Node, new: &Node) -> Result<(), String> {
-        let ops = self.pending.remove(&(old.start, old.depth)).unwrap_or_default();
-        if let [Op::Replace(s)] = ops.as_slice() {
-            return self.json(&Json::String(s.clone()), new);
+    /// The operations on the node at `target` (none if it has none, or they were taken).
+    fn take(&mut self, target: (usize, usize)) -> Vec<&'w Op> {
+        if self.left == 0 {
+            return Vec::new();
         }
-        match (&old.value, &new.value) {
-            (Value::Scalar { text: a, style: sa, tag: ta }, Value::Scalar { text: b, style: sb, tag: tb })
-                if ops.is_empty() =>
+        match self.groups.binary_search_by_key(&target, |(t, _)| *t) {
+            Ok(i) if !self.groups[i].1.is_empty() => {
+                self.left -= 1;
+                std::mem::take(&mut self.groups[i].1)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn left(&self) -> Option<&'w Op> {
+        self.groups.iter().find_map(|(_, ops)| ops.first().copied())
+    }
+}
+
+/// The edited text's events, read with the rules of [`super::tree::parse`]: one document,
+/// nesting within `max_depth`, repeated keys refused when `strict_duplicate_keys`.
+struct Events<'t> {
+    parser: Parser<'t, StrInput<'t>>,
+    max_depth: usize,
+    strict: bool,
+    documents: usize,
+    /// An error was reported: the parser is not asked again.
+    failed: bool,
+    /// The open collections.
+    frames: Vec<Frame<'t>>,
+}
+
+struct Frame<'t> {
+    map: bool,
+    /// A mapping's next complete node is a key.
+    key_next: bool,
+    /// A mapping's scalar keys so far (only when duplicates are refused).
+    keys: KeySet<'t>,
+}
+
+impl<'t> Events<'t> {
+    fn new(text: &'t str, limits: &Limits) -> Self {
+        Events {
+            parser: Parser::new_from_str(text),
+            max_depth: limits.max_depth,
+            strict: limits.strict_duplicate_keys,
+            documents: 0,
+            failed: false,
+            frames: Vec::new(),
+        }
+    }
+
+    /// The next node event (scalar, alias, collection start or end), None at the end of the text.
+    fn next_opt(&mut self) -> Result<Option<Event<'t>>, String> {
+        if self.failed {
+            return Ok(None);
+        }
+        let next = self.read();
+        self.failed = next.is_err();
+        next
+    }
+
+    fn read(&mut self) -> Result<Option<Event<'t>>, String> {
+        loop {
+            let Some(item) = self.parser.next() else { return Ok(None) };
+            let (event, span) = item.map_err(|e| format!("line {}: {}", e.marker().line(), e.info()))?;
+            let line = span.start.line();
+            match &event {
+                Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
+                Event::DocumentStart(_) => {
+                    self.documents += 1;
+                    if self.documents > 1 {
+                        return Err(format!("line {line}: a second document inside one document chunk"));
+                    }
+                    continue;
+                }
+                Event::SequenceStart(..) | Event::MappingStart(..) => {
+                    if self.frames.len() >= self.max_depth {
+                        return Err(format!(
+                            "line {line}: nesting deeper than {} levels (limit max_depth)",
+                            self.max_depth
+                        ));
+                    }
+                    let map = matches!(event, Event::MappingStart(..));
+                    self.frames.push(Frame { map, key_next: true, keys: KeySet::default() });
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    self.frames.pop();
+                    self.complete(None, line)?;
+                }
+                Event::Scalar(text, ..) => self.complete(Some(text), line)?,
+                Event::Alias(_) => self.complete(None, line)?,
+            }
+            return Ok(Some(event));
+        }
+    }
+
+    /// The next node event, where the text must have one.
+    fn next(&mut self) -> Result<Event<'t>, String> {
+        self.next_opt()?.ok_or_else(|| "the edited text ended inside a collection".into())
+    }
+
+    /// A node is complete: in a mapping, keys and values alternate.
+    fn complete(&mut self, scalar: Option<&Cow<'t, str>>, line: usize) -> Result<(), String> {
+        if let Some(frame) = self.frames.last_mut()
+            && frame.map
+        {
+            if frame.key_next
+                && self.strict
+                && let Some(key) = scalar
+                && !frame.keys.insert(key.clone())
+                && key != "<<"
             {
+                return Err(format!("line {line}: duplicate key {key:?}"));
+            }
+            frame.key_next = !frame.key_next;
+        }
+        Ok(())
+    }
+
+    /// Reads the rest of the text, which must parse (whatever it holds).
+    fn rest_parses(&mut self) -> Result<(), String> {
+        while self.next_opt()?.is_some() {}
+        Ok(())
+    }
+
+    /// Reads the rest of the text, which must parse and hold nothing more.
+    fn rest(&mut self) -> Result<(), String> {
+        match self.next_opt()? {
+            None => Ok(()),
+            Some(_) => Err("the edited text holds more than one node".into()),
+        }
+    }
+}
+
+/// A step of the path the walk is at, for messages.
+enum Step<'w> {
+    Key(&'w str),
+    Index(usize),
+}
+
+struct Walk<'w, 't> {
+    pending: Pending<'w>,
+    /// Where the walk is, for messages.
+    path: Vec<Step<'w>>,
+    events: Events<'t>,
+}
+
+impl<'w, 't> Walk<'w, 't> {
+    fn differs(&self, what: &str) -> String {
+        if self.path.is_empty() {
+            return format!("{what} at the root");
+        }
+        let mut at = String::new();
+        for (i, step) in self.path.iter().enumerate() {
+            if i > 0 {
+                at.push('.');
+            }
+            match step {
+                Step::Key(k) => at.push_str(k),
+                Step::Index(n) => at.push_str(&n.to_string()),
+            }
+        }
+        format!("{what} at {at}")
+    }
+
+    /// `old` with its intended edits must equal the node `new` starts.
+    fn node(&mut self, old: &'w Node<'w>, new: Event<'t>) -> Result<(), String> {
+        let ops = self.pending.take((old.start, old.depth));
+        if let [Op::Replace(s)] = ops.as_slice() {
+            return self.string(s, new);
+        }
+        match (&old.value, new) {
+            (Value::Scalar { text: a, style: sa, tag: ta }, Event::Scalar(b, sb, _, tb)) if ops.is_empty() => {
                 // Same spelling means same meaning (the common case, and free); otherwise compare types.
-                let same = (a == b && sa == sb && ta == tb) || meaning(old) == meaning(new);
+                let same = (*a == b && *sa == sb && same_tag(ta.as_deref(), tb.as_deref()))
+                    || resolve(a, *sa, ta.as_deref()) == resolve(&b, sb, tag_text(tb.as_deref()).as_deref());
                 same.then_some(()).ok_or_else(|| self.differs("a scalar changed"))
             }
-            (Value::Alias, Value::Alias) if ops.is_empty() => Ok(()),
-            (Value::Seq { items: old_items, .. }, Value::Seq { items: new_items, .. }) => {
+            (Value::Alias, Event::Alias(_)) if ops.is_empty() => Ok(()),
+            (Value::Seq { items: old_items, .. }, Event::SequenceStart(..)) => {
                 let appended: Vec<&Json> = ops
                     .iter()
                     .map(|op| match op {
@@ -65,11 +259,16 @@ impl Walk<'_> {
                         other => Err(self.differs(&format!("a list edit that is not an append ({other:?})"))),
                     })
                     .collect::<Result<_, _>>()?;
-                if new_items.len() != old_items.len() + appended.len() {
-                    return Err(self.differs("the number of list items is not what the edits add"));
-                }
-                for (i, new_item) in new_items.iter().enumerate() {
-                    self.path.push(i.to_string());
+                let count = old_items.len() + appended.len();
+                for i in 0.. {
+                    let new_item = self.events.next()?;
+                    if matches!(new_item, Event::SequenceEnd) && i == count {
+                        break;
+                    }
+                    if matches!(new_item, Event::SequenceEnd) || i == count {
+                        return Err(self.differs("the number of list items is not what the edits add"));
+                    }
+                    self.path.push(Step::Index(i));
                     match old_items.get(i) {
                         Some(old_item) => self.node(old_item, new_item)?,
                         None => self.json(appended[i - old_items.len()], new_item)?,
@@ -78,8 +277,8 @@ impl Walk<'_> {
                 }
                 Ok(())
             }
-            (Value::Map { entries: old_entries, .. }, Value::Map { entries: new_entries, .. }) => {
-                let mut puts: Vec<(&str, &Json)> = Vec::new();
+            (Value::Map { entries: old_entries, .. }, Event::MappingStart(..)) => {
+                let mut puts: Vec<(&'w str, &'w Json)> = Vec::new();
                 for op in &ops {
                     match op {
                         Op::Put { key, value } => puts.push((key, value)),
@@ -90,28 +289,41 @@ impl Walk<'_> {
                     let k = key.scalar()?;
                     puts.iter().find(|(p, _)| *p == k).map(|(_, v)| *v)
                 };
-                let added: Vec<_> = puts
+                let added: Vec<(&'w str, &'w Json)> = puts
                     .iter()
                     .filter(|(k, _)| !old_entries.iter().any(|(old_key, _)| old_key.scalar() == Some(k)))
+                    .copied()
                     .collect();
-                if new_entries.len() != old_entries.len() + added.len() {
-                    return Err(self.differs("the number of mapping keys is not what the edits add"));
-                }
-                for (i, (new_key, new_value)) in new_entries.iter().enumerate() {
+                let count = old_entries.len() + added.len();
+                for i in 0.. {
+                    let new_key = self.events.next()?;
+                    if matches!(new_key, Event::MappingEnd) && i == count {
+                        break;
+                    }
+                    if matches!(new_key, Event::MappingEnd) || i == count {
+                        return Err(self.differs("the number of mapping keys is not what the edits add"));
+                    }
                     match old_entries.get(i) {
                         Some((old_key, old_value)) => {
                             self.node(old_key, new_key)?;
-                            self.path.push(old_key.scalar().unwrap_or("?").to_string());
+                            self.path.push(Step::Key(old_key.scalar().unwrap_or("?")));
                             match filled(old_key) {
-                                Some(v) if old_value.is_null() => self.json(v, new_value)?,
+                                Some(v) if old_value.is_null() => {
+                                    let new_value = self.events.next()?;
+                                    self.json(v, new_value)?
+                                }
                                 Some(_) => return Err(self.differs("a put over an existing value")),
-                                None => self.node(old_value, new_value)?,
+                                None => {
+                                    let new_value = self.events.next()?;
+                                    self.node(old_value, new_value)?
+                                }
                             }
                         }
                         None => {
                             let (key, value) = added[i - old_entries.len()];
-                            self.json(&Json::String(key.to_string()), new_key)?;
-                            self.path.push(key.to_string());
+                            self.string(key, new_key)?;
+                            self.path.push(Step::Key(key));
+                            let new_value = self.events.next()?;
                             self.json(value, new_value)?;
                         }
                     }
@@ -123,44 +335,73 @@ impl Walk<'_> {
         }
     }
 
-    /// `new` must be what the edit wrote: `want`, read back as YAML 1.1.
-    fn json(&mut self, want: &Json, new: &Node) -> Result<(), String> {
-        let same = match (want, &new.value) {
-            (Json::Object(map), Value::Map { entries, .. }) => {
-                if map.len() != entries.len() {
-                    return Err(self.differs("a written mapping reads back with other keys"));
-                }
-                for ((k, v), (nk, nv)) in map.iter().zip(entries) {
-                    self.json(&Json::String(k.clone()), nk)?;
-                    self.path.push(k.clone());
-                    self.json(v, nv)?;
+    /// The node `new` starts must be what the edit wrote: `want`, read back as YAML 1.1.
+    fn json(&mut self, want: &'w Json, new: Event<'t>) -> Result<(), String> {
+        let same = match (want, new) {
+            (Json::Object(map), Event::MappingStart(..)) => {
+                let mut entries = map.iter();
+                loop {
+                    let new_key = self.events.next()?;
+                    let (k, v) = match (entries.next(), &new_key) {
+                        (None, Event::MappingEnd) => break,
+                        (Some(entry), event) if !matches!(event, Event::MappingEnd) => entry,
+                        _ => return Err(self.differs("a written mapping reads back with other keys")),
+                    };
+                    self.string(k, new_key)?;
+                    self.path.push(Step::Key(k));
+                    let new_value = self.events.next()?;
+                    self.json(v, new_value)?;
                     self.path.pop();
                 }
                 true
             }
-            (Json::Array(items), Value::Seq { items: new_items, .. }) => {
-                if items.len() != new_items.len() {
-                    return Err(self.differs("a written list reads back with other items"));
-                }
-                for (i, (item, new_item)) in items.iter().zip(new_items).enumerate() {
-                    self.path.push(i.to_string());
+            (Json::Array(items), Event::SequenceStart(..)) => {
+                let mut items = items.iter().enumerate();
+                loop {
+                    let new_item = self.events.next()?;
+                    let (i, item) = match (items.next(), &new_item) {
+                        (None, Event::SequenceEnd) => break,
+                        (Some(entry), event) if !matches!(event, Event::SequenceEnd) => entry,
+                        _ => return Err(self.differs("a written list reads back with other items")),
+                    };
+                    self.path.push(Step::Index(i));
                     self.json(item, new_item)?;
                     self.path.pop();
                 }
                 true
             }
             (Json::Object(_) | Json::Array(_), _) => false,
-            (scalar, Value::Scalar { .. }) => meaning(new) == *scalar,
+            (scalar, Event::Scalar(text, style, _, tag)) => {
+                resolve(&text, style, tag_text(tag.as_deref()).as_deref()) == *scalar
+            }
+            _ => false,
+        };
+        same.then_some(()).ok_or_else(|| self.differs("a written value reads back as something else"))
+    }
+
+    /// [`Walk::json`] for a string.
+    fn string(&mut self, want: &str, new: Event<'t>) -> Result<(), String> {
+        let same = match new {
+            Event::Scalar(text, style, _, tag) => {
+                matches!(resolve(&text, style, tag_text(tag.as_deref()).as_deref()), Json::String(s) if s == want)
+            }
             _ => false,
         };
         same.then_some(()).ok_or_else(|| self.differs("a written value reads back as something else"))
     }
 }
 
-fn meaning(node: &Node) -> Json {
-    match &node.value {
-        Value::Scalar { text, style, tag } => resolve(text, *style, tag.as_deref()),
-        _ => Json::Null,
+/// A tag as the tree records it (see `tree::walk`): handle and suffix, concatenated.
+fn tag_text(tag: Option<&Tag>) -> Option<String> {
+    tag.map(|t| format!("{}{}", t.handle, t.suffix))
+}
+
+/// Whether a tree's tag is the event's, without building the event's.
+fn same_tag(tree: Option<&str>, event: Option<&Tag>) -> bool {
+    match (tree, event) {
+        (None, None) => true,
+        (Some(t), Some(e)) => t.strip_prefix(e.handle.as_str()) == Some(e.suffix.as_str()),
+        _ => false,
     }
 }
 
@@ -168,6 +409,7 @@ fn meaning(node: &Node) -> Json {
 mod tests {
     use super::*;
     use crate::stream::edit::Edits;
+    use crate::stream::tree;
     use serde_json::json;
 
     fn check(text: &str, f: impl FnOnce(&mut Edits, &Node)) -> Result<String, String> {
@@ -214,5 +456,83 @@ mod tests {
         assert!(edited(&root, &[], "a: 493\n", &Limits::default()).is_ok());
         let root = tree::parse("a: \"on\"\n", &Limits::default()).unwrap().unwrap();
         assert!(edited(&root, &[], "a: on\n", &Limits::default()).is_err());
+    }
+
+    fn ok(before: &str, after: &str) -> Result<(), String> {
+        let root = tree::parse(before, &Limits::default()).unwrap().unwrap();
+        edited(&root, &[], after, &Limits::default())
+    }
+
+    #[test]
+    fn style_and_spelling_do_not_matter_meaning_does() {
+        assert!(ok("a: {b: [1, x]}\n", "a:\n  b:\n    - 1\n    - x\n").is_ok());
+        assert!(ok("a: !!str 0755\nb: 'x'\n", "a: \"0755\"\nb: !!str x\n").is_ok());
+        assert!(ok("a: !!str 0755\n", "a: !!str 0755\n").is_ok());
+        assert!(ok("a: !!int 10\n", "a: 0xA\n").is_ok());
+        assert!(ok("a: &x 1\nb: *x\n", "a: &y 1\nb: *y\n").is_ok());
+        let err = ok("a: [1, 2]\n", "a: [1]\n").unwrap_err();
+        assert!(err.contains("number of list items") && err.ends_with("at a"), "{err}");
+        let err = ok("a: [1, 2]\n", "a: [1, 2, 3]\n").unwrap_err();
+        assert!(err.contains("number of list items"), "{err}");
+        let err = ok("a: [1, {b: 2}]\n", "a: [1, {b: 3}]\n").unwrap_err();
+        assert_eq!(err, "a scalar changed at a.1.b");
+        assert_eq!(ok("a: 1\n", "a: [1]\n").unwrap_err(), "the node changed shape at a");
+        assert_eq!(ok("a: 1\n", "[a]\n").unwrap_err(), "the node changed shape at the root");
+    }
+
+    #[test]
+    fn the_edited_text_is_read_like_the_input() {
+        assert_eq!(ok("a: 1\n", "").unwrap_err(), "the document became empty");
+        assert_eq!(ok("a: 1\n", "--- ~\n").unwrap_err(), "the document became empty");
+        let err = ok("a: 1\n", "a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(err.starts_with("line 2: a second document"), "{err}");
+        // A parse error is reported before a difference earlier in the text.
+        let err = ok("a: 1\nb: 2\n", "a: 2\nb: [\n").unwrap_err();
+        assert!(err.starts_with("line"), "{err}");
+        let limits = Limits { max_depth: 2, ..Limits::default() };
+        let root = tree::parse("a: 1\n", &limits).unwrap().unwrap();
+        let err = edited(&root, &[], "a: [[1]]\n", &limits).unwrap_err();
+        assert!(err.starts_with("line 1: nesting deeper than 2"), "{err}");
+        // Repeated keys: allowed (and compared in place) unless strict.
+        assert!(ok("a: 1\na: 2\n", "a: 1\na: 2\n").is_ok());
+        assert!(ok("a: 1\na: 2\n", "a: 1\na: 3\n").is_err());
+        let strict = Limits { strict_duplicate_keys: true, ..Limits::default() };
+        let root = tree::parse("a: 01\nb: 1\n", &strict).unwrap().unwrap();
+        assert!(edited(&root, &[], "a: 1\nb: 1\n", &strict).is_ok());
+        let root = tree::parse("01: x\n1: y\n", &strict).unwrap().unwrap();
+        let err = edited(&root, &[], "1: x\n1: y\n", &strict).unwrap_err();
+        assert_eq!(err, "line 2: duplicate key \"1\"");
+        assert!(edited(&root, &[], "1: x\n1: y\n", &Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn written_values_are_read_back() {
+        let text = "a:\nb: [x]\nc: {k: v}\n";
+        let out = check(text, |e, r| {
+            e.put(r, "a", &json!({"m": [1, true, null, "on"]}));
+            e.append(r.get("b").unwrap(), &json!({"n": "0755"}));
+            e.put(r.get("c").unwrap(), "l", &json!([]));
+        });
+        assert!(out.is_ok(), "{out:?}");
+        let root = tree::parse(text, &Limits::default()).unwrap().unwrap();
+        let mut e = Edits::new(text);
+        e.put(&root, "a", &json!({"m": [1, "on"]}));
+        e.append(root.get("b").unwrap(), &json!("w"));
+        let want = [
+            ("a:\n  m: [1, on]\nb: [x, w]\nc: {k: v}\n", "a written value reads back as something else at a.m.1"),
+            ("a:\n  m: [1]\nb: [x, w]\nc: {k: v}\n", "a written list reads back with other items at a.m"),
+            ("a:\n  m: [1, \"on\"]\n  n: 1\nb: [x, w]\nc: {k: v}\n", "a written mapping reads back with other keys at a"),
+            ("a:\n  m: [1, \"on\"]\nb: [x, z]\nc: {k: v}\n", "a written value reads back as something else at b.1"),
+            ("a:\n  m: [1, \"on\"]\nb: [x]\nc: {k: v}\n", "the number of list items is not what the edits add at b"),
+            ("a: 1\nb: [x, w]\nc: {k: v}\n", "a written value reads back as something else at a"),
+        ];
+        for (after, message) in want {
+            assert_eq!(edited(&root, e.intents(), after, &Limits::default()).unwrap_err(), message, "{after}");
+        }
+        let r = edited(&root, e.intents(), "a:\n  m: [1, \"on\"]\nb: [x, w]\nc: {k: v}\n", &Limits::default());
+        assert!(r.is_ok(), "{r:?} {}", e.apply());
+        // An intent whose target the walk never reaches.
+        let err = edited(&root.get("c").unwrap(), e.intents(), "{k: v}\n", &Limits::default()).unwrap_err();
+        assert!(err.starts_with("an edit found no target"), "{err}");
     }
 }

@@ -208,6 +208,9 @@ pub fn check<'a>(text: &'a str, limits: &Limits) -> Result<Option<Node<'a>>, Syn
 fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<Node<'a>>, SyntaxError> {
     let mut offsets = ByteOffsets::new(text);
     let mut stack: Vec<Frame<'a>> = Vec::new();
+    // The finished children of every open collection, innermost last: each collection takes
+    // its own once, into a vector of the right size (no growing vectors per collection).
+    let mut children: Vec<Node<'a>> = Vec::new();
     let mut root: Option<Node<'a>> = None;
     let mut documents = 0;
     let allow_duplicates = whole_tree && !limits.strict_duplicate_keys;
@@ -243,7 +246,12 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                     }
                     _ => (start, next),
                 };
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
+                let tag = tag.map(|t| {
+                    let mut full = String::with_capacity(t.handle.len() + t.suffix.len());
+                    full.push_str(&t.handle);
+                    full.push_str(&t.suffix);
+                    full.into_boxed_str()
+                });
                 node(start, Value::Scalar { text: value, style, tag }, anchor != 0, end)
             }
             Event::Alias(_) => node(start, Value::Alias, false, offsets.byte(span.end.index())),
@@ -263,18 +271,19 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                 };
                 let keep = whole_tree || depth <= 1;
                 let node = node(start, value, anchor != 0, start);
-                stack.push(Frame { node, key: None, keys: KeySet::default(), keep, allow_duplicates });
+                let base = children.len();
+                stack.push(Frame { node, base, key_next: true, many: None, keep, allow_duplicates });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let mut frame = stack.pop().expect("parser balances collection events");
                 frame.node.end = start;
-                frame.node
+                frame.finish(&mut children)
             }
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
         };
         match stack.last_mut() {
-            Some(frame) => frame.add(complete).map_err(|e| SyntaxError { duplicate: true, ..fail(e) })?,
+            Some(frame) => frame.add(complete, &mut children).map_err(|e| SyntaxError { duplicate: true, ..fail(e) })?,
             None => root = Some(complete),
         }
     }
@@ -407,11 +416,15 @@ fn closing_quote(text: &str, start: usize) -> usize {
     bytes.len()
 }
 
-/// A collection being built, with the key waiting for its value when it is a mapping.
+/// A collection being built; its finished children so far are `children[base..]` (for a
+/// mapping, keys and values in turn; only keys when its children are not kept).
 struct Frame<'a> {
     node: Node<'a>,
-    key: Option<Node<'a>>,
-    keys: KeySet<'a>,
+    base: usize,
+    /// A mapping's next child is a key.
+    key_next: bool,
+    /// A large mapping's keys, hashed (a small one's are compared in `children`).
+    many: Option<HashSet<Cow<'a, str>>>,
     /// Whether children are stored, or only checked (see [`check`]).
     keep: bool,
     /// Whether a repeated key is recorded (and read as its last occurrence) rather than refused.
@@ -419,17 +432,17 @@ struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    fn add(&mut self, child: Node<'a>) -> Result<(), String> {
+    fn add(&mut self, child: Node<'a>, children: &mut Vec<Node<'a>>) -> Result<(), String> {
         match &mut self.node.value {
-            Value::Seq { items, .. } => {
+            Value::Seq { .. } => {
                 if self.keep {
-                    items.push(child);
+                    children.push(child);
                 }
             }
-            Value::Map { entries, .. } => match self.key.take() {
-                None => {
+            Value::Map { .. } => {
+                if self.key_next {
                     if let Value::Scalar { text, .. } = &child.value
-                        && !self.keys.insert(text.clone())
+                        && self.repeats(text, children)
                         && text != "<<"
                     {
                         if !self.allow_duplicates {
@@ -439,23 +452,66 @@ impl<'a> Frame<'a> {
                             *duplicates = true;
                         }
                     }
-                    self.key = Some(child);
+                    // Keys are kept at least until the mapping ends: they are its key set.
+                    children.push(child);
+                } else if self.keep {
+                    children.push(child);
                 }
-                Some(key) => {
-                    if self.keep {
-                        entries.push((key, child));
-                    }
-                }
-            },
+                self.key_next = !self.key_next;
+            }
             Value::Scalar { .. } | Value::Alias => unreachable!("only collections are frames"),
         }
         Ok(())
+    }
+
+    /// Whether a mapping already has the scalar key `key`; remembers it when a set is in use.
+    /// Linear over the keys while they are few, so duplicate checks stay linear overall even
+    /// for hostile inputs with 100,000 keys.
+    fn repeats(&mut self, key: &Cow<'a, str>, children: &[Node<'a>]) -> bool {
+        if let Some(set) = &mut self.many {
+            return !set.insert(key.clone());
+        }
+        let keys = children[self.base..].iter().step_by(if self.keep { 2 } else { 1 });
+        if keys.clone().any(|k| k.scalar() == Some(key)) {
+            return true;
+        }
+        if keys.len() >= LINEAR_KEY_SCAN {
+            let mut set: HashSet<Cow<'a, str>> = keys
+                .filter_map(|k| match &k.value {
+                    Value::Scalar { text, .. } => Some(text.clone()),
+                    _ => None,
+                })
+                .collect();
+            set.insert(key.clone());
+            self.many = Some(set);
+        }
+        false
+    }
+
+    /// The finished collection, holding its children.
+    fn finish(mut self, children: &mut Vec<Node<'a>>) -> Node<'a> {
+        if self.keep {
+            let mut taken = children.drain(self.base..);
+            match &mut self.node.value {
+                Value::Seq { items, .. } => *items = taken.collect(),
+                Value::Map { entries, .. } => {
+                    let mut pairs = Vec::with_capacity(taken.len() / 2);
+                    while let (Some(k), Some(v)) = (taken.next(), taken.next()) {
+                        pairs.push((k, v));
+                    }
+                    *entries = pairs;
+                }
+                Value::Scalar { .. } | Value::Alias => unreachable!("only collections are frames"),
+            }
+        }
+        children.truncate(self.base);
+        self.node
     }
 }
 
 /// The keys of one mapping: a short list, turned into a hash set once the mapping grows, so
 /// duplicate checks stay linear overall even for hostile inputs with 100,000 keys.
-enum KeySet<'a> {
+pub(super) enum KeySet<'a> {
     Few(Vec<Cow<'a, str>>),
     Many(HashSet<Cow<'a, str>>),
 }
@@ -470,7 +526,7 @@ const LINEAR_KEY_SCAN: usize = 32;
 
 impl<'a> KeySet<'a> {
     /// Adds a key; false if it was already there.
-    fn insert(&mut self, key: Cow<'a, str>) -> bool {
+    pub(super) fn insert(&mut self, key: Cow<'a, str>) -> bool {
         match self {
             KeySet::Few(keys) if keys.contains(&key) => false,
             KeySet::Few(keys) if keys.len() < LINEAR_KEY_SCAN => {
@@ -578,6 +634,20 @@ mod tests {
         text.push_str("k7: again\n");
         assert!(parse(&text, &STRICT).unwrap_err().message.contains("k7"));
         assert_eq!(parse_ok(&text).duplicate_key().map(|(_, k)| k), Some("k7"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_where_children_are_not_kept() {
+        // `check` keeps no children below the root's entries, but still knows their keys.
+        for n in [3, 100] {
+            let mut text = String::from("kind: ConfigMap\ndata:\n  deep:\n");
+            text.extend((0..n).map(|i| format!("    k{i}: {i}\n")));
+            text.push_str("    ? [complex]\n    : 1\n    <<: {}\n    <<: {}\n");
+            assert!(check(&text, &Limits::default()).is_ok(), "{n}");
+            text.push_str("    k1: again\n");
+            let err = check(&text, &Limits::default()).unwrap_err();
+            assert!(err.duplicate && err.message.contains("\"k1\""), "{n}: {}", err.message);
+        }
     }
 
     #[test]
