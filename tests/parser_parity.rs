@@ -193,7 +193,10 @@ fn unicode_line_breaks() {
     // A line holding only U+2028 is an empty line; one after a block scalar header ends it.
     assert_eq!(accepts("\u{2028}a: b\n")[0].0, "a");
     assert_eq!(accepts("key: |2-\u{2028}    text\n")[1].0, "  text");
-    assert_eq!(accepts("a:\u{2028}  b: c\u{2028}d: e\n").iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "d", "e"]);
+    assert_eq!(
+        accepts("a:\u{2028}  b: c\u{2028}d: e\n").iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c", "d", "e"]
+    );
     // Folding: spaces around them are stripped; NEL becomes a space like `\n`.
     assert_eq!(accepts("a: 'x\u{2028}    y'\n")[1].0, "x\u{2028}y");
     assert_eq!(accepts("a: \"x \u{2029} y\"\n")[1].0, "x\u{2029}y");

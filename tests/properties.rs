@@ -108,7 +108,9 @@ fn block_item(item: &Item, dash_pad: &str, dash: u8) -> String {
     let entries = |first: &str| {
         item.iter()
             .enumerate()
-            .map(|(n, (k, v))| format!("{}{k}: {v}\n", if n == 0 { first.to_string() } else { format!("{dash_pad}  ") }))
+            .map(|(n, (k, v))| {
+                format!("{}{k}: {v}\n", if n == 0 { first.to_string() } else { format!("{dash_pad}  ") })
+            })
             .collect::<String>()
     };
     match dash % 4 {
@@ -138,7 +140,9 @@ fn list(key: &str, items: &[Item], shape: u8, dash: u8, pad: &str, s: &Style) ->
         (7, _) => format!("{pad}{key}: !!seq [{}]\n", flow.join(", ")),
         (8, false) => format!("{pad}{key}: [{},]\n", flow.join(", ")),
         // Spread over lines, the closing bracket back at the key's column.
-        (9, _) => format!("{pad}{key}: [\n{}{pad}]\n", flow.iter().map(|f| format!("{inner}{f},\n")).collect::<String>()),
+        (9, _) => {
+            format!("{pad}{key}: [\n{}{pad}]\n", flow.iter().map(|f| format!("{inner}{f},\n")).collect::<String>())
+        }
         (10, _) => format!(
             "{pad}{key}: [\n{inner}# items\n{}{pad}]\n",
             flow.iter().map(|f| format!("{inner}{f}, # one\n")).collect::<String>()
@@ -151,7 +155,10 @@ fn list(key: &str, items: &[Item], shape: u8, dash: u8, pad: &str, s: &Style) ->
                 .map(|i| format!("{dash_pad}# before an item\n{}", block_item(i, &dash_pad, dash)))
                 .collect::<String>()
         ),
-        _ => format!("{pad}{key}: !!seq [\n{}{pad}]\n", flow.iter().map(|f| format!("{inner}{f},\n")).collect::<String>()),
+        _ => format!(
+            "{pad}{key}: !!seq [\n{}{pad}]\n",
+            flow.iter().map(|f| format!("{inner}{f},\n")).collect::<String>()
+        ),
     }
 }
 
@@ -188,7 +195,13 @@ struct PodShapes {
 
 fn pod_shapes() -> impl Strategy<Value = PodShapes> {
     (0usize..3, any::<[(u8, u8); 3]>(), any::<bool>(), any::<(u8, u8, u8)>(), any::<bool>()).prop_map(
-        |(containers, [mounts, volumes, secrets], secrets_first, (container_dash, container_tail, pod_tail), comment)| {
+        |(
+            containers,
+            [mounts, volumes, secrets],
+            secrets_first,
+            (container_dash, container_tail, pod_tail),
+            comment,
+        )| {
             PodShapes {
                 containers,
                 mounts,
@@ -236,7 +249,7 @@ fn deployment(s: &Style, k: &PodShapes, value: &str) -> String {
             v => block_scalar("script", &key, v - 1, s),
         };
     }
-    if k.pod_tail % 8 != 0 {
+    if !k.pod_tail.is_multiple_of(8) {
         text += &block_scalar("subdomain", &p(3), k.pod_tail % 8 - 1, s);
     }
     let volumes = list(
@@ -297,7 +310,8 @@ fn ingress(s: &Style, k: &IngressShapes, value: &str) -> String {
     let mut entries = vec![(format!("{a}x: {value}\n"), format!("x: {value}"))];
     match k.middlewares % 6 {
         0 => {}
-        1 => entries.push((format!("{a}{MIDDLEWARES}: ns-a@kubernetescrd\n"), format!("{MIDDLEWARES}: ns-a@kubernetescrd"))),
+        1 => entries
+            .push((format!("{a}{MIDDLEWARES}: ns-a@kubernetescrd\n"), format!("{MIDDLEWARES}: ns-a@kubernetescrd"))),
         2 => entries.push((
             format!("{a}{MIDDLEWARES}: >-\n{a}{}ns-a@kubernetescrd\n", " ".repeat(s.indent)),
             format!("{MIDDLEWARES}: \"ns-a@kubernetescrd\""),
@@ -313,7 +327,7 @@ fn ingress(s: &Style, k: &IngressShapes, value: &str) -> String {
             format!("{MIDDLEWARES}: {{a: b}}"),
         )),
     }
-    let tail = k.tail % 8 != 0;
+    let tail = !k.tail.is_multiple_of(8);
     let block_entries = |with_tail: bool| {
         let mut t = entries.iter().map(|(b, _)| b.clone()).collect::<String>();
         if with_tail {
@@ -333,7 +347,8 @@ fn ingress(s: &Style, k: &IngressShapes, value: &str) -> String {
         7 => format!("{}annotations: {{\n{a}{flow}\n{}}}\n", p(1), p(1)),
         _ => format!("{}annotations: # chart annotations\n{}", p(1), block_entries(tail)),
     };
-    let mut text = format!("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n{}name: web\n{annotations}", p(1));
+    let mut text =
+        format!("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n{}name: web\n{annotations}", p(1));
     text += &format!("spec:\n{}rules:\n", p(1));
     text += &if k.rule_dash {
         format!("{}-\n{rule_key}host: {host_value}\n", p(1))
@@ -563,7 +578,8 @@ fn without_managed_fields(input: &Json, output: &Json) -> Result<(Json, Json), S
                         || k.starts_with("nginx.ingress.kubernetes.io/auth-")
                 };
                 ann.retain(|k, _| before.contains_key(k) || !managed(k));
-                if let (Some(Json::String(now)), Some(Json::String(was))) = (ann.get(MIDDLEWARES), before.get(MIDDLEWARES))
+                if let (Some(Json::String(now)), Some(Json::String(was))) =
+                    (ann.get(MIDDLEWARES), before.get(MIDDLEWARES))
                     && (*now == format!("{was},{MIDDLEWARE_REF}") || (was.trim().is_empty() && now == MIDDLEWARE_REF))
                 {
                     ann.insert(MIDDLEWARES.into(), Json::String(was.clone()));
@@ -612,7 +628,11 @@ fn check(m: &Manifest) -> Result<(), TestCaseError> {
     let twice = run(&once.text);
     prop_assert_eq!(&twice.text, &once.text, "a second run changed the output");
     if std::env::var_os("PROPS_STRICT_CHECK").is_some() {
-        prop_assert!(once.check_failures.is_empty(), "maia-krm's check left resources alone: {:?}", once.check_failures);
+        prop_assert!(
+            once.check_failures.is_empty(),
+            "maia-krm's check left resources alone: {:?}",
+            once.check_failures
+        );
     }
     let out = &once.text;
     if let Some(Err(e)) = yamlv3(out) {
@@ -627,8 +647,11 @@ fn check(m: &Manifest) -> Result<(), TestCaseError> {
     prop_assert!(open_end || after.len() == before.len() + 1, "one Middleware added after the input");
     if open_end {
         let tail = &text[text.rfind(['\n', '\r']).unwrap_or(0)..];
-        prop_assert!(text.rsplit_once("---").is_some_and(|(_, last)| last.contains(": |") || last.contains(": >")),
-            "no Middleware, but the stream does not end in a block scalar: {:?}", tail);
+        prop_assert!(
+            text.rsplit_once("---").is_some_and(|(_, last)| last.contains(": |") || last.contains(": >")),
+            "no Middleware, but the stream does not end in a block scalar: {:?}",
+            tail
+        );
     }
     let last = before.len() - 1;
     let mut inputs = m.docs.iter();
@@ -652,7 +675,14 @@ fn check(m: &Manifest) -> Result<(), TestCaseError> {
         }
         let (d_in, d_out) = without_managed_fields(&d_in, &d_out)
             .map_err(|e| TestCaseError::fail(format!("document {n}: {e}\n--- input:\n{t_in}\n--- output:\n{t_out}")))?;
-        prop_assert_eq!(d_out, d_in, "document {} means something else:\n--- input:\n{}\n--- output:\n{}", n, t_in, t_out);
+        prop_assert_eq!(
+            d_out,
+            d_in,
+            "document {} means something else:\n--- input:\n{}\n--- output:\n{}",
+            n,
+            t_in,
+            t_out
+        );
     }
     if !open_end {
         let middleware = read(after[before.len()]).map_err(TestCaseError::fail)?;

@@ -521,7 +521,10 @@ mod tests {
         let want = [
             ("a:\n  m: [1, on]\nb: [x, w]\nc: {k: v}\n", "a written value reads back as something else at a.m.1"),
             ("a:\n  m: [1]\nb: [x, w]\nc: {k: v}\n", "a written list reads back with other items at a.m"),
-            ("a:\n  m: [1, \"on\"]\n  n: 1\nb: [x, w]\nc: {k: v}\n", "a written mapping reads back with other keys at a"),
+            (
+                "a:\n  m: [1, \"on\"]\n  n: 1\nb: [x, w]\nc: {k: v}\n",
+                "a written mapping reads back with other keys at a",
+            ),
             ("a:\n  m: [1, \"on\"]\nb: [x, z]\nc: {k: v}\n", "a written value reads back as something else at b.1"),
             ("a:\n  m: [1, \"on\"]\nb: [x]\nc: {k: v}\n", "the number of list items is not what the edits add at b"),
             ("a: 1\nb: [x, w]\nc: {k: v}\n", "a written value reads back as something else at a"),

@@ -283,7 +283,9 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
         };
         match stack.last_mut() {
-            Some(frame) => frame.add(complete, &mut children).map_err(|e| SyntaxError { duplicate: true, ..fail(e) })?,
+            Some(frame) => {
+                frame.add(complete, &mut children).map_err(|e| SyntaxError { duplicate: true, ..fail(e) })?
+            }
             None => root = Some(complete),
         }
     }
@@ -467,6 +469,7 @@ impl<'a> Frame<'a> {
     /// Whether a mapping already has the scalar key `key`; remembers it when a set is in use.
     /// Linear over the keys while they are few, so duplicate checks stay linear overall even
     /// for hostile inputs with 100,000 keys.
+    #[allow(clippy::ptr_arg)] // the set keeps keys borrowed from the input: a `&str` would force copies
     fn repeats(&mut self, key: &Cow<'a, str>, children: &[Node<'a>]) -> bool {
         if let Some(set) = &mut self.many {
             return !set.insert(key.clone());
