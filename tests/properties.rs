@@ -598,9 +598,12 @@ fn without_managed_fields(input: &Json, output: &Json) -> Result<(Json, Json), S
     Ok((input, out))
 }
 
+/// A running `yamlv3 batch` process: its handle, its input and its answers.
+type Checker = (Child, ChildStdin, BufReader<ChildStdout>);
+
 /// Go yaml.v3 (Helm 4's reader), when `YAMLV3` names the checker: one `batch` process for the run.
 fn yamlv3(text: &str) -> Option<Result<(), String>> {
-    static CHECKER: OnceLock<Option<Mutex<(Child, ChildStdin, BufReader<ChildStdout>)>>> = OnceLock::new();
+    static CHECKER: OnceLock<Option<Mutex<Checker>>> = OnceLock::new();
     let checker = CHECKER.get_or_init(|| {
         let path = std::env::var_os("YAMLV3")?;
         let mut child =

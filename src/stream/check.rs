@@ -535,7 +535,7 @@ mod tests {
         let r = edited(&root, e.intents(), "a:\n  m: [1, \"on\"]\nb: [x, w]\nc: {k: v}\n", &Limits::default());
         assert!(r.is_ok(), "{r:?} {}", e.apply());
         // An intent whose target the walk never reaches.
-        let err = edited(&root.get("c").unwrap(), e.intents(), "{k: v}\n", &Limits::default()).unwrap_err();
+        let err = edited(root.get("c").unwrap(), e.intents(), "{k: v}\n", &Limits::default()).unwrap_err();
         assert!(err.starts_with("an edit found no target"), "{err}");
     }
 }
