@@ -221,7 +221,7 @@ fn a_pod_template_whose_containers_is_null_gets_only_the_pull_secret() {
 }
 
 /// Inputs the fuzzer once broke (tests/fuzz/run): each must now be accepted and transformed
-/// idempotently, or refused cleanly.
+/// idempotently with every edit passing the output check, or refused cleanly.
 #[test]
 fn fuzz_regressions_replay_cleanly() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-regressions");
@@ -230,6 +230,8 @@ fn fuzz_regressions_replay_cleanly() {
         let input = std::fs::read(&path).unwrap();
         let first = run(&input, "  traefik_resolver: letsencrypt\n  middleware: always\n  shared_hooks: \"true\"\n");
         assert!(!first.stderr.contains("panicked"), "{}: {}", path.display(), first.stderr);
+        // A failed output check is safe (the document comes out as it came) but is a maia-krm bug.
+        assert!(!first.stderr.contains("failed maia-krm's check"), "{}: {}", path.display(), first.stderr);
         match first.code {
             Some(0) => {
                 let second = run(

@@ -277,7 +277,7 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let mut frame = stack.pop().expect("parser balances collection events");
-                frame.node.end = start;
+                frame.node.end = if frame.node.is_flow() { closing_bracket(text, start) } else { start };
                 frame.finish(&mut children)
             }
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
@@ -400,6 +400,22 @@ fn indicator_in(line: &str) -> Option<usize> {
         let rest = rest.trim_end_matches(['\n', '\r']);
         rest.trim().is_empty() || (rest.starts_with([' ', '\t']) && rest.trim_start().starts_with('#'))
     })
+}
+
+/// Offset of the bracket that closes a flow collection. The parser reports the end at a trailing
+/// comma when there is one (`{a,\n}`): the bracket comes after it, past blanks, line breaks and
+/// comments.
+fn closing_bracket(text: &str, reported: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = reported;
+    while let Some(&b) = bytes.get(at) {
+        match b {
+            b']' | b'}' => return at,
+            b'#' => at = memchr::memchr2(b'\n', b'\r', &bytes[at..]).map_or(bytes.len(), |i| at + i),
+            _ => at += 1,
+        }
+    }
+    reported
 }
 
 /// Offset just past the quote that closes the quoted scalar starting at `start`.
@@ -693,6 +709,16 @@ mod tests {
         let root = parse_ok(text);
         let span = |k: &str| &text[root.get(k).unwrap().start..root.get(k).unwrap().end];
         assert_eq!((span("a"), span("b")), ("|\n  &x !y", "!!str |\n  z"));
+    }
+
+    #[test]
+    fn a_flow_collection_ends_at_its_bracket_after_a_trailing_comma() {
+        // Found by the fuzzer: the parser reports the end of `{n,\n}` at the comma.
+        for text in ["m: {n,\n}\n", "m: [a, # c\n]\n", "m: {a: 1,}\n"] {
+            let m = parse_ok(text);
+            let m = m.get("m").unwrap();
+            assert!(matches!(text.as_bytes()[m.end], b'}' | b']'), "{text:?}: end at {}", m.end);
+        }
     }
 
     #[test]
