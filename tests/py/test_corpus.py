@@ -70,6 +70,10 @@ def external_checks(corpus, path, flavour):
     return res
 
 
+# CPython forks its children with vfork; doing that from this worker thread while the main thread
+# runs has failed here with EFAULT ("Bad address") now and then. fork+exec is slower but sound.
+subprocess._USE_VFORK = False
+
 LOOKAHEAD = 6
 _worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus")
 _jobs = {}

@@ -142,9 +142,18 @@ def test_an_invalid_config_is_an_error_result_naming_the_key():
 
 
 def test_a_broken_resource_list_is_exit_1_with_nothing_on_stdout():
-    proc = krm(resource_list(SA + "- kind: Pod\n  metadata: {name: a}\n  metadata: {name: b}\n", KPT_INPUT), code=1)
+    proc = krm(resource_list(SA + "- kind: Pod\n  metadata: {name: a\n", KPT_INPUT), code=1)
     assert proc.stdout == b""
-    assert b"duplicate key" in proc.stderr
+    assert b"line" in proc.stderr
+
+
+def test_an_item_that_repeats_a_key_is_a_warning_and_left_alone():
+    # Helm and kubectl read the last occurrence; maia-krm reads it so too, and does not edit it.
+    pod = "- kind: Pod\n  metadata: {name: a}\n  metadata: {name: b}\n  spec: {containers: [{name: c, image: x}]}\n"
+    out = yaml.safe_load(krm(resource_list(SA + pod, KPT_INPUT)).stdout)
+    assert out["items"][1] == yaml.safe_load(pod)[0]
+    warnings = [r for r in out["results"] if r["severity"] == "warning" and r["resourceRef"]["name"] == "b"]
+    assert any("repeated" in r["message"] for r in warnings), out["results"]
 
 
 def test_config_from_the_command_line_when_function_config_is_empty():
