@@ -300,3 +300,46 @@ fn a_value_without_a_key_is_refused() {
         assert!(Parser::new_from_str(text).all(|e| e.is_ok()), "{text:?}");
     }
 }
+
+// Speed patch (PATCHES.md, "speed, not behaviour"): `Parser::new_from_str` takes a plain scalar's
+// ASCII run as one slice; `new_from_iter` (BufferedInput) still scans it char by char. Both must
+// give the same events, spans (char indexes in both) and errors.
+#[test]
+fn plain_scalar_fast_path_matches_the_char_path() {
+    // Debug of a `Cow` does not show whether it borrows, so the two inputs compare as text.
+    // Events up to and including the first error (the iterator does not end after one).
+    fn events<T: std::fmt::Debug, E: std::fmt::Debug>(it: impl Iterator<Item = Result<T, E>>) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in it.take(1000) {
+            let err = e.is_err();
+            out.push(format!("{e:?}"));
+            if err {
+                break;
+            }
+        }
+        out
+    }
+    let long = "abcdefghijklmnopqrstuvwxyz0123456789-_./";
+    let mut cases: Vec<String> = [
+        "a:b", "a#b", "x: a:b c", "{a: b:c, d: [e,f]}", "a: 1.10", "k: v # c", "k: v #c\n",
+        "a: é", "é: a", "a: xé:y", "a: x\u{2028}y", "a: x\u{2028}  y\n", "a: x\u{2029}y", "a: x\u{85}y",
+        "a: x\u{feff}y", "a:\u{2028}b", "a:é", "a: b:\n  c\n", "a: x y\n  z\n\n  w\n", "- a,b[c]{d}",
+        "[a:b, c:, d:[e], f:{g}, h:,i]", "{a:b}", "{a: b}}", "[a,]", "a: b: c", "a: b\n c: d",
+        "a: b:", "a: b:\t", "a: b:\r\nc: d\r\n", "a:\tb", "-a: -b", "[-a, -]", "a: 'x'#c", "a: b#c d#e",
+        "--- a\n... b\n", "a: ---b", "k: http://x:80/p?q=1#f", "k: [http://x:80/p]", "k: {u: a:1}",
+        "a: x:\u{2028}y", "a: x:\u{85}", "a: x:é", "a: xy", "a", "", ":", "a:", "a: b\n\t\nc: d",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (i, tail) in ["", "é", ":", ": x", ",y", "\u{2028}z", " # c", "\n  more"].iter().enumerate() {
+        cases.push(format!("k{i}: {long}{tail}{long}\n"));
+        cases.push(format!("[{long}{tail}{long}, {long}]\n"));
+        cases.push(format!("{{{long}{tail}: {long}{tail}{long}}}\n"));
+    }
+    for text in &cases {
+        let fast = events(Parser::new_from_str(text));
+        let slow = events(Parser::new_from_iter(text.chars()));
+        assert_eq!(fast, slow, "{text:?}");
+    }
+}

@@ -440,6 +440,18 @@ pub trait Input {
         n_chars
     }
 
+    /// maia-krm: speed, not behaviour. Consume, in one go, the longest run of ASCII characters
+    /// that the inner loop of `scan_plain_scalar` would consume one at a time, append them to
+    /// `out` and return how many there were (no line break among them, so the caller advances
+    /// index and column by that count). The run stops before a blank, a break, `\0`, the end of
+    /// input, a `:` followed by a blank, break, end (or, with `in_flow`, a flow indicator), a flow
+    /// indicator with `in_flow`, and any non-ASCII character (left to the slow loop). The default
+    /// consumes nothing, so inputs without it (`BufferedInput`) keep the slow loop.
+    #[inline]
+    fn fetch_plain_scalar_ascii_run(&mut self, _out: &mut String, _in_flow: bool) -> usize {
+        0
+    }
+
     /// Fetch characters as long as they satisfy `is_yaml_non_space(c)`.
     ///
     /// The characters are consumed from the input.

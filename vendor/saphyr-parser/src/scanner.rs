@@ -2400,6 +2400,13 @@ impl<'input, T: Input> Scanner<'input, T> {
                 // Add content non-blank characters to the scalar.
                 let mut end = false;
                 while !end {
+                    // maia-krm: speed, not behaviour: a `&str` input hands over the ASCII run the
+                    // loop below would take char by char (none of it a break: line unchanged).
+                    let n = self
+                        .input
+                        .fetch_plain_scalar_ascii_run(&mut string, self.flow_level > 0);
+                    self.mark.index += n;
+                    self.mark.col += n;
                     // Fill the buffer once and process all characters in the buffer until the next
                     // fetch. Note that `next_can_be_plain_scalar` needs 2 lookahead characters,
                     // hence the `for` loop looping `self.input.bufmaxlen() - 1` times.

@@ -243,6 +243,42 @@ impl Input for StrInput<'_> {
         )
     }
 
+    // maia-krm: speed, not behaviour: the ASCII run of a plain scalar taken as one slice (see
+    // `Input::fetch_plain_scalar_ascii_run`); `tests/parser_parity.rs`
+    // `plain_scalar_fast_path_matches_the_char_path` pins it to the char-by-char path.
+    #[inline]
+    fn fetch_plain_scalar_ascii_run(&mut self, out: &mut String, in_flow: bool) -> usize {
+        #[inline(always)]
+        fn ends_after_colon(b: u8, in_flow: bool) -> bool {
+            // Non-ASCII after `:` may be a break (U+0085, U+2028, U+2029): left to the slow loop.
+            b >= 0x80 || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0) || (in_flow && is_flow(b as char))
+        }
+        let bytes = self.buffer.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let stop = match b {
+                b' ' | b'\t' | b'\n' | b'\r' | 0 | 0x80..=0xff => true,
+                b',' | b'[' | b']' | b'{' | b'}' => in_flow,
+                b':' => match bytes.get(i + 1) {
+                    None => true,
+                    Some(&n) => ends_after_colon(n, in_flow),
+                },
+                _ => false,
+            };
+            if stop {
+                break;
+            }
+            i += 1;
+        }
+        if i > 0 {
+            // `i` is at an ASCII byte or the end, hence a char boundary.
+            out.push_str(&self.buffer[..i]);
+            self.buffer = &self.buffer[i..];
+        }
+        i
+    }
+
     #[allow(clippy::inline_always)]
     #[inline(always)]
     fn next_can_be_plain_scalar(&self, in_flow: bool) -> bool {
