@@ -83,15 +83,6 @@ fn load_config(args: &ConfigArgs) -> Option<Result<Config, String>> {
     }
 }
 
-fn require(config: pipeline::ConfigArg) -> Result<Config> {
-    config
-        .unwrap_or_else(|| {
-            Err("no config: pass --config FILE (a ConfigMap), --form FILE --cluster FILE, or set MAIA_KRM_CONFIG"
-                .into())
-        })
-        .map_err(Error::Config)
-}
-
 /// The runbook subcommands: each prints one artifact on stdout.
 fn run_command(command: &Command) -> Result<()> {
     let output = match command {
@@ -134,20 +125,20 @@ fn run_command(command: &Command) -> Result<()> {
             format!("{summary}\n")
         }
         Command::Namespace { config, registry_password_file } => {
-            let config = require(load_config(config))?;
+            let config = pipeline::require(load_config(config))?;
             let password = generate::namespace::registry_password(registry_password_file.as_deref(), &config)
                 .map_err(Error::Config)?;
             generate::yaml_stream(&generate::namespace::resources(&config, &password).map_err(Error::Config)?)
         }
         Command::Values { component, config } => {
-            let config = require(load_config(config))?;
+            let config = pipeline::require(load_config(config))?;
             match generate::values::values(component, &config).map_err(Error::Config)? {
                 (v, Format::Json) => format!("{}\n", serde_json::to_string_pretty(&v).expect("values serialise")),
                 (v, Format::Yaml) => block_document(&v),
             }
         }
         Command::Plan { config: args, output, argocd, repo } => {
-            let config = require(load_config(args))?;
+            let config = pipeline::require(load_config(args))?;
             if *argocd {
                 generate::yaml_stream(&generate::plan::argocd(&config, repo))
             } else {

@@ -45,13 +45,17 @@ pub fn run<'a>(input: &'a str, config: ConfigArg, jobs: usize) -> Result<Transfo
     {
         return krm_run(doc, config);
     }
-    let config = config
+    Ok(transform(&docs, &require(config)?, jobs)?)
+}
+
+/// The config a manifest stream (or a runbook command) needs: there is no other place to find one.
+pub fn require(config: ConfigArg) -> Result<Config, Error> {
+    config
         .unwrap_or_else(|| {
             Err("no config: pass --config FILE (a ConfigMap), --form FILE --cluster FILE, or set MAIA_KRM_CONFIG"
                 .into())
         })
-        .map_err(Error::Config)?;
-    Ok(transform(&docs, &config, jobs)?)
+        .map_err(Error::Config)
 }
 
 /// A manifest stream: every document through the patches, then the documents patches add.
