@@ -71,15 +71,15 @@ pub fn finish(
             edits.replace_scalar(api, "config.kubernetes.io/v1");
         }
     }
-    add_items(edits, root, "items", new_items);
-    if !add_items(edits, root, "results", results) {
+    let added = add_items(edits, root, "items", new_items).and_then(|()| add_items(edits, root, "results", results));
+    if let Err(why) = added {
         changes.push(Change {
             outcome: Outcome::Conflict,
             patch: "krm",
             resource: ResourceId::default(),
             document: 1,
             field: "results".into(),
-            message: "the ResourceList's `results` is not a list; no results added".into(),
+            message: format!("the ResourceList's new items and results can't be added: {why}"),
         });
     }
 }

@@ -11,7 +11,7 @@ use crate::krm;
 use crate::patch::{self, Change, Outcome, Patch, Report, Resource, ResourceId, StreamSummary};
 use crate::stream::edit::{Edits, block_document};
 use crate::stream::tree::{self, Node};
-use crate::stream::{self, Doc, Limits};
+use crate::stream::{self, Doc, Limits, check};
 
 /// What a run produced: the documents to write (borrowed where untouched), new documents to
 /// append, and the report.
@@ -102,7 +102,7 @@ fn can_end_line(last: &str, limits: &Limits) -> bool {
         return true;
     }
     match tree::parse(last, limits) {
-        Ok(Some(root)) => crate::stream::check::edited(&root, &[], &format!("{last}\n"), limits).is_ok(),
+        Ok(Some(root)) => check::edited(&root, &[], &format!("{last}\n"), limits).is_ok(),
         _ => true,
     }
 }
@@ -239,7 +239,7 @@ fn patch_document<'a>(
         // The next document's `---` must still start a line.
         let line_kept = !out.text.ends_with(['\n', '\r']) || text.ends_with(['\n', '\r']);
         let checked = if line_kept {
-            crate::stream::check::edited(&root, batch.intents(), &text, limits)
+            check::edited(&root, batch.intents(), &text, limits)
         } else {
             Err("the document lost its final line break".to_string())
         };

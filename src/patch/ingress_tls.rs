@@ -66,12 +66,12 @@ impl IngressTls {
                     let written = match rule.get("host") {
                         Some(h) if !h.is_null() => {
                             edits.replace_scalar(h, &self.host);
-                            true
+                            Ok(())
                         }
                         _ => edits.put(rule, "host", &json!(self.host)),
                     };
-                    if !written {
-                        report.conflict(&field, "the rule's `host` key can't be filled in (no `:`); rule left alone");
+                    if let Err(why) = written {
+                        report.conflict(&field, format!("{why}; rule left alone"));
                         continue;
                     }
                     report.changed(&field, format!("set empty host to {}", self.host));
@@ -133,8 +133,8 @@ impl IngressTls {
                     match first.map(|h| format!("{}-tls", rewrites.iter().find(|(f, _)| f == h).map_or(h, |(_, t)| t)))
                     {
                         Some(name) if !entries.iter().any(|e| secret_of(e).as_deref() == Some(&name)) => {
-                            if !edits.put(entry, "secretName", &json!(name)) {
-                                report.conflict(&format!("{field}.secretName"), "can't be filled in; left alone");
+                            if let Err(why) = edits.put(entry, "secretName", &json!(name)) {
+                                report.conflict(&format!("{field}.secretName"), format!("{why}; left alone"));
                                 continue;
                             }
                             report.changed(
@@ -156,29 +156,32 @@ impl IngressTls {
                 None => {}
             }
         }
-        let mut new_entries = Vec::new();
+        let (mut new_entries, mut added) = (Vec::new(), Vec::new());
         for host in hosts.iter().filter(|h| !covered.contains(*h)) {
             let name = format!("{host}-tls");
             if let Some(entry) = entries.iter().find(|e| secret_of(e).as_deref() == Some(&name)) {
-                if add_items(edits, entry, "hosts", vec![json!(host)]) {
-                    report.changed("spec.tls", format!("added {host} to the entry for secret {name}"));
-                } else {
-                    report.conflict("spec.tls", format!("the entry for secret {name} has hosts that are not a list"));
+                match add_items(edits, entry, "hosts", vec![json!(host)]) {
+                    Ok(()) => report.changed("spec.tls", format!("added {host} to the entry for secret {name}")),
+                    Err(why) => report.conflict("spec.tls", format!("the hosts of the entry for secret {name}: {why}")),
                 }
             } else if self.cert_manager {
                 new_entries.push(json!({"hosts": [host], "secretName": name}));
-                report.changed("spec.tls", format!("added entry for {host} with secret {name}"));
+                added.push(format!("added entry for {host} with secret {name}"));
             } else {
                 new_entries.push(json!({"hosts": [host]}));
-                report.changed("spec.tls", format!("added entry for {host} (certificate from the Traefik resolver)"));
+                added.push(format!("added entry for {host} (certificate from the Traefik resolver)"));
             }
         }
         if new_entries.is_empty() {
             if !hosts.is_empty() && hosts.iter().all(|h| covered.contains(h)) {
                 report.unchanged("spec.tls", "every rule host is already covered");
             }
-        } else {
-            add_items(edits, spec, "tls", new_entries); // shape checked in apply()
+            return;
+        }
+        // The shape of `spec.tls` was checked in apply(); its text may still refuse a new line.
+        match add_items(edits, spec, "tls", new_entries) {
+            Ok(()) => added.into_iter().for_each(|message| report.changed("spec.tls", message)),
+            Err(why) => report.conflict("spec.tls", format!("{why}; no entry added")),
         }
     }
 
@@ -192,10 +195,10 @@ impl IngressTls {
                 field,
                 "class chosen by the kubernetes.io/ingress.class annotation; not adding a second one",
             ),
-            None if edits.put(spec, "ingressClassName", &json!(class)) => {
-                report.changed(field, format!("set to {class}"))
-            }
-            None => report.conflict(field, "can't be filled in; left alone"),
+            None => match edits.put(spec, "ingressClassName", &json!(class)) {
+                Ok(()) => report.changed(field, format!("set to {class}")),
+                Err(why) => report.conflict(field, format!("{why}; left alone")),
+            },
         }
     }
 }

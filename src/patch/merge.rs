@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 use super::{Report, Resource};
-use crate::stream::edit::Edits;
+use crate::stream::edit::{Edits, Refused};
 use crate::stream::tree::Node;
 
 /// Adds annotations the resource does not set yet; reports the ones it sets otherwise.
@@ -22,23 +22,25 @@ pub fn annotate(res: &Resource, wanted: &[(String, String)], edits: &mut Edits, 
         }
     }
     let fields: Vec<_> = missing.iter().map(|(k, v)| (format!("metadata.annotations.{k}"), v.clone())).collect();
-    match res.node.get("metadata") {
-        Some(meta) if meta.is_map() && add_entries(edits, meta, "annotations", missing) => {
-            fields.into_iter().for_each(|(field, value)| report.changed(&field, format!("set to {value}")));
-        }
-        _ => report.conflict("metadata.annotations", "metadata or its annotations are not a mapping; left alone"),
+    let written = match res.node.get("metadata") {
+        Some(meta) if meta.is_map() => add_entries(edits, meta, "annotations", missing),
+        _ => Err("metadata is not a mapping"),
+    };
+    match written {
+        Ok(()) => fields.into_iter().for_each(|(field, value)| report.changed(&field, format!("set to {value}"))),
+        Err(why) => report.conflict("metadata.annotations", format!("{why}; left alone")),
     }
 }
 
 /// Sets entries of a string map under `parent.key` (annotations, labels), creating the map if
 /// needed. Entries whose key already exists are left to the caller, who has reported them.
-/// Returns false when `parent.key` holds something that is not a map, or an entry can't be
-/// written; the document's check then refuses whatever half was written.
-pub fn add_entries(edits: &mut Edits, parent: &Node, key: &str, entries: Vec<(String, String)>) -> bool {
+/// Refuses when `parent.key` holds something that is not a map, or an entry can't be written
+/// (the document's check then refuses whatever half was written).
+pub fn add_entries(edits: &mut Edits, parent: &Node, key: &str, entries: Vec<(String, String)>) -> Result<(), Refused> {
     match parent.get(key) {
-        Some(map) if map.is_map() => entries.into_iter().all(|(k, v)| edits.put(map, &k, &Json::String(v))),
-        Some(other) if !other.is_null() => false,
-        _ if entries.is_empty() => true,
+        Some(map) if map.is_map() => entries.into_iter().try_for_each(|(k, v)| edits.put(map, &k, &Json::String(v))),
+        Some(other) if !other.is_null() => Err("not a mapping"),
+        _ if entries.is_empty() => Ok(()),
         _ => {
             let map = entries.into_iter().map(|(k, v)| (k, Json::String(v))).collect();
             edits.put(parent, key, &Json::Object(map))
@@ -47,13 +49,13 @@ pub fn add_entries(edits: &mut Edits, parent: &Node, key: &str, entries: Vec<(St
 }
 
 /// Appends items to the list under `parent.key`, creating the list if it is absent or null.
-/// Returns false when `parent.key` holds something that is not a list, or the list's text
-/// can't be extended safely.
-pub fn add_items(edits: &mut Edits, parent: &Node, key: &str, items: Vec<Json>) -> bool {
+/// Refuses when `parent.key` holds something that is not a list, or the list's text can't be
+/// extended safely.
+pub fn add_items(edits: &mut Edits, parent: &Node, key: &str, items: Vec<Json>) -> Result<(), Refused> {
     match parent.get(key) {
-        Some(seq) if seq.is_seq() => items.iter().all(|item| edits.append(seq, item)),
-        Some(other) if !other.is_null() => false,
-        _ if items.is_empty() => true,
+        Some(seq) if seq.is_seq() => items.iter().try_for_each(|item| edits.append(seq, item)),
+        Some(other) if !other.is_null() => Err("not a list"),
+        _ if items.is_empty() => Ok(()),
         _ => edits.put(parent, key, &Json::Array(items)),
     }
 }

@@ -44,10 +44,9 @@ impl Patch for PullSecret {
         if listed.iter().any(|s| s.get("name").and_then(Node::str) == Some(&self.secret)) {
             return report.unchanged(&field, format!("already lists {}", self.secret));
         }
-        if add_items(edits, parent, "imagePullSecrets", vec![json!({ "name": self.secret })]) {
-            report.changed(&field, format!("added {}", self.secret));
-        } else {
-            report.conflict(&field, "not a list; left alone");
+        match add_items(edits, parent, "imagePullSecrets", vec![json!({ "name": self.secret })]) {
+            Ok(()) => report.changed(&field, format!("added {}", self.secret)),
+            Err(why) => report.conflict(&field, format!("{why}; left alone")),
         }
     }
 }
@@ -94,6 +93,20 @@ mod tests {
         assert_eq!(out, "kind: ServiceAccount\nimagePullSecrets: [{name: maia-docker-registry-secret}]\n");
         let (out, _) = run("kind: ServiceAccount\nimagePullSecrets: [{name: a}]\n", &config(&[]));
         assert_eq!(out, "kind: ServiceAccount\nimagePullSecrets: [{name: a}, {name: maia-docker-registry-secret}]\n");
+    }
+
+    #[test]
+    fn a_document_ending_in_an_unterminated_block_scalar_is_left_alone_with_the_reason() {
+        // A line after `|` text that ends the stream would give that text a line break; a `-`
+        // inside a tag before the header is not strip chomping (found in review).
+        for tail in ["secrets: |\n  y", "secrets: !a-b |\n  y"] {
+            let input = format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: x\n{tail}");
+            let (out, changes) = run(&input, &config(&[]));
+            assert_eq!(out, input);
+            let conflicts = messages(&changes, Outcome::Conflict);
+            assert!(conflicts.iter().any(|m| m.contains("block scalar without a line break")), "{conflicts:?}");
+            assert!(!changes.iter().any(|c| c.patch == crate::pipeline::CHECK), "{changes:?}");
+        }
     }
 
     #[test]

@@ -76,6 +76,14 @@ impl Patch for SharedVolume {
             None => (self.volume_name.clone(), false),
         };
 
+        // The volume is written first, aside: a mount without its volume would be an invalid pod.
+        let mut volume_edit = edits.fork();
+        if !volume_exists {
+            let item = json!({"name": volume, "persistentVolumeClaim": {"claimName": self.claim}});
+            if let Err(why) = add_items(&mut volume_edit, spec.node, "volumes", vec![item]) {
+                return report.conflict(&volumes_field, format!("{why}; nothing mounted"));
+            }
+        }
         let mut mounted_any = false;
         let containers = pods::containers(&spec, self.init_containers);
         if containers.is_empty() {
@@ -99,24 +107,22 @@ impl Patch for SharedVolume {
                 }
             } else if mounts.iter().any(|m| name_of(m).as_deref() == Some(&volume)) {
                 report.unchanged(&field, format!("already mounts {volume} at its own path"));
-            } else if add_items(
-                edits,
-                container,
-                "volumeMounts",
-                vec![json!({"name": volume, "mountPath": self.mount_path})],
-            ) {
-                report.changed(&field, format!("mounted {volume} at {}", self.mount_path));
-                mounted_any = true;
             } else {
-                report.conflict(&field, "not a list; left alone");
+                let mount = json!({"name": volume, "mountPath": self.mount_path});
+                match add_items(edits, container, "volumeMounts", vec![mount]) {
+                    Ok(()) => {
+                        report.changed(&field, format!("mounted {volume} at {}", self.mount_path));
+                        mounted_any = true;
+                    }
+                    Err(why) => report.conflict(&field, format!("{why}; left alone")),
+                }
             }
         }
 
         if volume_exists {
             report.unchanged(&volumes_field, format!("volume {volume} already uses claim {}", self.claim));
         } else if mounted_any {
-            let item = json!({"name": volume, "persistentVolumeClaim": {"claimName": self.claim}});
-            add_items(edits, spec.node, "volumes", vec![item]);
+            edits.absorb(volume_edit);
             report.changed(&volumes_field, format!("added volume {volume} for claim {}", self.claim));
         }
     }

@@ -32,6 +32,12 @@ enum Claim {
     Range(usize, usize),
 }
 
+/// Why an edit could not be written: a reason for the report, e.g. "it already holds a value".
+pub type Refused = &'static str;
+
+const OPEN_BLOCK_SCALAR: Refused =
+    "the document ends in a block scalar without a line break, which a line after it would change";
+
 /// What an edit means, addressed to the node it changes by that node's (start, depth) in the
 /// text the edits were computed against.
 #[derive(Debug, Clone)]
@@ -71,6 +77,12 @@ impl<'t> Edits<'t> {
         Edits { text, splices: Vec::new(), claims: Vec::new(), intents: Vec::new() }
     }
 
+    /// Empty edits on the same text: to try an edit before committing to the ones that need it
+    /// (then [`Edits::absorb`] it).
+    pub fn fork(&self) -> Edits<'t> {
+        Edits::new(self.text)
+    }
+
     /// True when `other` (computed against the same text) touches what these edits touch.
     pub fn collides_with(&self, other: &Edits) -> bool {
         other.claims.iter().any(|c| {
@@ -99,48 +111,47 @@ impl<'t> Edits<'t> {
     }
 
     /// Sets `key` in `map`: fills an existing null value, or adds the entry after the last one.
-    /// Returns false, changing nothing, when `key` already holds a value or its text can't be
-    /// found (a `? key` with no `:`).
-    pub fn put(&mut self, map: &Node, key: &str, value: &Json) -> bool {
-        let done = match map.entries().iter().rev().find(|(k, _)| k.scalar() == Some(key)) {
-            Some((k, v)) if v.is_null() => self.fill_null(k, v, value),
-            Some(_) => false,
-            None if map.is_flow() => {
-                self.insert_flow(map, format!("{}: {}", quote(key), flow(value)));
-                true
-            }
-            None if ends_open_block_scalar(self.text, map) => false,
+    /// Refuses, changing nothing, when `key` already holds a value or its text can't be written
+    /// safely (a `? key` with no `:`, a block scalar ending the document without a line break).
+    pub fn put(&mut self, map: &Node, key: &str, value: &Json) -> Result<(), Refused> {
+        match map.entries().iter().rev().find(|(k, _)| k.scalar() == Some(key)) {
+            Some((k, v)) if v.is_null() => self.fill_null(k, v, value)?,
+            Some(_) => return Err("it already holds a value"),
+            None if map.is_flow() => self.insert_flow(map, format!("{}: {}", quote(key), flow(value))),
+            None if ends_open_block_scalar(self.text, map) => return Err(OPEN_BLOCK_SCALAR),
             None => {
                 let mut lines = Vec::new();
                 entry_lines(key, value, 0, &mut lines);
                 let indent = map.entries().first().map_or(map.col, |(k, _)| column(self.text, k.start));
                 self.insert_lines_after(map.content_end(), indent, map.depth + 1, &lines);
-                true
             }
-        };
-        if done {
-            self.claims.push(Claim::Key(map.start, key.to_string()));
-            self.intend(map, Op::Put { key: key.to_string(), value: value.clone() });
         }
-        done
+        self.claims.push(Claim::Key(map.start, key.to_string()));
+        self.intend(map, Op::Put { key: key.to_string(), value: value.clone() });
+        Ok(())
     }
 
-    /// Adds `item` at the end of a sequence. Returns false, changing nothing, when the place of
-    /// the sequence's dashes can't be found.
-    pub fn append(&mut self, seq: &Node, item: &Json) -> bool {
+    /// Adds `item` at the end of a sequence. Refuses, changing nothing, when the place of the
+    /// sequence's dashes can't be found or a block scalar ends the document without a line break.
+    /// Appends claim nothing: several at one sequence keep their call order (see `apply`).
+    pub fn append(&mut self, seq: &Node, item: &Json) -> Result<(), Refused> {
         if seq.is_flow() {
             self.insert_flow(seq, flow(item));
         } else {
-            let Some(dash_col) = seq.items().first().and_then(|i| self.dash_column(i)) else { return false };
+            let dash_col = seq
+                .items()
+                .first()
+                .and_then(|i| self.dash_column(i))
+                .ok_or("the column of its items' dashes can't be found")?;
             if ends_open_block_scalar(self.text, seq) {
-                return false;
+                return Err(OPEN_BLOCK_SCALAR);
             }
             let mut lines = Vec::new();
             item_lines(item, 0, &mut lines);
             self.insert_lines_after(seq.content_end(), dash_col, seq.depth + 1, &lines);
         }
         self.intend(seq, Op::Append(item.clone()));
-        true
+        Ok(())
     }
 
     /// Replaces a scalar (its properties and block header included) with a new string, quoted as needed.
@@ -205,7 +216,7 @@ impl<'t> Edits<'t> {
 
     /// `key:` with an empty or `null` value becomes `key: <flow value>` (flow text fits on the
     /// key's own line whatever follows it, comments included).
-    fn fill_null(&mut self, key: &Node, value: &Node, new: &Json) -> bool {
+    fn fill_null(&mut self, key: &Node, value: &Node, new: &Json) -> Result<(), Refused> {
         if value.start < value.end {
             self.splices.push(Splice {
                 start: value.start,
@@ -215,14 +226,14 @@ impl<'t> Edits<'t> {
                 depth: value.depth,
                 with: flow(new),
             });
-            return true;
+            return Ok(());
         }
         match colon_after(self.text, key.end) {
             Some(colon) => {
                 self.insert(colon + 1, false, value.depth, format!(" {}", flow(new)));
-                true
+                Ok(())
             }
-            None => false,
+            None => Err("its key has no `:` to write after"),
         }
     }
 
@@ -288,7 +299,7 @@ fn ends_open_block_scalar(text: &str, node: &Node) -> bool {
                 None => return false,
             },
             Value::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. } => {
-                let header = &text[last.start..];
+                let header = &text[super::tree::skip_properties(text, last.start)..];
                 let header = &header[..header.find(['\n', '\r']).unwrap_or(header.len())];
                 let stripped = header.split('#').next().unwrap_or_default().contains('-');
                 return last.end == text.len() && !stripped;
@@ -463,8 +474,8 @@ mod tests {
         // text a final line break; `|-` text has none to gain.
         let text = "a:\n  b: |\n    text";
         let root = parse(text, &Limits::default()).unwrap().unwrap();
-        assert!(!Edits::new(text).put(root.get("a").unwrap(), "k", &json!("v")));
-        let out = edit("a:\n  b: |-\n    text", |e, r| assert!(e.put(r.get("a").unwrap(), "k", &json!("v"))));
+        assert_eq!(Edits::new(text).put(root.get("a").unwrap(), "k", &json!("v")), Err(OPEN_BLOCK_SCALAR));
+        let out = edit("a:\n  b: |-\n    text", |e, r| assert!(e.put(r.get("a").unwrap(), "k", &json!("v")).is_ok()));
         assert_eq!(out, "a:\n  b: |-\n    text\n  k: v");
     }
 

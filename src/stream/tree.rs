@@ -295,7 +295,7 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
 
 /// Offset of a node's own text after its properties (`!tag`, `&anchor`) and the blanks, line
 /// breaks and comments that may follow them.
-fn skip_properties(text: &str, mut at: usize) -> usize {
+pub(crate) fn skip_properties(text: &str, mut at: usize) -> usize {
     let bytes = text.as_bytes();
     while matches!(bytes.get(at), Some(b'!' | b'&')) {
         while at < bytes.len() && !matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r') {
