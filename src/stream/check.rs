@@ -424,8 +424,8 @@ mod tests {
     #[test]
     fn correct_edits_pass() {
         let out = check("a:\n  b: 1\nc: [x]\nd: old\n", |e, r| {
-            e.put(r.get("a").unwrap(), "k", &json!({"m": ["v"]}));
-            e.append(r.get("c").unwrap(), &json!("z"));
+            e.put(r.get("a").unwrap(), "k", &json!({"m": ["v"]})).unwrap();
+            e.append(r.get("c").unwrap(), &json!("z")).unwrap();
             e.replace_scalar(r.get("d").unwrap(), "new");
         });
         assert_eq!(out.unwrap(), "a:\n  b: 1\n  k:\n    m:\n      - v\nc: [x, z]\nd: new\n");
@@ -436,7 +436,7 @@ mod tests {
         let text = "a:\n  b: 1\nc: 2\n";
         let root = tree::parse(text, &Limits::default()).unwrap().unwrap();
         let mut e = Edits::new(text);
-        e.put(root.get("a").unwrap(), "k", &json!("v"));
+        e.put(root.get("a").unwrap(), "k", &json!("v")).unwrap();
         // The same intent, but text that lost `c` and changed `b`'s type.
         let err = edited(&root, e.intents(), "a:\n  b: \"1\"\n  k: v\nc: 2\n", &Limits::default()).unwrap_err();
         assert!(err.contains("a.b"), "{err}");
@@ -509,15 +509,15 @@ mod tests {
     fn written_values_are_read_back() {
         let text = "a:\nb: [x]\nc: {k: v}\n";
         let out = check(text, |e, r| {
-            e.put(r, "a", &json!({"m": [1, true, null, "on"]}));
-            e.append(r.get("b").unwrap(), &json!({"n": "0755"}));
-            e.put(r.get("c").unwrap(), "l", &json!([]));
+            e.put(r, "a", &json!({"m": [1, true, null, "on"]})).unwrap();
+            e.append(r.get("b").unwrap(), &json!({"n": "0755"})).unwrap();
+            e.put(r.get("c").unwrap(), "l", &json!([])).unwrap();
         });
         assert!(out.is_ok(), "{out:?}");
         let root = tree::parse(text, &Limits::default()).unwrap().unwrap();
         let mut e = Edits::new(text);
-        e.put(&root, "a", &json!({"m": [1, "on"]}));
-        e.append(root.get("b").unwrap(), &json!("w"));
+        e.put(&root, "a", &json!({"m": [1, "on"]})).unwrap();
+        e.append(root.get("b").unwrap(), &json!("w")).unwrap();
         let want = [
             ("a:\n  m: [1, on]\nb: [x, w]\nc: {k: v}\n", "a written value reads back as something else at a.m.1"),
             ("a:\n  m: [1]\nb: [x, w]\nc: {k: v}\n", "a written list reads back with other items at a.m"),

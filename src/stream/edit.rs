@@ -447,8 +447,8 @@ mod tests {
     fn append_to_block_sequences_of_either_indentation() {
         let text = "a:\n  - name: x\nb:\n- 1\n";
         let out = edit(text, |e, r| {
-            e.append(r.get("a").unwrap(), &json!({"name": "z", "m": {"k": "v"}}));
-            e.append(r.get("b").unwrap(), &json!("2"));
+            e.append(r.get("a").unwrap(), &json!({"name": "z", "m": {"k": "v"}})).unwrap();
+            e.append(r.get("b").unwrap(), &json!("2")).unwrap();
         });
         assert_eq!(out, "a:\n  - name: x\n  - name: z\n    m:\n      k: v\nb:\n- 1\n- \"2\"\n");
     }
@@ -498,8 +498,8 @@ mod tests {
         let text = "a: {}\n";
         let root = parse(text, &Limits::default()).unwrap().unwrap();
         let (mut one, mut two) = (Edits::new(text), Edits::new(text));
-        one.put(root.get("a").unwrap(), "k1", &json!("v"));
-        two.put(root.get("a").unwrap(), "k2", &json!("w"));
+        one.put(root.get("a").unwrap(), "k1", &json!("v")).unwrap();
+        two.put(root.get("a").unwrap(), "k2", &json!("w")).unwrap();
         one.absorb(two);
         assert_eq!(one.apply(), "a: {k1: v, k2: w}\n");
     }
@@ -516,9 +516,9 @@ mod tests {
         let root = parse(text, &Limits::default()).unwrap().unwrap();
         let a = root.get("a").unwrap();
         let (mut one, mut two, mut three) = (Edits::new(text), Edits::new(text), Edits::new(text));
-        one.put(a, "k", &json!("v"));
-        two.put(a, "other", &json!("v"));
-        three.put(a, "k", &json!("w"));
+        one.put(a, "k", &json!("v")).unwrap();
+        two.put(a, "other", &json!("v")).unwrap();
+        three.put(a, "k", &json!("w")).unwrap();
         assert!(!one.collides_with(&two));
         assert!(one.collides_with(&three));
         let (mut r1, mut r2) = (Edits::new(text), Edits::new(text));
@@ -535,8 +535,8 @@ mod tests {
         let root = parse(text, &Limits::default()).unwrap().unwrap();
         let spec = root.get("spec").unwrap();
         let mut e = Edits::new(text);
-        e.put(spec, "imagePullSecrets", &json!([{"name": "s"}]));
-        e.append(spec.get("volumes").unwrap(), &json!({"name": "b"}));
+        e.put(spec, "imagePullSecrets", &json!([{"name": "s"}])).unwrap();
+        e.append(spec.get("volumes").unwrap(), &json!({"name": "b"})).unwrap();
         assert_eq!(e.apply(), "spec:\n  volumes:\n  - name: a\n  - name: b\n  imagePullSecrets:\n    - name: s\n");
     }
 
