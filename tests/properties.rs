@@ -651,7 +651,7 @@ fn check(m: &Manifest) -> Result<(), TestCaseError> {
     if open_end {
         let tail = &text[text.rfind(['\n', '\r']).unwrap_or(0)..];
         prop_assert!(
-            text.rsplit_once("---").is_some_and(|(_, last)| last.contains(": |") || last.contains(": >")),
+            text.rsplit_once("---").is_some_and(|(_, last)| last.contains(['|', '>'])),
             "no Middleware, but the stream does not end in a block scalar: {:?}",
             tail
         );
