@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use saphyr_parser::ScalarStyle;
 
 use super::scalar::quote;
-use super::tree::{Node, Value};
+use super::tree::{Node, Value, start_of_line};
 
 /// The pending changes to one document's text, and what each is meant to do (see [`Intent`]),
 /// so the result can be checked before it is written (`stream::check`).
@@ -257,7 +257,7 @@ impl<'t> Edits<'t> {
     /// on a line above it (yaml.v3 writes an item with a head comment as `-` then the item).
     fn dash_column(&self, item: &Node) -> Option<usize> {
         let bytes = self.text.as_bytes();
-        let mut line_start = line_start(bytes, item.start);
+        let mut line_start = start_of_line(bytes, item.start);
         let before = self.text[line_start..item.start].trim_end_matches([' ', '\t']);
         if let Some(prefix) = before.strip_suffix('-') {
             // Only blanks, or the dashes of enclosing items (`- - x`), may stand before it.
@@ -316,22 +316,18 @@ fn colon_after(text: &str, key_end: usize) -> Option<usize> {
     (rest.as_bytes().get(skipped) == Some(&b':')).then_some(key_end + skipped)
 }
 
-fn line_start(bytes: &[u8], at: usize) -> usize {
-    bytes[..at].iter().rposition(|&b| b == b'\n' || b == b'\r').map_or(0, |i| i + 1)
-}
-
 /// Start of the line before the one starting at `start` (> 0).
 fn line_start_before(bytes: &[u8], start: usize) -> usize {
     let mut end = start - 1; // the line break ending the previous line
     if bytes[end] == b'\n' && end > 0 && bytes[end - 1] == b'\r' {
         end -= 1;
     }
-    line_start(bytes, end)
+    start_of_line(bytes, end)
 }
 
 /// 0-based column of an offset, in characters (a byte order mark is not one).
 fn column(text: &str, at: usize) -> usize {
-    text[line_start(text.as_bytes(), at)..at].trim_start_matches('\u{feff}').chars().count()
+    text[start_of_line(text.as_bytes(), at)..at].trim_start_matches('\u{feff}').chars().count()
 }
 
 /// A value as flow YAML: `{name: x}`, `[a, b]`, `"on"`.

@@ -388,7 +388,8 @@ fn parent_indent(text: &str, header_line: usize, node: usize) -> usize {
     before.len() - before.trim_start_matches([' ', '-']).len()
 }
 
-fn start_of_line(bytes: &[u8], at: usize) -> usize {
+/// Offset where the line holding `at` starts (after `\n`, `\r\n` or a lone `\r`).
+pub(crate) fn start_of_line(bytes: &[u8], at: usize) -> usize {
     bytes[..at].iter().rposition(|&b| b == b'\n' || b == b'\r').map_or(0, |i| i + 1)
 }
 
