@@ -20,6 +20,7 @@ pub fn render(changes: &[Change]) -> String {
             Outcome::Unchanged => "kept",
             Outcome::Conflict => "CONFLICT",
             Outcome::Disabled => "disabled",
+            Outcome::Notice => "note",
         };
         let field = if c.field.is_empty() { String::new() } else { format!("{}: ", c.field) };
         let _ = writeln!(out, "  {what:<8} {:<13} {field}{}", c.patch, c.message);

@@ -18,7 +18,7 @@ use crate::stream::{self, Doc};
 /// True when the stream is one document of `kind: ResourceList` (or a `kind: List`, which the
 /// functions spec accepts on input too), i.e. maia-krm was called as a KRM function.
 pub fn is_resource_list(doc: &Doc, accept_list: bool) -> bool {
-    match stream::top_level_kind(doc.text) {
+    match stream::top_level(doc.text, "kind") {
         Some("ResourceList") => true,
         Some("List") => accept_list,
         _ => false,
@@ -96,7 +96,7 @@ fn has_settings(fc: &Json) -> bool {
 /// already as wanted are not results (a second run would otherwise repeat every one).
 fn result(c: &Change) -> Option<Json> {
     let severity = match c.outcome {
-        Outcome::Changed => "info",
+        Outcome::Changed | Outcome::Notice => "info",
         Outcome::Conflict => "warning",
         Outcome::Unchanged | Outcome::Disabled => return None,
     };

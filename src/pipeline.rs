@@ -158,8 +158,10 @@ fn patch_document<'a>(
         Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), changes: Vec::new(), marks: Vec::new() };
     let mut parsed = parsed;
     if parsed.is_none()
-        && let Some(kind) = stream::top_level_kind(doc.text)
-            .filter(|k| !patches.iter().any(|p| p.applies_to(k)) && !k.ends_with("List"))
+        && let Some(kind) = stream::top_level(doc.text, "kind")
+        && let api_version = stream::top_level(doc.text, "apiVersion").unwrap_or_default()
+        && !patches.iter().any(|p| p.applies_to(api_version, kind))
+        && !kind.ends_with("List")
     {
         // No patch wants this document: check it and record what it is, but build no tree.
         // A repeated key (allowed, but reported) sends it down the full path below.
@@ -167,7 +169,7 @@ fn patch_document<'a>(
             Ok(None) => return Ok(out),
             Ok(Some(head)) => {
                 let resources = patch::resources_of(&head).map_err(|m| doc.error(head.line, m))?;
-                if resources.iter().all(|r| r.id.kind == kind) {
+                if resources.iter().all(|r| r.id.kind == kind && r.id.api_version == api_version) {
                     out.resources = resources.into_iter().map(|r| r.id).collect();
                     return Ok(out);
                 }
@@ -197,7 +199,7 @@ fn patch_document<'a>(
         while let Some(patch) = patches.get(next_patch) {
             let (mut changes, mut marks) = (Vec::new(), Vec::new());
             let mut edits = Edits::new(&out.text);
-            for res in resources.iter().filter(|r| patch.applies_to(&r.id.kind)) {
+            for res in resources.iter().filter(|r| patch.applies_to(&r.id.api_version, &r.id.kind)) {
                 let mut report = Report {
                     patch: patch.name(),
                     resource: &res.id,

@@ -50,9 +50,27 @@ pub fn messages(changes: &[Change], outcome: Outcome) -> Vec<String> {
     changes.iter().filter(|c| c.outcome == outcome).map(|c| format!("{} {}", c.field, c.message)).collect()
 }
 
-/// A minimal object of `kind` with one container at the kind's pod spec path.
+/// The built-in workload kinds and their pod spec paths, as the tests expect them.
+pub const WORKLOADS: &[(&str, &str)] = &[
+    ("Pod", "spec"),
+    ("Deployment", "spec.template.spec"),
+    ("StatefulSet", "spec.template.spec"),
+    ("DaemonSet", "spec.template.spec"),
+    ("ReplicaSet", "spec.template.spec"),
+    ("ReplicationController", "spec.template.spec"),
+    ("Job", "spec.template.spec"),
+    ("CronJob", "spec.jobTemplate.spec.template.spec"),
+];
+
+/// JSON pointer of a dotted path.
+pub fn pointer(dotted: &str) -> String {
+    format!("/{}", dotted.replace('.', "/"))
+}
+
+/// A minimal object of a built-in workload kind with two containers at its pod spec path.
 pub fn pod_object(kind: &str) -> String {
-    let path = crate::patch::pods::pod_spec_path(kind).unwrap();
+    let (_, path) = WORKLOADS.iter().find(|(k, _)| *k == kind).expect("a workload kind");
+    let path: Vec<&str> = path.split('.').collect();
     let mut text = format!("apiVersion: v1\nkind: {kind}\nmetadata:\n  name: x\n");
     for (depth, key) in path.iter().enumerate() {
         text.push_str(&format!("{}{key}:\n", "  ".repeat(depth)));

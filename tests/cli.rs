@@ -243,3 +243,46 @@ fn secrets_in_the_config_never_reach_stderr_or_results() {
         }
     }
 }
+
+#[test]
+fn an_undeclared_pod_spec_is_reported_not_touched() {
+    let input = std::fs::read(fixture("undeclared/grafana.yaml")).unwrap();
+    let golden = std::fs::read_to_string(fixture("undeclared/grafana.explain")).unwrap();
+    let config = fixture("config-nginx.yaml");
+    let out = maia_krm(&["--config", config.to_str().unwrap(), "--explain"], &[], &input);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, input);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), golden);
+}
+
+#[test]
+fn a_pod_template_declared_in_the_config_map_is_patched() {
+    let input = std::fs::read(fixture("undeclared/grafana.yaml")).unwrap();
+    let config = fixture("config-pod-templates.yaml");
+    let out = maia_krm(&["--config", config.to_str().unwrap()], &[], &input);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // Read back by a YAML library that is not maia-krm's.
+    let doc: serde_json::Value = serde_norway::from_slice(&out.stdout).unwrap();
+    let spec = doc.pointer("/spec/deployment/spec/template/spec").unwrap();
+    assert_eq!(spec["imagePullSecrets"], serde_json::json!([{"name": "maia-docker-registry-secret"}]));
+    assert_eq!(
+        spec["volumes"][2],
+        serde_json::json!({"name": "shared", "persistentVolumeClaim": {"claimName": "shared"}})
+    );
+    let mounts = spec["containers"][0]["volumeMounts"].as_array().unwrap();
+    assert_eq!(mounts.last().unwrap(), &serde_json::json!({"name": "shared", "mountPath": "/home/maia-user/shared"}));
+    assert_eq!(mounts.len(), 4);
+}
+
+#[test]
+fn a_bad_pod_templates_entry_is_a_config_error_naming_the_key() {
+    let dir = tempdir();
+    let config = dir.join("config.yaml");
+    let text = std::fs::read_to_string(fixture("config-pod-templates.yaml")).unwrap();
+    std::fs::write(&config, text.replace("kind: Grafana", "kind: grafana")).unwrap();
+    let out = maia_krm(&["--config", config.to_str().unwrap()], &[], SA.as_bytes());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`pod_templates`: entry 1: `kind`"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}

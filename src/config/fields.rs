@@ -21,6 +21,11 @@ impl<'a> Fields<'a> {
         keys.iter().find_map(|k| obj.get(*k).filter(|v| !v.is_null()).map(|v| (*k, v)))
     }
 
+    /// The value under `key`, for readers of shapes this file does not know.
+    pub fn raw(&self, key: &str) -> Option<&'a Json> {
+        self.value(&[key]).map(|(_, v)| v)
+    }
+
     pub fn fail(&mut self, key: &str, problem: impl std::fmt::Display) {
         self.errors.push(format!("{} key `{key}`: {problem}", self.origin));
     }

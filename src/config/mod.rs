@@ -16,7 +16,7 @@ pub use cluster::{Cluster, Keycloak, PortType, UrlType};
 pub use form::{Form, FormSecrets, ResourceLimits, SECRET_KEYS as FORM_SECRET_KEYS, jupyterhub_escape};
 pub use secret::Secret;
 
-pub use options::{HostPolicy, MiddlewareMode, OPTION_KEYS, Options};
+pub use options::{HostPolicy, MiddlewareMode, OPTION_KEYS, Options, PodTemplate};
 
 use std::path::Path;
 
@@ -261,5 +261,48 @@ mod tests {
     fn missing_required_keys() {
         let err = Config::from_data(&Map::new()).unwrap_err();
         assert!(err.contains("`group_ID`: is required") && err.contains("`domain`: is required"), "{err}");
+    }
+
+    #[test]
+    fn pod_templates_from_yaml_text_or_a_list_and_every_bad_entry_named() {
+        let base = json!({"group_ID": "Demo_Group", "domain": "maia.example.com"});
+        let with = |value: Json| {
+            let mut d = data(base.clone());
+            d.insert("pod_templates".into(), value);
+            Config::from_data(&d)
+        };
+        let text = "- group: example.com\n  kind: Trainer\n  paths: [spec.pods.*.template.spec]\n";
+        let c = with(json!(text)).unwrap();
+        assert_eq!(
+            c.options.pod_templates,
+            [PodTemplate {
+                group: "example.com".into(),
+                kind: "Trainer".into(),
+                paths: vec!["spec.pods.*.template.spec".into()]
+            }]
+        );
+        assert_eq!(
+            with(json!([{"group": "", "kind": "PodTemplate", "paths": ["template.spec"]}]))
+                .unwrap()
+                .options
+                .pod_templates
+                .len(),
+            1
+        );
+        let err = with(json!([
+            {"group": "example.com", "kind": "Trainer", "paths": ["spec..x"]},
+            {"group": "Bad Group", "kind": "Trainer", "paths": ["spec"]},
+            {"kind": "Trainer", "paths": ["spec"]},
+            {"group": "example.com", "kind": "trainer", "paths": ["spec"]},
+            {"group": "example.com", "kind": "Trainer", "paths": []},
+            {"group": "example.com", "kind": "Trainer", "paths": ["spec"], "version": "v1"},
+            "Trainer",
+        ]))
+        .unwrap_err();
+        for entry in 1..=7 {
+            assert!(err.contains(&format!("`pod_templates`: entry {entry}:")), "entry {entry} missing from: {err}");
+        }
+        assert!(with(json!("- [unclosed")).unwrap_err().contains("`pod_templates`"));
+        assert!(with(json!({"group": "x"})).unwrap_err().contains("`pod_templates`: expected a list"));
     }
 }

@@ -44,7 +44,19 @@ pub struct Options {
     pub shared_mount_path: String,
     pub shared_init_containers: bool,
     pub shared_hooks: bool,
+    /// Pod templates in custom resources that admins declare, beside the built-in ones.
+    pub pod_templates: Vec<PodTemplate>,
     pub limits: Limits,
+}
+
+/// An admin-declared kind that holds pod specs: kustomize's field specs, for pods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodTemplate {
+    /// API group (`""` for the core group); matched regardless of version.
+    pub group: String,
+    pub kind: String,
+    /// Dotted paths from the object root to pod specs; `*` matches every map value or list item.
+    pub paths: Vec<String>,
 }
 
 /// Option keys: (key, default, meaning). The single list behind unknown-key errors and the README.
@@ -64,6 +76,11 @@ pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
     ("shared_mount_path", "/home/maia-user/shared", "where containers see the shared volume"),
     ("shared_init_containers", "false", "mount the shared volume in init containers too"),
     ("shared_hooks", "false", "mount the shared volume in Helm hook pods too"),
+    (
+        "pod_templates",
+        "[]",
+        "more kinds that hold pod specs: a YAML list of `{group, kind, paths}`, each path dotted from the object root to a pod spec, `*` for every map value or list item",
+    ),
     ("max_depth", "256", "deepest collection nesting accepted in a document"),
     ("max_document_bytes", "33554432", "largest document accepted, in bytes"),
     ("max_stream_bytes", "1073741824", "largest input accepted, in bytes"),
@@ -108,6 +125,7 @@ pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Option
         shared_mount_path,
         shared_init_containers: f.bool("shared_init_containers", false),
         shared_hooks: f.bool("shared_hooks", false),
+        pod_templates: pod_templates(&mut f),
         limits: Limits {
             max_depth: f.uint("max_depth", limits.max_depth),
             max_document_bytes: f.uint("max_document_bytes", limits.max_document_bytes),
@@ -115,4 +133,78 @@ pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Option
             strict_duplicate_keys: f.bool("strict_duplicate_keys", false),
         },
     }
+}
+
+/// The `pod_templates` option: a list, or its YAML text (ConfigMap data values are strings).
+/// Every bad entry is reported with its position; none is half-used.
+fn pod_templates(f: &mut Fields) -> Vec<PodTemplate> {
+    const KEY: &str = "pod_templates";
+    let parsed = match f.raw(KEY) {
+        None => return Vec::new(),
+        Some(Json::String(text)) => super::parse_yaml(text),
+        Some(other) => Ok(other.clone()),
+    };
+    let entries = match parsed {
+        Ok(Json::Array(entries)) => entries,
+        Ok(Json::Null) => return Vec::new(),
+        Ok(_) => {
+            f.fail(KEY, "expected a list of {group, kind, paths}");
+            return Vec::new();
+        }
+        Err(e) => {
+            f.fail(KEY, e);
+            return Vec::new();
+        }
+    };
+    let mut templates = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        match pod_template(entry) {
+            Ok(t) => templates.push(t),
+            Err(e) => f.fail(KEY, format!("entry {}: {e}", i + 1)),
+        }
+    }
+    templates
+}
+
+fn pod_template(entry: &Json) -> Result<PodTemplate, String> {
+    let obj = entry.as_object().ok_or("expected a mapping with group, kind and paths")?;
+    if let Some(unknown) = obj.keys().find(|k| !["group", "kind", "paths"].contains(&k.as_str())) {
+        return Err(format!("unknown key `{unknown}` (expected group, kind, paths)"));
+    }
+    let group = match obj.get("group") {
+        None | Some(Json::Null) => return Err("`group` is required (\"\" for the core group)".into()),
+        Some(Json::String(g)) if g.is_empty() => String::new(),
+        Some(Json::String(g)) => {
+            validate::dns_subdomain(g).map_err(|e| format!("`group`: {e}"))?;
+            g.clone()
+        }
+        Some(_) => return Err("`group` must be a string".into()),
+    };
+    let kind = match obj.get("kind") {
+        Some(Json::String(k))
+            if k.starts_with(|c: char| c.is_ascii_uppercase()) && k.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            k.clone()
+        }
+        _ => return Err("`kind` must be a Kubernetes kind such as `TrainJob`".into()),
+    };
+    let paths = match obj.get("paths") {
+        Some(Json::Array(paths)) if !paths.is_empty() => paths
+            .iter()
+            .map(|p| {
+                p.as_str().filter(|p| valid_path(p)).map(str::to_string).ok_or_else(|| {
+                    "`paths` must be dotted field paths such as `spec.workers.*.template.spec`".to_string()
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => return Err("`paths` must be a non-empty list".into()),
+    };
+    Ok(PodTemplate { group, kind, paths })
+}
+
+/// `spec.replicaSpecs.*.template.spec`: field names (as Kubernetes spells them) or `*`.
+fn valid_path(path: &str) -> bool {
+    path.split('.').all(|step| {
+        step == "*" || (!step.is_empty() && step.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    })
 }

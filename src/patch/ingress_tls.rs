@@ -226,7 +226,7 @@ impl Patch for IngressTls {
         "ingress-tls"
     }
 
-    fn applies_to(&self, kind: &str) -> bool {
+    fn applies_to(&self, _api_version: &str, kind: &str) -> bool {
         kind == "Ingress"
     }
 

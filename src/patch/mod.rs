@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod pods;
 pub mod pull_secret;
 pub mod shared_volume;
+pub mod undeclared_pods;
 
 use crate::config::Config;
 use crate::stream::edit::Edits;
@@ -26,7 +27,8 @@ pub const SKIP_ANNOTATION: &str = "maia-krm.io/skip";
 pub trait Patch: Sync {
     /// The name used in reports and in the skip annotation.
     fn name(&self) -> &'static str;
-    fn applies_to(&self, kind: &str) -> bool;
+    /// Whether resources of this kind concern the patch; `api_version` is `""` when absent.
+    fn applies_to(&self, api_version: &str, kind: &str) -> bool;
     fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report);
     /// Documents to add after the whole stream, once every resource has been seen.
     fn new_documents(&self, _stream: &StreamSummary) -> Vec<NewDocument> {
@@ -49,6 +51,9 @@ pub fn enabled(config: &Config) -> Vec<Box<dyn Patch + '_>> {
     }
     if o.shared_volume {
         patches.push(Box::new(shared_volume::SharedVolume::new(config)));
+    }
+    if o.pull_secret || o.shared_volume {
+        patches.push(Box::new(undeclared_pods::UndeclaredPods::new(config)));
     }
     patches
 }
@@ -130,6 +135,8 @@ pub enum Outcome {
     Conflict,
     /// Switched off by the skip annotation.
     Disabled,
+    /// Nothing changed, but the admin should know (a pod spec no rule covers).
+    Notice,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -175,6 +182,10 @@ impl Report<'_> {
 
     pub fn conflict(&mut self, field: &str, message: impl Into<String>) {
         self.push(Outcome::Conflict, field, message.into());
+    }
+
+    pub fn notice(&mut self, field: &str, message: impl Into<String>) {
+        self.push(Outcome::Notice, field, message.into());
     }
 
     /// Records a fact about the stream for [`Patch::new_documents`].

@@ -119,7 +119,7 @@ impl Patch for OAuth {
         "oauth"
     }
 
-    fn applies_to(&self, kind: &str) -> bool {
+    fn applies_to(&self, _api_version: &str, kind: &str) -> bool {
         kind == "Ingress"
     }
 

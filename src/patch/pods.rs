@@ -1,51 +1,557 @@
-//! Where each pod-bearing kind keeps its pod spec, and the containers in it — the one place
-//! both pod patches ask.
+//! The rule book of pods: which kinds hold pod specs, where, and which of their objects are
+//! containers. The pull-secret and shared-volume patches and the notice about undeclared pod
+//! specs all ask here, so a kind is covered the same way by each.
+//!
+//! Paths were read from the upstream CRD schemas; the README names the versions checked.
 
-use crate::stream::tree::Node;
+use crate::config::PodTemplate;
+use crate::stream::tree::{Node, Value};
 
 use super::Resource;
 
-/// Path from the object root to the pod spec, per kind.
-pub fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
-    match kind {
-        "Pod" => Some(&["spec"]),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
-            Some(&["spec", "template", "spec"])
-        }
-        "CronJob" => Some(&["spec", "jobTemplate", "spec", "template", "spec"]),
-        _ => None,
-    }
+/// Where a pod keeps its pull secrets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PullSecrets {
+    /// A list of `{name}` (every pod spec).
+    List(&'static str),
+    /// One `{name}` object (MinIO's Tenant).
+    Single(&'static str),
 }
 
-/// A located pod spec: its node and its dotted path for reports.
-pub struct PodSpec<'n, 'a> {
+/// The fields of a pod-spec-like object: paths relative to it, `*` for every item.
+#[derive(Debug)]
+pub struct Shape {
+    containers: &'static [&'static str],
+    init_containers: &'static [&'static str],
+    pub pull_secrets: PullSecrets,
+    /// Whether it has `volumes` for the shared volume (a MinIO Tenant's pods don't).
+    pub volumes: bool,
+}
+
+const POD_SPEC: Shape = Shape {
+    containers: &["containers.*"],
+    init_containers: &["initContainers.*"],
+    pull_secrets: PullSecrets::List("imagePullSecrets"),
+    volumes: true,
+};
+
+/// KServe inlines the pod spec in each component, and the model server is a container of its own
+/// under a key named after its framework.
+const KSERVE_PREDICTOR: Shape = Shape {
+    containers: &[
+        "containers.*",
+        "model",
+        "sklearn",
+        "xgboost",
+        "tensorflow",
+        "pytorch",
+        "triton",
+        "onnx",
+        "huggingface",
+        "pmml",
+        "lightgbm",
+        "paddle",
+    ],
+    ..POD_SPEC
+};
+
+const KSERVE_EXPLAINER: Shape = Shape { containers: &["containers.*", "art"], ..POD_SPEC };
+
+/// An Argo workflow: pull secrets and volumes are workflow-wide, containers live in its templates.
+const ARGO_WORKFLOW: Shape = Shape {
+    containers: &[
+        "templates.*.container",
+        "templates.*.script",
+        "templates.*.containerSet.containers.*",
+        "templates.*.sidecars.*",
+    ],
+    init_containers: &["templates.*.initContainers.*"],
+    ..POD_SPEC
+};
+
+const MINIO_TENANT: Shape = Shape {
+    containers: &[],
+    init_containers: &[],
+    pull_secrets: PullSecrets::Single("imagePullSecret"),
+    volumes: false,
+};
+
+/// One place in a kind where a pod's fields live.
+#[derive(Debug)]
+struct Site {
+    path: String,
+    shape: &'static Shape,
+    /// A missing required site is reported; optional ones (worker groups, a KServe transformer)
+    /// are often absent by design.
+    required: bool,
+}
+
+#[derive(Debug)]
+struct Rule {
+    /// API groups the kind is matched in; empty for the built-in workloads, which charts also
+    /// write with old or no apiVersion.
+    groups: Vec<String>,
+    kind: String,
+    sites: Vec<Site>,
+}
+
+/// The built-in rules: (groups, kind, [(path, shape, required)]).
+type BuiltIn = (&'static [&'static str], &'static str, &'static [(&'static str, &'static Shape, bool)]);
+
+const KUBEFLOW: &[&str] = &["kubeflow.org"];
+const TRAINER: &[&str] = &["trainer.kubeflow.org"];
+const RAY: &[&str] = &["ray.io"];
+const ARGO: &[&str] = &["argoproj.io"];
+const TEMPLATE: &[(&str, &Shape, bool)] = &[("spec.template.spec", &POD_SPEC, true)];
+const RAY_CLUSTER: &[(&str, &Shape, bool)] = &[
+    ("spec.headGroupSpec.template.spec", &POD_SPEC, true),
+    ("spec.workerGroupSpecs.*.template.spec", &POD_SPEC, false),
+];
+const JOBSET: &[(&str, &Shape, bool)] = &[("spec.replicatedJobs.*.template.spec.template.spec", &POD_SPEC, false)];
+const WORKFLOW: &[(&str, &Shape, bool)] = &[("spec", &ARGO_WORKFLOW, true)];
+
+const BUILT_IN: &[BuiltIn] = &[
+    (&[], "Pod", &[("spec", &POD_SPEC, true)]),
+    (&[], "Deployment", TEMPLATE),
+    (&[], "StatefulSet", TEMPLATE),
+    (&[], "DaemonSet", TEMPLATE),
+    (&[], "ReplicaSet", TEMPLATE),
+    (&[], "ReplicationController", TEMPLATE),
+    (&[], "Job", TEMPLATE),
+    (&[], "CronJob", &[("spec.jobTemplate.spec.template.spec", &POD_SPEC, true)]),
+    (KUBEFLOW, "Notebook", TEMPLATE),
+    (KUBEFLOW, "PyTorchJob", &[("spec.pytorchReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    (KUBEFLOW, "TFJob", &[("spec.tfReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    (KUBEFLOW, "MPIJob", &[("spec.mpiReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    (KUBEFLOW, "XGBoostJob", &[("spec.xgbReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    (KUBEFLOW, "PaddleJob", &[("spec.paddleReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    (KUBEFLOW, "JAXJob", &[("spec.jaxReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    (
+        TRAINER,
+        "TrainingRuntime",
+        &[("spec.template.spec.replicatedJobs.*.template.spec.template.spec", &POD_SPEC, false)],
+    ),
+    (
+        TRAINER,
+        "ClusterTrainingRuntime",
+        &[("spec.template.spec.replicatedJobs.*.template.spec.template.spec", &POD_SPEC, false)],
+    ),
+    (&["jobset.x-k8s.io"], "JobSet", JOBSET),
+    (RAY, "RayCluster", RAY_CLUSTER),
+    (
+        RAY,
+        "RayJob",
+        &[
+            ("spec.rayClusterSpec.headGroupSpec.template.spec", &POD_SPEC, false),
+            ("spec.rayClusterSpec.workerGroupSpecs.*.template.spec", &POD_SPEC, false),
+            ("spec.submitterPodTemplate.spec", &POD_SPEC, false),
+        ],
+    ),
+    (
+        RAY,
+        "RayService",
+        &[
+            ("spec.rayClusterConfig.headGroupSpec.template.spec", &POD_SPEC, true),
+            ("spec.rayClusterConfig.workerGroupSpecs.*.template.spec", &POD_SPEC, false),
+        ],
+    ),
+    (
+        &["serving.kserve.io"],
+        "InferenceService",
+        &[
+            ("spec.predictor", &KSERVE_PREDICTOR, true),
+            ("spec.predictor.workerSpec", &POD_SPEC, false),
+            ("spec.transformer", &POD_SPEC, false),
+            ("spec.explainer", &KSERVE_EXPLAINER, false),
+        ],
+    ),
+    // A Rollout may take its pods from a Deployment (`workloadRef`) instead.
+    (ARGO, "Rollout", &[("spec.template.spec", &POD_SPEC, false)]),
+    (ARGO, "Workflow", WORKFLOW),
+    (ARGO, "WorkflowTemplate", WORKFLOW),
+    (ARGO, "ClusterWorkflowTemplate", WORKFLOW),
+    (ARGO, "CronWorkflow", &[("spec.workflowSpec", &ARGO_WORKFLOW, true)]),
+    (&["minio.min.io"], "Tenant", &[("spec", &MINIO_TENANT, true)]),
+];
+
+/// Every kind known to hold pods: the declared ones first, so an admin can correct a built-in.
+#[derive(Debug)]
+pub struct PodRules {
+    rules: Vec<Rule>,
+}
+
+/// A pod found in a resource: the object holding its pod-level fields, and where it is.
+pub struct Pod<'n, 'a> {
     pub node: &'n Node<'a>,
+    /// Dotted path for reports, e.g. `spec.workerGroupSpecs[1].template.spec`.
     pub path: String,
+    pub shape: &'static Shape,
 }
 
-/// The resource's pod spec, or why there is none to patch.
-pub fn pod_spec<'n, 'a>(res: &Resource<'n, 'a>) -> Result<PodSpec<'n, 'a>, String> {
-    let path = pod_spec_path(&res.id.kind).ok_or("not a pod-bearing kind")?;
-    let dotted = path.join(".");
-    match res.node.at(path) {
-        Some(node) if node.is_map() => Ok(PodSpec { node, path: dotted }),
-        Some(_) => Err(format!("{dotted} is not a mapping")),
-        None => Err(format!("{dotted} is missing")),
+/// A site a resource should have but doesn't: (dotted path, why).
+pub type Missing = (String, String);
+
+impl PodRules {
+    pub fn new(declared: &[PodTemplate]) -> Self {
+        let declared = declared.iter().map(|t| Rule {
+            groups: vec![t.group.clone()],
+            kind: t.kind.clone(),
+            sites: t.paths.iter().map(|p| Site { path: p.clone(), shape: &POD_SPEC, required: false }).collect(),
+        });
+        let built_in = BUILT_IN.iter().map(|(groups, kind, sites)| Rule {
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            kind: kind.to_string(),
+            sites: sites
+                .iter()
+                .map(|(path, shape, required)| Site { path: path.to_string(), shape, required: *required })
+                .collect(),
+        });
+        PodRules { rules: declared.chain(built_in).collect() }
+    }
+
+    /// Whether a rule covers this kind in this group.
+    pub fn holds_pods(&self, api_version: &str, kind: &str) -> bool {
+        self.rule(api_version, kind).is_some()
+    }
+
+    /// Whether a resource may hold pod specs no rule names: a custom resource of a kind no
+    /// rule covers.
+    pub fn may_hide_pods(&self, api_version: &str, kind: &str) -> bool {
+        !is_built_in_group(group_of(api_version)) && !self.holds_pods(api_version, kind)
+    }
+
+    fn rule(&self, api_version: &str, kind: &str) -> Option<&Rule> {
+        let group = group_of(api_version);
+        self.rules.iter().find(|r| r.kind == kind && (r.groups.is_empty() || r.groups.iter().any(|g| g == group)))
+    }
+
+    /// The pods of a resource, and the required sites it lacks.
+    pub fn pods<'n, 'a>(&self, res: &Resource<'n, 'a>) -> (Vec<Pod<'n, 'a>>, Vec<Missing>) {
+        let (mut pods, mut missing) = (Vec::new(), Vec::new());
+        let sites = self.rule(&res.id.api_version, &res.id.kind).map(|r| r.sites.as_slice()).unwrap_or_default();
+        for site in sites {
+            let found = resolve(res.node, &site.path, String::new());
+            if found.is_empty() && site.required {
+                missing.push((site.path.clone(), "is missing".to_string()));
+            }
+            for (path, node) in found {
+                if node.is_map() {
+                    pods.push(Pod { node, path, shape: site.shape });
+                } else {
+                    missing.push((path, "is not a mapping".to_string()));
+                }
+            }
+        }
+        (pods, missing)
+    }
+
+    /// Paths of what looks like a pod spec (a `containers` list holding an `image`) in a custom
+    /// resource no rule covers: worth telling the admin, who can declare it.
+    pub fn undeclared(&self, res: &Resource) -> Vec<String> {
+        if !self.may_hide_pods(&res.id.api_version, &res.id.kind) {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        for (key, value) in res.node.entries() {
+            match key.scalar() {
+                Some("metadata" | "status") | None => {}
+                Some(key) => find_pod_specs(value, key.to_string(), &mut found),
+            }
+        }
+        found
     }
 }
 
-/// The containers (and, if asked, init containers) of a pod spec, with their dotted paths.
-pub fn containers<'n, 'a>(spec: &PodSpec<'n, 'a>, with_init: bool) -> Vec<(String, &'n Node<'a>)> {
-    let lists: &[&str] = if with_init { &["initContainers", "containers"] } else { &["containers"] };
-    lists
-        .iter()
-        .flat_map(|list| {
-            let items = spec.node.get(list).map(Node::items).unwrap_or_default();
-            items
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.is_map())
-                .map(move |(i, c)| (format!("{}.{list}[{i}]", spec.path), c))
+impl Pod<'_, '_> {
+    /// The pod's containers (init containers first, if asked), with their dotted paths.
+    pub fn containers(&self, with_init: bool) -> Vec<(String, &Node<'_>)> {
+        let init = if with_init { self.shape.init_containers } else { &[] };
+        init.iter()
+            .chain(self.shape.containers)
+            .flat_map(|path| resolve(self.node, path, self.path.clone()))
+            .filter(|(_, c)| c.is_map())
+            .collect()
+    }
+}
+
+/// The nodes at a dotted path below `node`, with their dotted paths after `prefix`. `*` takes
+/// every value of a mapping or item of a list; null counts as absent.
+fn resolve<'n, 'a>(node: &'n Node<'a>, path: &str, prefix: String) -> Vec<(String, &'n Node<'a>)> {
+    let mut out = Vec::new();
+    walk(node, &path.split('.').collect::<Vec<_>>(), prefix, &mut out);
+    out
+}
+
+fn walk<'n, 'a>(node: &'n Node<'a>, steps: &[&str], at: String, out: &mut Vec<(String, &'n Node<'a>)>) {
+    if node.is_null() {
+        return;
+    }
+    let Some((step, rest)) = steps.split_first() else {
+        out.push((at, node));
+        return;
+    };
+    let join = |key: &str| if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
+    match (*step, &node.value) {
+        ("*", Value::Map { entries, .. }) => {
+            for (key, value) in entries {
+                walk(value, rest, join(key.scalar().unwrap_or_default()), out);
+            }
+        }
+        ("*", Value::Seq { items, .. }) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(item, rest, format!("{at}[{i}]"), out);
+            }
+        }
+        ("*", _) => {}
+        (key, _) => {
+            if let Some(child) = node.get(key) {
+                walk(child, rest, join(key), out);
+            }
+        }
+    }
+}
+
+/// Depth-first search for pod specs; a pod spec's own insides are not searched again.
+fn find_pod_specs(node: &Node, at: String, found: &mut Vec<String>) {
+    let holds_image = |c: &Node| c.get("image").is_some();
+    if node.get("containers").is_some_and(|c| c.items().iter().any(holds_image)) {
+        found.push(at);
+        return;
+    }
+    match &node.value {
+        Value::Map { entries, .. } => {
+            for (key, value) in entries {
+                find_pod_specs(value, format!("{at}.{}", key.scalar().unwrap_or_default()), found);
+            }
+        }
+        Value::Seq { items, .. } => {
+            for (i, item) in items.iter().enumerate() {
+                find_pod_specs(item, format!("{at}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `apps/v1` → `apps`; `v1` → `` (the core group).
+pub fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(group, _)| group)
+}
+
+/// Kubernetes' own API groups (`apps`, `batch`, `networking.k8s.io`): their kinds are known, and
+/// none but the built-in workloads holds pods.
+fn is_built_in_group(group: &str) -> bool {
+    !group.contains('.') || group.ends_with(".k8s.io")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patch::resources_of;
+    use crate::stream::{Limits, tree};
+
+    fn pods_of(text: &str, rules: &PodRules) -> Option<(Vec<String>, Vec<Missing>)> {
+        let root = tree::parse(text, &Limits::default()).unwrap().unwrap();
+        let resources = resources_of(&root).unwrap();
+        let res = &resources[0];
+        rules.holds_pods(&res.id.api_version, &res.id.kind).then(|| {
+            let (pods, missing) = rules.pods(res);
+            (pods.into_iter().map(|p| p.path).collect(), missing)
         })
-        .collect()
+    }
+
+    #[test]
+    fn wildcards_take_every_role_and_every_worker_group() {
+        let rules = PodRules::new(&[]);
+        let job = "apiVersion: kubeflow.org/v1\nkind: PyTorchJob\nspec:\n  pytorchReplicaSpecs:\n    Master:\n      template:\n        spec: {containers: []}\n    Worker:\n      template:\n        spec: {containers: []}\n";
+        let (pods, missing) = pods_of(job, &rules).unwrap();
+        assert_eq!(
+            pods,
+            ["spec.pytorchReplicaSpecs.Master.template.spec", "spec.pytorchReplicaSpecs.Worker.template.spec"]
+        );
+        assert!(missing.is_empty());
+        let ray = "apiVersion: ray.io/v1\nkind: RayCluster\nspec:\n  workerGroupSpecs:\n  - template: {spec: {}}\n  - template: {spec: {}}\n";
+        let (pods, missing) = pods_of(ray, &rules).unwrap();
+        assert_eq!(pods, ["spec.workerGroupSpecs[0].template.spec", "spec.workerGroupSpecs[1].template.spec"]);
+        assert_eq!(missing, [("spec.headGroupSpec.template.spec".to_string(), "is missing".to_string())]);
+    }
+
+    #[test]
+    fn custom_kinds_match_by_group_built_in_workloads_by_kind_alone() {
+        let rules = PodRules::new(&[]);
+        assert!(pods_of("apiVersion: example.com/v1\nkind: Notebook\nspec: {}\n", &rules).is_none());
+        assert!(pods_of("apiVersion: kubeflow.org/v1beta1\nkind: Notebook\nspec: {}\n", &rules).is_some());
+        assert!(pods_of("apiVersion: extensions/v1beta1\nkind: Deployment\nspec: {}\n", &rules).is_some());
+        assert!(pods_of("kind: Pod\nspec: {}\n", &rules).is_some());
+    }
+
+    #[test]
+    fn declared_templates_come_first_and_match_their_group() {
+        let declared = PodTemplate {
+            group: "kubeflow.org".into(),
+            kind: "Notebook".into(),
+            paths: vec!["spec.pods.*.spec".into()],
+        };
+        let rules = PodRules::new(&[declared]);
+        let nb =
+            "apiVersion: kubeflow.org/v1\nkind: Notebook\nspec:\n  pods:\n    a: {spec: {}}\n  template: {spec: {}}\n";
+        assert_eq!(pods_of(nb, &rules).unwrap().0, ["spec.pods.a.spec"]);
+    }
+
+    #[test]
+    fn containers_of_an_argo_workflow_are_in_every_template_type() {
+        let wf = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  templates:\n  - name: a\n    container: {image: a}\n    initContainers: [{name: i, image: i}]\n  - name: b\n    script: {image: b, source: x}\n    sidecars: [{name: s, image: s}]\n  - name: c\n    containerSet:\n      containers: [{name: c1, image: c}, {name: c2, image: c}]\n  - name: d\n    steps: [[{name: x, template: a}]]\n";
+        let root = tree::parse(wf, &Limits::default()).unwrap().unwrap();
+        let resources = resources_of(&root).unwrap();
+        let (pods, _) = PodRules::new(&[]).pods(&resources[0]);
+        let paths = |init| pods[0].containers(init).into_iter().map(|(p, _)| p).collect::<Vec<_>>();
+        assert_eq!(
+            paths(false),
+            [
+                "spec.templates[0].container",
+                "spec.templates[1].script",
+                "spec.templates[2].containerSet.containers[0]",
+                "spec.templates[2].containerSet.containers[1]",
+                "spec.templates[1].sidecars[0]",
+            ]
+        );
+        assert_eq!(paths(true)[0], "spec.templates[0].initContainers[0]");
+    }
+
+    #[test]
+    fn undeclared_pod_specs_are_found_in_custom_resources_only() {
+        let rules = PodRules::new(&[]);
+        let find = |text: &str| {
+            let root = tree::parse(text, &Limits::default()).unwrap().unwrap();
+            rules.undeclared(&resources_of(&root).unwrap()[0])
+        };
+        let cr = "apiVersion: example.com/v1\nkind: Trainer\nspec:\n  pods:\n  - template:\n      spec:\n        containers:\n        - image: x\n";
+        assert_eq!(find(cr), ["spec.pods[0].template.spec"]);
+        assert!(find(&cr.replace("example.com/v1", "v1")).is_empty(), "core group");
+        assert!(find(&cr.replace("- image: x", "- name: x")).is_empty(), "no image: a schema, not a pod");
+        assert!(find("apiVersion: kubeflow.org/v1\nkind: Notebook\nspec:\n  template:\n    spec:\n      containers:\n      - image: x\n").is_empty());
+    }
+
+    /// Follows `a.b[2].c` in a JSON value.
+    fn at<'j>(json: &'j serde_json::Value, dotted: &str) -> &'j serde_json::Value {
+        dotted.split('.').fold(json, |v, step| match step.split_once('[') {
+            Some((key, index)) => &v[key][index.trim_end_matches(']').parse::<usize>().unwrap()],
+            None => &v[step],
+        })
+    }
+
+    /// (object, pod paths, container paths): every pod gets the secret and the volume, every
+    /// container the mount; a second run changes nothing.
+    const KINDS: &[(&str, &[&str], &[&str])] = &[
+        (
+            "apiVersion: kubeflow.org/v1\nkind: Notebook\nmetadata: {name: nb}\nspec:\n  template:\n    spec:\n      containers:\n      - name: nb\n        image: jupyter\n        volumeMounts:\n        - {name: dshm, mountPath: /dev/shm}\n      volumes:\n      - name: dshm\n        emptyDir: {medium: Memory}\n",
+            &["spec.template.spec"],
+            &["spec.template.spec.containers[0]"],
+        ),
+        (
+            "apiVersion: kubeflow.org/v1\nkind: TFJob\nmetadata: {name: tf}\nspec:\n  tfReplicaSpecs:\n    PS:\n      replicas: 1\n      template:\n        spec:\n          imagePullSecrets: [{name: other}]\n          containers: [{name: tensorflow, image: tf}]\n    Worker:\n      replicas: 2\n      template:\n        spec:\n          containers:\n          - {name: tensorflow, image: tf}\n          - {name: sidecar, image: s}\n",
+            &["spec.tfReplicaSpecs.PS.template.spec", "spec.tfReplicaSpecs.Worker.template.spec"],
+            &[
+                "spec.tfReplicaSpecs.PS.template.spec.containers[0]",
+                "spec.tfReplicaSpecs.Worker.template.spec.containers[0]",
+                "spec.tfReplicaSpecs.Worker.template.spec.containers[1]",
+            ],
+        ),
+        (
+            "apiVersion: ray.io/v1\nkind: RayJob\nmetadata: {name: rj}\nspec:\n  entrypoint: python x.py\n  rayClusterSpec:\n    headGroupSpec:\n      template:\n        spec:\n          containers: [{name: head, image: ray}]\n    workerGroupSpecs:\n    - groupName: a\n      template:\n        spec:\n          containers: [{name: w, image: ray}]\n    - groupName: b\n      template:\n        spec:\n          containers: [{name: w, image: ray}]\n  submitterPodTemplate:\n    spec:\n      containers: [{name: submit, image: ray}]\n",
+            &[
+                "spec.rayClusterSpec.headGroupSpec.template.spec",
+                "spec.rayClusterSpec.workerGroupSpecs[0].template.spec",
+                "spec.rayClusterSpec.workerGroupSpecs[1].template.spec",
+                "spec.submitterPodTemplate.spec",
+            ],
+            &[
+                "spec.rayClusterSpec.headGroupSpec.template.spec.containers[0]",
+                "spec.rayClusterSpec.workerGroupSpecs[0].template.spec.containers[0]",
+                "spec.rayClusterSpec.workerGroupSpecs[1].template.spec.containers[0]",
+                "spec.submitterPodTemplate.spec.containers[0]",
+            ],
+        ),
+        (
+            "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: isvc}\nspec:\n  predictor:\n    model:\n      modelFormat: {name: sklearn}\n      storageUri: gs://x\n  transformer:\n    containers:\n    - name: kserve-container\n      image: transformer\n",
+            &["spec.predictor", "spec.transformer"],
+            &["spec.predictor.model", "spec.transformer.containers[0]"],
+        ),
+        (
+            "apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nmetadata: {name: cw}\nspec:\n  schedule: '* * * * *'\n  workflowSpec:\n    entrypoint: main\n    templates:\n    - name: main\n      steps: [[{name: a, template: a}]]\n    - name: a\n      container: {image: a}\n    - name: b\n      script: {image: b, source: x}\n",
+            &["spec.workflowSpec"],
+            &["spec.workflowSpec.templates[1].container", "spec.workflowSpec.templates[2].script"],
+        ),
+        (
+            "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: a}]\n",
+            &["spec.template.spec"],
+            &["spec.template.spec.containers[0]"],
+        ),
+        (
+            "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: ClusterTrainingRuntime\nmetadata: {name: torch}\nspec:\n  template:\n    spec:\n      replicatedJobs:\n      - name: node\n        template:\n          spec:\n            template:\n              spec:\n                containers: [{name: node, image: torch}]\n",
+            &["spec.template.spec.replicatedJobs[0].template.spec.template.spec"],
+            &["spec.template.spec.replicatedJobs[0].template.spec.template.spec.containers[0]"],
+        ),
+    ];
+
+    #[test]
+    fn every_pod_of_every_custom_kind_gets_the_secret_and_every_container_the_mount() {
+        use crate::testutil::{config, docs, run};
+        let config = config(&[]);
+        for (input, pods, containers) in KINDS {
+            let (out, changes) = run(input, &config);
+            let doc = &docs(&out)[0];
+            for pod in *pods {
+                let secrets = at(doc, &format!("{pod}.imagePullSecrets"));
+                assert!(
+                    secrets.as_array().unwrap().iter().any(|s| s["name"] == "maia-docker-registry-secret"),
+                    "{pod}:\n{out}"
+                );
+                let volumes = at(doc, &format!("{pod}.volumes"));
+                assert!(
+                    volumes.as_array().unwrap().iter().any(|v| v["persistentVolumeClaim"]["claimName"] == "shared"),
+                    "{pod}:\n{out}"
+                );
+            }
+            for container in *containers {
+                let mounts = at(doc, &format!("{container}.volumeMounts"));
+                assert!(
+                    mounts.as_array().unwrap().iter().any(|m| m["mountPath"] == "/home/maia-user/shared"),
+                    "{container}:\n{out}"
+                );
+            }
+            assert!(changes.iter().all(|c| c.outcome == crate::patch::Outcome::Changed), "{changes:?}");
+            let (again, changes) = run(&out, &config);
+            assert_eq!(again, out);
+            assert!(changes.iter().all(|c| c.outcome == crate::patch::Outcome::Unchanged), "{changes:?}");
+        }
+    }
+
+    #[test]
+    fn a_minio_tenant_takes_one_secret_object() {
+        use crate::patch::Outcome;
+        use crate::testutil::{config, messages, run};
+        let tenant =
+            "apiVersion: minio.min.io/v2\nkind: Tenant\nmetadata: {name: t}\nspec:\n  pools:\n  - servers: 4\n";
+        let (out, _) = run(tenant, &config(&[]));
+        assert_eq!(out, format!("{tenant}  imagePullSecret:\n    name: maia-docker-registry-secret\n"));
+        let other = tenant.replace("spec:\n", "spec:\n  imagePullSecret: {name: other}\n");
+        let (out, changes) = run(&other, &config(&[]));
+        assert_eq!(out, other);
+        assert!(messages(&changes, Outcome::Conflict)[0].contains("names other"), "{changes:?}");
+    }
+
+    #[test]
+    fn a_rollout_from_a_workload_ref_and_a_job_without_roles_are_noted_not_flagged() {
+        use crate::patch::Outcome;
+        use crate::testutil::{config, run};
+        for input in [
+            "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: d}\n",
+            "apiVersion: kubeflow.org/v1\nkind: PyTorchJob\nmetadata: {name: p}\nspec: {}\n",
+        ] {
+            let (out, changes) = run(input, &config(&[]));
+            assert_eq!(out, input);
+            assert!(changes.iter().all(|c| c.outcome == Outcome::Unchanged), "{changes:?}");
+        }
+    }
 }

@@ -7,18 +7,52 @@
 
 use serde_json::json;
 
-use super::{Patch, Report, Resource, add_items, pods};
+use super::pods::{PodRules, PullSecrets};
+use super::{Patch, Report, Resource, add_items};
 use crate::config::Config;
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
 
 pub struct PullSecret {
     secret: String,
+    pods: PodRules,
 }
 
 impl PullSecret {
     pub fn new(config: &Config) -> Self {
-        PullSecret { secret: config.cluster.image_pull_secret.clone() }
+        PullSecret {
+            secret: config.cluster.image_pull_secret.clone(),
+            pods: PodRules::new(&config.options.pod_templates),
+        }
+    }
+
+    /// Appends the secret to the list under `parent.key` unless it is listed.
+    fn list(&self, parent: &Node, key: &str, field: &str, edits: &mut Edits, report: &mut Report) {
+        let listed = parent.get(key).map(Node::items).unwrap_or_default();
+        if listed.iter().any(|s| s.get("name").and_then(Node::str) == Some(&self.secret)) {
+            return report.unchanged(field, format!("already lists {}", self.secret));
+        }
+        match add_items(edits, parent, key, vec![json!({ "name": self.secret })]) {
+            Ok(()) => report.changed(field, format!("added {}", self.secret)),
+            Err(why) => report.conflict(field, format!("{why}; left alone")),
+        }
+    }
+
+    /// Sets the one secret a pod takes, when it names none.
+    fn single(&self, parent: &Node, key: &str, field: &str, edits: &mut Edits, report: &mut Report) {
+        match parent.get(key).filter(|n| !n.is_null()) {
+            None => match edits.put(parent, key, &json!({ "name": self.secret })) {
+                Ok(()) => report.changed(field, format!("set to {}", self.secret)),
+                Err(why) => report.conflict(field, format!("{why}; left alone")),
+            },
+            Some(n) => match n.get("name").and_then(Node::str) {
+                Some(name) if name == self.secret => report.unchanged(field, format!("already {name}")),
+                Some(name) => {
+                    report.conflict(field, format!("names {name}, and only one secret fits here; left alone"))
+                }
+                None => report.conflict(field, "holds no secret name; left alone"),
+            },
+        }
     }
 }
 
@@ -27,45 +61,42 @@ impl Patch for PullSecret {
         "pull-secret"
     }
 
-    fn applies_to(&self, kind: &str) -> bool {
-        kind == "ServiceAccount" || pods::pod_spec_path(kind).is_some()
+    fn applies_to(&self, api_version: &str, kind: &str) -> bool {
+        kind == "ServiceAccount" || self.pods.holds_pods(api_version, kind)
     }
 
     fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
-        let (parent, field) = if res.id.kind == "ServiceAccount" {
-            (res.node, "imagePullSecrets".to_string())
-        } else {
-            match pods::pod_spec(res) {
-                Ok(spec) => (spec.node, format!("{}.imagePullSecrets", spec.path)),
-                Err(why) => return report.conflict("", format!("no pull secret added: {why}")),
-            }
-        };
-        let listed = parent.get("imagePullSecrets").map(Node::items).unwrap_or_default();
-        if listed.iter().any(|s| s.get("name").and_then(Node::str) == Some(&self.secret)) {
-            return report.unchanged(&field, format!("already lists {}", self.secret));
+        if res.id.kind == "ServiceAccount" {
+            return self.list(res.node, "imagePullSecrets", "imagePullSecrets", edits, report);
         }
-        match add_items(edits, parent, "imagePullSecrets", vec![json!({ "name": self.secret })]) {
-            Ok(()) => report.changed(&field, format!("added {}", self.secret)),
-            Err(why) => report.conflict(&field, format!("{why}; left alone")),
+        let (pods, missing) = self.pods.pods(res);
+        for (path, why) in &missing {
+            report.conflict("", format!("no pull secret added: {path} {why}"));
+        }
+        if pods.is_empty() && missing.is_empty() {
+            report.unchanged("", "holds no pod template");
+        }
+        for pod in pods {
+            match pod.shape.pull_secrets {
+                PullSecrets::List(key) => self.list(pod.node, key, &format!("{}.{key}", pod.path), edits, report),
+                PullSecrets::Single(key) => self.single(pod.node, key, &format!("{}.{key}", pod.path), edits, report),
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::patch::{Outcome, pods::pod_spec_path};
-    use crate::testutil::{config, docs, messages, pod_object as object, run};
+    use crate::patch::Outcome;
+    use crate::testutil::{WORKLOADS, config, docs, messages, pod_object as object, pointer, run};
     use serde_json::json;
 
     #[test]
     fn every_pod_bearing_kind_gets_the_secret_at_its_pod_spec() {
-        for kind in
-            ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"]
-        {
+        for (kind, path) in WORKLOADS {
             let (out, _) = run(&object(kind), &config(&[]));
-            let pointer = format!("/{}/imagePullSecrets", pod_spec_path(kind).unwrap().join("/"));
             assert_eq!(
-                docs(&out)[0].pointer(&pointer),
+                docs(&out)[0].pointer(&pointer(&format!("{path}.imagePullSecrets"))),
                 Some(&json!([{"name": "maia-docker-registry-secret"}])),
                 "{kind}:\n{out}"
             );

@@ -11,7 +11,8 @@
 
 use serde_json::json;
 
-use super::{Patch, Report, Resource, add_items, pods};
+use super::pods::{Pod, PodRules};
+use super::{Patch, Report, Resource, add_items};
 use crate::config::Config;
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
@@ -22,6 +23,7 @@ pub struct SharedVolume {
     mount_path: String,
     init_containers: bool,
     hooks: bool,
+    pods: PodRules,
 }
 
 impl SharedVolume {
@@ -33,32 +35,17 @@ impl SharedVolume {
             mount_path: o.shared_mount_path.clone(),
             init_containers: o.shared_init_containers,
             hooks: o.shared_hooks,
+            pods: PodRules::new(&o.pod_templates),
         }
     }
-}
 
-impl Patch for SharedVolume {
-    fn name(&self) -> &'static str {
-        "shared-volume"
-    }
-
-    fn applies_to(&self, kind: &str) -> bool {
-        pods::pod_spec_path(kind).is_some()
-    }
-
-    fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
-        if res.is_hook() && !self.hooks {
-            return report.unchanged("", "Helm hook: shared volume not mounted (option shared_hooks)");
-        }
-        let spec = match pods::pod_spec(res) {
-            Ok(spec) => spec,
-            Err(why) => return report.conflict("", format!("no shared volume added: {why}")),
-        };
-        let volumes_field = format!("{}.volumes", spec.path);
-        if spec.node.get("volumes").is_some_and(|v| !v.is_seq() && !v.is_null()) {
+    /// Mounts the claim in every container of one pod, adding the pod's volume if any mount needs it.
+    fn mount(&self, pod: &Pod, edits: &mut Edits, report: &mut Report) {
+        let volumes_field = format!("{}.volumes", pod.path);
+        if pod.node.get("volumes").is_some_and(|v| !v.is_seq() && !v.is_null()) {
             return report.conflict(&volumes_field, "not a list; left alone");
         }
-        let volumes = spec.node.get("volumes").map(Node::items).unwrap_or_default();
+        let volumes = pod.node.get("volumes").map(Node::items).unwrap_or_default();
         let for_claim = volumes
             .iter()
             .find(|v| v.at(&["persistentVolumeClaim", "claimName"]).and_then(Node::str) == Some(&self.claim));
@@ -80,12 +67,12 @@ impl Patch for SharedVolume {
         let mut volume_edit = edits.fork();
         if !volume_exists {
             let item = json!({"name": volume, "persistentVolumeClaim": {"claimName": self.claim}});
-            if let Err(why) = add_items(&mut volume_edit, spec.node, "volumes", vec![item]) {
+            if let Err(why) = add_items(&mut volume_edit, pod.node, "volumes", vec![item]) {
                 return report.conflict(&volumes_field, format!("{why}; nothing mounted"));
             }
         }
         let mut mounted_any = false;
-        let containers = pods::containers(&spec, self.init_containers);
+        let containers = pod.containers(self.init_containers);
         if containers.is_empty() {
             return report.unchanged(&volumes_field, "no containers to mount the shared volume in");
         }
@@ -128,21 +115,42 @@ impl Patch for SharedVolume {
     }
 }
 
+impl Patch for SharedVolume {
+    fn name(&self) -> &'static str {
+        "shared-volume"
+    }
+
+    fn applies_to(&self, api_version: &str, kind: &str) -> bool {
+        self.pods.holds_pods(api_version, kind)
+    }
+
+    fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        let (pods, missing) = self.pods.pods(res);
+        if res.is_hook() && !self.hooks {
+            return report.unchanged("", "Helm hook: shared volume not mounted (option shared_hooks)");
+        }
+        for (path, why) in &missing {
+            report.conflict("", format!("no shared volume added: {path} {why}"));
+        }
+        for pod in pods.iter().filter(|p| p.shape.volumes) {
+            self.mount(pod, edits, report);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::patch::{Outcome, pods::pod_spec_path};
-    use crate::testutil::{config, docs, messages, pod_object, run};
+    use crate::patch::Outcome;
+    use crate::testutil::{WORKLOADS, config, docs, messages, pod_object, pointer, run};
     use serde_json::json;
 
     const MOUNT: &str = "/home/maia-user/shared";
 
     #[test]
     fn every_container_of_every_pod_bearing_kind_mounts_the_claim() {
-        for kind in
-            ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"]
-        {
+        for (kind, path) in WORKLOADS {
             let (out, _) = run(&pod_object(kind), &config(&[]));
-            let spec = docs(&out)[0].pointer(&format!("/{}", pod_spec_path(kind).unwrap().join("/"))).cloned().unwrap();
+            let spec = docs(&out)[0].pointer(&pointer(path)).cloned().unwrap();
             assert_eq!(
                 spec["volumes"],
                 json!([{"name": "shared", "persistentVolumeClaim": {"claimName": "shared"}}]),

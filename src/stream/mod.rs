@@ -74,16 +74,17 @@ impl<'a> Doc<'a> {
     }
 }
 
-/// The value of the document's top-level `kind:` line, found without parsing. None when there is
-/// no such line, or more than one (the parser then decides).
-pub fn top_level_kind(text: &str) -> Option<&str> {
-    let starts = text.starts_with("kind:").then_some(0).into_iter();
-    let mut kinds = starts.chain(memchr::memmem::find_iter(text.as_bytes(), b"\nkind:").map(|i| i + 1));
-    let at = kinds.next()?;
-    if kinds.next().is_some() {
+/// The value of the document's top-level `key:` line (`kind`, `apiVersion`), found without
+/// parsing. None when there is no such line, or more than one (the parser then decides).
+pub fn top_level<'t>(text: &'t str, key: &str) -> Option<&'t str> {
+    let (line_start, at_start) = (format!("\n{key}:"), format!("{key}:"));
+    let starts = text.starts_with(&at_start).then_some(0).into_iter();
+    let mut found = starts.chain(memchr::memmem::find_iter(text.as_bytes(), line_start.as_bytes()).map(|i| i + 1));
+    let at = found.next()?;
+    if found.next().is_some() {
         return None;
     }
-    let rest = &text[at + "kind:".len()..];
+    let rest = &text[at + at_start.len()..];
     let value = &rest[..rest.find('\n').unwrap_or(rest.len())];
     let value = value.split(" #").next().unwrap_or_default().trim();
     Some(value.trim_matches(|c| c == '"' || c == '\''))
@@ -196,10 +197,11 @@ mod tests {
     }
 
     #[test]
-    fn top_level_kind_by_line_scan() {
-        assert_eq!(top_level_kind("apiVersion: v1\nkind: \"ConfigMap\" # c\r\n"), Some("ConfigMap"));
-        assert_eq!(top_level_kind("spec:\n  kind: Nested\n"), None);
-        assert_eq!(top_level_kind("kind: A\nkind: B\n"), None);
+    fn top_level_lines_by_scan() {
+        assert_eq!(top_level("apiVersion: v1\nkind: \"ConfigMap\" # c\r\n", "kind"), Some("ConfigMap"));
+        assert_eq!(top_level("apiVersion: v1\nkind: \"ConfigMap\" # c\r\n", "apiVersion"), Some("v1"));
+        assert_eq!(top_level("spec:\n  kind: Nested\n", "kind"), None);
+        assert_eq!(top_level("kind: A\nkind: B\n", "kind"), None);
     }
 
     #[test]

@@ -12,16 +12,91 @@ import yaml
 
 SEPARATOR = re.compile(r"^(?:\ufeff)?---(?:[ \t\r].*)?$")
 
-POD_SPEC = {
-    "Pod": ["spec"],
-    "Deployment": ["spec", "template", "spec"],
-    "StatefulSet": ["spec", "template", "spec"],
-    "DaemonSet": ["spec", "template", "spec"],
-    "ReplicaSet": ["spec", "template", "spec"],
-    "ReplicationController": ["spec", "template", "spec"],
-    "Job": ["spec", "template", "spec"],
-    "CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+# Where each kind keeps its pods, written down again from the upstream CRD schemas (not shared
+# with maia-krm): (api group, or None for any; kind) -> [(path to the pod's own fields,
+# container paths, init container paths)]. "*" is every map value or list item.
+_POD = (["containers.*"], ["initContainers.*"])
+_ARGO = (["templates.*.container", "templates.*.script", "templates.*.containerSet.containers.*",
+          "templates.*.sidecars.*"], ["templates.*.initContainers.*"])
+_KSERVE_MODELS = ["model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface",
+                  "pmml", "lightgbm", "paddle"]
+_RAY = ["headGroupSpec.template.spec", "workerGroupSpecs.*.template.spec"]
+POD_SITES = {
+    (None, "Pod"): [("spec", *_POD)],
+    **{(None, k): [("spec.template.spec", *_POD)]
+       for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")},
+    (None, "CronJob"): [("spec.jobTemplate.spec.template.spec", *_POD)],
+    ("kubeflow.org", "Notebook"): [("spec.template.spec", *_POD)],
+    **{("kubeflow.org", k): [(f"spec.{r}ReplicaSpecs.*.template.spec", *_POD)]
+       for k, r in (("PyTorchJob", "pytorch"), ("TFJob", "tf"), ("MPIJob", "mpi"), ("XGBoostJob", "xgb"),
+                    ("PaddleJob", "paddle"), ("JAXJob", "jax"))},
+    **{("trainer.kubeflow.org", k): [("spec.template.spec.replicatedJobs.*.template.spec.template.spec", *_POD)]
+       for k in ("TrainingRuntime", "ClusterTrainingRuntime")},
+    ("jobset.x-k8s.io", "JobSet"): [("spec.replicatedJobs.*.template.spec.template.spec", *_POD)],
+    ("ray.io", "RayCluster"): [(f"spec.{p}", *_POD) for p in _RAY],
+    ("ray.io", "RayJob"): [(f"spec.rayClusterSpec.{p}", *_POD) for p in _RAY] + [("spec.submitterPodTemplate.spec", *_POD)],
+    ("ray.io", "RayService"): [(f"spec.rayClusterConfig.{p}", *_POD) for p in _RAY],
+    ("serving.kserve.io", "InferenceService"): [
+        ("spec.predictor", _POD[0] + _KSERVE_MODELS, _POD[1]),
+        ("spec.predictor.workerSpec", *_POD),
+        ("spec.transformer", *_POD),
+        ("spec.explainer", _POD[0] + ["art"], _POD[1]),
+    ],
+    ("argoproj.io", "Rollout"): [("spec.template.spec", *_POD)],
+    **{("argoproj.io", k): [("spec", *_ARGO)] for k in ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate")},
+    ("argoproj.io", "CronWorkflow"): [("spec.workflowSpec", *_ARGO)],
 }
+# MinIO's Tenant takes one pull secret object, and no shared volume.
+SINGLE_SECRET = {("minio.min.io", "Tenant"): "spec.imagePullSecret"}
+
+
+def _expand(obj, pattern, at=()):
+    """(concrete path, value) for every match of a dotted pattern; None counts as absent."""
+    if obj is None:
+        return []
+    if not pattern:
+        return [(at, obj)]
+    step, rest = pattern[0], pattern[1:]
+    if step == "*":
+        if isinstance(obj, dict):
+            return [m for k, v in obj.items() for m in _expand(v, rest, at + (k,))]
+        if isinstance(obj, list):
+            return [m for i, v in enumerate(obj) for m in _expand(v, rest, at + (i,))]
+        return []
+    return _expand(obj.get(step), rest, at + (step,)) if isinstance(obj, dict) else []
+
+
+def _at(obj, path):
+    for step in path:
+        if isinstance(step, int):
+            obj = obj[step] if isinstance(obj, list) and step < len(obj) else None
+        else:
+            obj = obj.get(step) if isinstance(obj, dict) else None
+    return obj
+
+
+def _key(doc):
+    api = doc.get("apiVersion")
+    group = api.rsplit("/", 1)[0] if isinstance(api, str) and "/" in api else ""
+    return group, doc.get("kind")
+
+
+def pod_sites(doc):
+    """[(pod path, pod, [(container path, container)] , [(init path, init container)])] of a document."""
+    group, kind = _key(doc)
+    sites = POD_SITES.get((group, kind)) or POD_SITES.get((None, kind)) or []
+    found = []
+    for path, containers, inits in sites:
+        for at, pod in _expand(doc, path.split(".")):
+            if isinstance(pod, dict):
+                each = lambda paths: [(at + p, c) for cp in paths for p, c in _expand(pod, cp.split(".")) if isinstance(c, dict)]
+                found.append((at, pod, each(containers), each(inits)))
+    return found
+
+
+def single_secret_path(doc):
+    path = SINGLE_SECRET.get(_key(doc))
+    return path.split(".") if path else None
 
 MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"
 MANAGED_ANNOTATIONS = {
@@ -138,20 +213,23 @@ def strip_managed(out, inp, cfg):
                         rule.pop("host", None)
         if "ingressClassName" not in (inp.get("spec") or {}):
             (out.get("spec") or {}).pop("ingressClassName", None)
-    if kind in POD_SPEC:
-        ps_out, ps_in = get(out, POD_SPEC[kind]), get(inp, POD_SPEC[kind]) or {}
-        if isinstance(ps_out, dict):
-            _drop_added(ps_out, ps_in, "imagePullSecrets", lambda s: s == {"name": cfg["secret"]})
-            _drop_added(ps_out, ps_in, "volumes", lambda v: get(v, ["persistentVolumeClaim", "claimName"]) == cfg["claim"])
-            for group in ("containers", "initContainers"):
-                # Only lists hold containers; anything else in their place is compared as it is.
-                c_outs, c_ins = ps_out.get(group), ps_in.get(group) if isinstance(ps_in, dict) else None
-                if not isinstance(c_outs, list):
-                    continue
-                c_ins = c_ins if isinstance(c_ins, list) else []
-                for i, c in enumerate(c_outs):
-                    c_in = c_ins[i] if i < len(c_ins) else {}
-                    _drop_added(c, c_in, "volumeMounts", lambda m: isinstance(m, dict) and m.get("mountPath") == cfg["mount"])
+    for at, ps_out, containers, inits in pod_sites(out):
+        ps_in = _at(inp, at)
+        ps_in = ps_in if isinstance(ps_in, dict) else {}
+        _drop_added(ps_out, ps_in, "imagePullSecrets", lambda s: s == {"name": cfg["secret"]})
+        _drop_added(ps_out, ps_in, "volumes", lambda v: get(v, ["persistentVolumeClaim", "claimName"]) == cfg["claim"])
+        # Only lists hold containers; anything else in their place is compared as it is.
+        for c_at, c in containers + inits:
+            c_in = _at(inp, c_at)
+            _drop_added(c, c_in if isinstance(c_in, dict) else {}, "volumeMounts",
+                        lambda m: isinstance(m, dict) and m.get("mountPath") == cfg["mount"])
+    single = single_secret_path(out)
+    if single and get(out, single) == {"name": cfg["secret"]} and get(inp, single) is None:
+        parent = get(out, single[:-1])
+        if single[-1] in (get(inp, single[:-1]) or {}):
+            parent[single[-1]] = None
+        else:
+            del parent[single[-1]]
     if kind == "ServiceAccount":
         _drop_added(out, inp, "imagePullSecrets", lambda s: s == {"name": cfg["secret"]})
     return out, inp
@@ -175,16 +253,19 @@ def check_promises(doc, cfg):
         return
     kind, name = doc.get("kind"), get(doc, ["metadata", "name"])
     where = f"{kind} {name}"
-    if kind in POD_SPEC:
-        spec = get(doc, POD_SPEC[kind])
-        assert {"name": cfg["secret"]} in (spec.get("imagePullSecrets") or []), f"{where}: no pull secret"
-        if not is_hook(doc):
+    for at, spec, containers, _ in pod_sites(doc):
+        where_pod = f"{where} {'.'.join(map(str, at))}"
+        assert {"name": cfg["secret"]} in (spec.get("imagePullSecrets") or []), f"{where_pod}: no pull secret"
+        if not is_hook(doc) and containers:
             vols = {v["name"] for v in spec.get("volumes") or [] if get(v, ["persistentVolumeClaim", "claimName"]) == cfg["claim"]}
-            assert vols, f"{where}: no volume for claim {cfg['claim']}"
-            for c in spec.get("containers") or []:
+            assert vols, f"{where_pod}: no volume for claim {cfg['claim']}"
+            for c_at, c in containers:
                 mounts = c.get("volumeMounts") or []
                 assert any(m.get("name") in vols for m in mounts) or any(m.get("mountPath") == cfg["mount"] for m in mounts), \
-                    f"{where}: container {c.get('name')} does not mount the shared volume"
+                    f"{where_pod}: container {c.get('name')} does not mount the shared volume"
+    single = single_secret_path(doc)
+    if single:
+        assert isinstance(get(doc, single), dict) and get(doc, single).get("name"), f"{where}: no pull secret"
     if kind == "ServiceAccount":
         assert {"name": cfg["secret"]} in (doc.get("imagePullSecrets") or []), f"{where}: no pull secret"
     if kind == "Ingress":

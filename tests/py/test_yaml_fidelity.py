@@ -181,5 +181,5 @@ def test_list_kind_items_are_patched_in_place():
 
 
 def test_unknown_kinds_and_crds_pass_through_byte_for_byte():
-    text = "apiVersion: minio.min.io/v2\nkind: Tenant\nmetadata:\n  name: t\nspec:\n  pools: [{servers: 4}]\n"
+    text = "apiVersion: example.com/v2\nkind: Tenant\nmetadata:\n  name: t\nspec:\n  pools: [{servers: 4}]\n"
     assert transform(text) == text
