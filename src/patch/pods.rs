@@ -18,19 +18,40 @@ pub enum PullSecrets {
     Single(&'static str),
 }
 
-/// The fields of a pod-spec-like object: paths relative to it, `*` for every item.
+/// Containers: every node at `each` below every node at `group` (`""`: the pod itself). Each of
+/// them also gets the group's `group_mounts` (Argo mounts a containerSet's `volumeMounts` in
+/// every container of the set), which therefore count as its own.
+#[derive(Debug)]
+pub struct Containers {
+    group: &'static str,
+    each: &'static str,
+    group_mounts: Option<&'static str>,
+}
+
+const fn each(path: &'static str) -> Containers {
+    Containers { group: "", each: path, group_mounts: None }
+}
+
+/// The fields of a pod-spec-like object; paths are relative to it, `*` for every item.
 #[derive(Debug)]
 pub struct Shape {
-    containers: &'static [&'static str],
-    init_containers: &'static [&'static str],
+    containers: &'static [Containers],
+    init_containers: &'static [Containers],
+    /// Volume lists that end up in the same pod as `volumes` (Argo's per-template volumes and
+    /// volume claim templates): a name taken there is taken.
+    other_volume_names: &'static [&'static str],
+    /// Mount lists every container gets anyway (Argo's `templateDefaults`).
+    default_mounts: &'static [&'static str],
     pub pull_secrets: PullSecrets,
     /// Whether it has `volumes` for the shared volume (a MinIO Tenant's pods don't).
     pub volumes: bool,
 }
 
 const POD_SPEC: Shape = Shape {
-    containers: &["containers.*"],
-    init_containers: &["initContainers.*"],
+    containers: &[each("containers.*")],
+    init_containers: &[each("initContainers.*")],
+    other_volume_names: &[],
+    default_mounts: &[],
     pull_secrets: PullSecrets::List("imagePullSecrets"),
     volumes: true,
 };
@@ -39,33 +60,38 @@ const POD_SPEC: Shape = Shape {
 /// under a key named after its framework.
 const KSERVE_PREDICTOR: Shape = Shape {
     containers: &[
-        "containers.*",
-        "model",
-        "sklearn",
-        "xgboost",
-        "tensorflow",
-        "pytorch",
-        "triton",
-        "onnx",
-        "huggingface",
-        "pmml",
-        "lightgbm",
-        "paddle",
+        each("containers.*"),
+        each("model"),
+        each("sklearn"),
+        each("xgboost"),
+        each("tensorflow"),
+        each("pytorch"),
+        each("triton"),
+        each("onnx"),
+        each("huggingface"),
+        each("pmml"),
+        each("lightgbm"),
+        each("paddle"),
     ],
     ..POD_SPEC
 };
 
-const KSERVE_EXPLAINER: Shape = Shape { containers: &["containers.*", "art"], ..POD_SPEC };
+const KSERVE_EXPLAINER: Shape = Shape { containers: &[each("containers.*"), each("art")], ..POD_SPEC };
+
+/// A ServingRuntime's pod spec has no init containers.
+const KSERVE_RUNTIME: Shape = Shape { init_containers: &[], ..POD_SPEC };
 
 /// An Argo workflow: pull secrets and volumes are workflow-wide, containers live in its templates.
 const ARGO_WORKFLOW: Shape = Shape {
     containers: &[
-        "templates.*.container",
-        "templates.*.script",
-        "templates.*.containerSet.containers.*",
-        "templates.*.sidecars.*",
+        each("templates.*.container"),
+        each("templates.*.script"),
+        Containers { group: "templates.*.containerSet", each: "containers.*", group_mounts: Some("volumeMounts") },
+        each("templates.*.sidecars.*"),
     ],
-    init_containers: &["templates.*.initContainers.*"],
+    init_containers: &[each("templates.*.initContainers.*")],
+    other_volume_names: &["templates.*.volumes.*.name", "volumeClaimTemplates.*.metadata.name"],
+    default_mounts: &["templateDefaults.container.volumeMounts", "templateDefaults.script.volumeMounts"],
     ..POD_SPEC
 };
 
@@ -74,6 +100,7 @@ const MINIO_TENANT: Shape = Shape {
     init_containers: &[],
     pull_secrets: PullSecrets::Single("imagePullSecret"),
     volumes: false,
+    ..POD_SPEC
 };
 
 /// One place in a kind where a pod's fields live.
@@ -109,6 +136,8 @@ const RAY_CLUSTER: &[(&str, &Shape, bool)] = &[
 ];
 const JOBSET: &[(&str, &Shape, bool)] = &[("spec.replicatedJobs.*.template.spec.template.spec", &POD_SPEC, false)];
 const WORKFLOW: &[(&str, &Shape, bool)] = &[("spec", &ARGO_WORKFLOW, true)];
+const KSERVE_RUNTIME_SITES: &[(&str, &Shape, bool)] =
+    &[("spec", &KSERVE_RUNTIME, true), ("spec.workerSpec", &KSERVE_RUNTIME, false)];
 
 const BUILT_IN: &[BuiltIn] = &[
     (&[], "Pod", &[("spec", &POD_SPEC, true)]),
@@ -140,6 +169,15 @@ const BUILT_IN: &[BuiltIn] = &[
     (RAY, "RayCluster", RAY_CLUSTER),
     (
         RAY,
+        "RayCronJob",
+        &[
+            ("spec.jobTemplate.rayClusterSpec.headGroupSpec.template.spec", &POD_SPEC, false),
+            ("spec.jobTemplate.rayClusterSpec.workerGroupSpecs.*.template.spec", &POD_SPEC, false),
+            ("spec.jobTemplate.submitterPodTemplate.spec", &POD_SPEC, false),
+        ],
+    ),
+    (
+        RAY,
         "RayJob",
         &[
             ("spec.rayClusterSpec.headGroupSpec.template.spec", &POD_SPEC, false),
@@ -165,6 +203,8 @@ const BUILT_IN: &[BuiltIn] = &[
             ("spec.explainer", &KSERVE_EXPLAINER, false),
         ],
     ),
+    (&["serving.kserve.io"], "ServingRuntime", KSERVE_RUNTIME_SITES),
+    (&["serving.kserve.io"], "ClusterServingRuntime", KSERVE_RUNTIME_SITES),
     // A Rollout may take its pods from a Deployment (`workloadRef`) instead.
     (ARGO, "Rollout", &[("spec.template.spec", &POD_SPEC, false)]),
     (ARGO, "Workflow", WORKFLOW),
@@ -173,6 +213,10 @@ const BUILT_IN: &[BuiltIn] = &[
     (ARGO, "CronWorkflow", &[("spec.workflowSpec", &ARGO_WORKFLOW, true)]),
     (&["minio.min.io"], "Tenant", &[("spec", &MINIO_TENANT, true)]),
 ];
+
+/// Built-in kinds whose objects are cluster-wide templates: their pods run in namespaces that
+/// may not have the workspace's claim.
+const CLUSTER_SCOPED: &[&str] = &["ClusterTrainingRuntime", "ClusterServingRuntime", "ClusterWorkflowTemplate"];
 
 /// Every kind known to hold pods: the declared ones first, so an admin can correct a built-in.
 #[derive(Debug)]
@@ -212,6 +256,12 @@ impl PodRules {
     /// Whether a rule covers this kind in this group.
     pub fn holds_pods(&self, api_version: &str, kind: &str) -> bool {
         self.rule(api_version, kind).is_some()
+    }
+
+    /// Whether the resource is a built-in cluster-wide pod template.
+    pub fn is_cluster_scoped(&self, res: &Resource) -> bool {
+        CLUSTER_SCOPED.contains(&res.id.kind.as_str())
+            && self.rule(&res.id.api_version, &res.id.kind).is_some_and(|r| !r.groups.is_empty())
     }
 
     /// Whether a resource may hold pod specs no rule names: a custom resource of a kind no
@@ -262,15 +312,56 @@ impl PodRules {
     }
 }
 
-impl Pod<'_, '_> {
-    /// The pod's containers (init containers first, if asked), with their dotted paths.
-    pub fn containers(&self, with_init: bool) -> Vec<(String, &Node<'_>)> {
+/// A container of a pod, and the mounts it gets from elsewhere.
+pub struct Container<'n, 'a> {
+    pub path: String,
+    pub node: &'n Node<'a>,
+    /// Mounts the container gets without listing them (containerSet, templateDefaults).
+    pub inherited_mounts: Vec<&'n Node<'a>>,
+}
+
+impl<'n, 'a> Container<'n, 'a> {
+    /// Argo copies the main container's mounts into a sidecar or init container that asks.
+    pub fn mirrors_mounts(&self) -> bool {
+        self.node.get("mirrorVolumeMounts").and_then(Node::scalar) == Some("true")
+    }
+
+    /// Its own mounts and the inherited ones.
+    pub fn mounts(&self) -> impl Iterator<Item = &'n Node<'a>> + '_ {
+        let own = self.node.get("volumeMounts").map(Node::items).unwrap_or_default();
+        own.iter().chain(self.inherited_mounts.iter().flat_map(|m| m.items()))
+    }
+}
+
+impl<'n, 'a> Pod<'n, 'a> {
+    /// The pod's containers (init containers first, if asked).
+    pub fn containers(&self, with_init: bool) -> Vec<Container<'n, 'a>> {
+        let defaults: Vec<&Node> = self
+            .shape
+            .default_mounts
+            .iter()
+            .flat_map(|p| resolve(self.node, p, String::new()))
+            .map(|(_, n)| n)
+            .collect();
         let init = if with_init { self.shape.init_containers } else { &[] };
-        init.iter()
-            .chain(self.shape.containers)
-            .flat_map(|path| resolve(self.node, path, self.path.clone()))
-            .filter(|(_, c)| c.is_map())
-            .collect()
+        let mut out = Vec::new();
+        for list in init.iter().chain(self.shape.containers) {
+            for (group_path, group) in resolve(self.node, list.group, self.path.clone()) {
+                let group_mounts = list.group_mounts.and_then(|m| group.get(m));
+                for (path, node) in resolve(group, list.each, group_path).into_iter().filter(|(_, c)| c.is_map()) {
+                    let inherited = defaults.iter().copied().chain(group_mounts).collect();
+                    out.push(Container { path, node, inherited_mounts: inherited });
+                }
+            }
+        }
+        out
+    }
+
+    /// Names of the pod's volumes, wherever they are declared.
+    pub fn volume_names(&self) -> Vec<&'n str> {
+        let listed = self.node.get("volumes").map(Node::items).unwrap_or_default();
+        let elsewhere = self.shape.other_volume_names.iter().flat_map(|p| resolve(self.node, p, String::new()));
+        listed.iter().filter_map(|v| v.get("name")).chain(elsewhere.map(|(_, n)| n)).filter_map(Node::str).collect()
     }
 }
 
@@ -278,7 +369,8 @@ impl Pod<'_, '_> {
 /// every value of a mapping or item of a list; null counts as absent.
 fn resolve<'n, 'a>(node: &'n Node<'a>, path: &str, prefix: String) -> Vec<(String, &'n Node<'a>)> {
     let mut out = Vec::new();
-    walk(node, &path.split('.').collect::<Vec<_>>(), prefix, &mut out);
+    let steps: Vec<&str> = if path.is_empty() { Vec::new() } else { path.split('.').collect() };
+    walk(node, &steps, prefix, &mut out);
     out
 }
 
@@ -404,7 +496,7 @@ mod tests {
         let root = tree::parse(wf, &Limits::default()).unwrap().unwrap();
         let resources = resources_of(&root).unwrap();
         let (pods, _) = PodRules::new(&[]).pods(&resources[0]);
-        let paths = |init| pods[0].containers(init).into_iter().map(|(p, _)| p).collect::<Vec<_>>();
+        let paths = |init| pods[0].containers(init).into_iter().map(|c| c.path).collect::<Vec<_>>();
         assert_eq!(
             paths(false),
             [
@@ -488,7 +580,7 @@ mod tests {
             &["spec.template.spec.containers[0]"],
         ),
         (
-            "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: ClusterTrainingRuntime\nmetadata: {name: torch}\nspec:\n  template:\n    spec:\n      replicatedJobs:\n      - name: node\n        template:\n          spec:\n            template:\n              spec:\n                containers: [{name: node, image: torch}]\n",
+            "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainingRuntime\nmetadata: {name: torch}\nspec:\n  template:\n    spec:\n      replicatedJobs:\n      - name: node\n        template:\n          spec:\n            template:\n              spec:\n                containers: [{name: node, image: torch}]\n",
             &["spec.template.spec.replicatedJobs[0].template.spec.template.spec"],
             &["spec.template.spec.replicatedJobs[0].template.spec.template.spec.containers[0]"],
         ),
@@ -552,6 +644,74 @@ mod tests {
             let (out, changes) = run(input, &config(&[]));
             assert_eq!(out, input);
             assert!(changes.iter().all(|c| c.outcome == Outcome::Unchanged), "{changes:?}");
+        }
+    }
+
+    #[test]
+    fn argo_mounts_a_container_set_or_a_mirroring_sidecar_gets_are_not_added_again() {
+        use crate::patch::Outcome;
+        use crate::testutil::{config, messages, run};
+        let wf = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  templates:\n  - name: set\n    containerSet:\n      volumeMounts:\n      - {name: shared, mountPath: /home/maia-user/shared}\n      containers:\n      - {name: a, image: a}\n      - {name: b, image: b}\n  - name: main\n    container: {image: m}\n    sidecars:\n    - {name: s, image: s, mirrorVolumeMounts: true}\n";
+        let (out, changes) = run(wf, &config(&[]));
+        let doc = &crate::testutil::docs(&out)[0];
+        assert_eq!(doc["spec"]["templates"][0]["containerSet"]["containers"][0].get("volumeMounts"), None, "{out}");
+        assert_eq!(doc["spec"]["templates"][1]["sidecars"][0].get("volumeMounts"), None, "{out}");
+        assert_eq!(doc["spec"]["templates"][1]["container"]["volumeMounts"][0]["name"], "shared", "{out}");
+        let kept = messages(&changes, Outcome::Unchanged);
+        assert!(kept.iter().filter(|m| m.contains("already mounts shared")).count() == 2, "{kept:?}");
+        assert!(kept.iter().any(|m| m.contains("mirrorVolumeMounts")), "{kept:?}");
+    }
+
+    #[test]
+    fn a_volume_name_taken_by_a_claim_template_or_a_template_volume_blocks_the_mount() {
+        use crate::patch::Outcome;
+        use crate::testutil::{config, messages, run};
+        for taken in [
+            "  volumeClaimTemplates:\n  - metadata: {name: shared}\n",
+            "  - name: t\n    volumes: [{name: shared, emptyDir: {}}]\n",
+        ] {
+            let wf = format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: w}}\nspec:\n  templates:\n  - name: main\n    container: {{image: m}}\n{taken}"
+            );
+            let (out, changes) = run(&wf, &config(&[("pull_secret", "false")]));
+            assert_eq!(out, wf);
+            assert!(messages(&changes, Outcome::Conflict)[0].contains("a volume named shared exists"), "{changes:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_tenant_secret_object_is_filled_in() {
+        use crate::testutil::{config, run};
+        let tenant = "apiVersion: minio.min.io/v2\nkind: Tenant\nmetadata: {name: t}\nspec:\n  imagePullSecret: { }\n";
+        let (out, _) = run(tenant, &config(&[]));
+        assert_eq!(
+            crate::testutil::docs(&out)[0]["spec"]["imagePullSecret"],
+            serde_json::json!({"name": "maia-docker-registry-secret"}),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn cluster_wide_templates_get_the_pull_secret_but_not_the_claim() {
+        use crate::testutil::{config, docs, run};
+        let cwt = "apiVersion: argoproj.io/v1alpha1\nkind: ClusterWorkflowTemplate\nmetadata: {name: c}\nspec:\n  templates:\n  - name: main\n    container: {image: m}\n";
+        let (out, changes) = run(cwt, &config(&[]));
+        let doc = &docs(&out)[0];
+        assert_eq!(doc["spec"]["imagePullSecrets"][0]["name"], "maia-docker-registry-secret");
+        assert!(doc["spec"].get("volumes").is_none() && !out.contains("mountPath"), "{out}");
+        assert!(changes.iter().any(|c| c.message.contains("cluster-wide template")), "{changes:?}");
+    }
+
+    #[test]
+    fn a_serving_runtime_has_no_init_containers_and_a_worker_spec() {
+        use crate::testutil::{config, docs, run};
+        let sr = "apiVersion: serving.kserve.io/v1alpha1\nkind: ServingRuntime\nmetadata: {name: s}\nspec:\n  containers: [{name: kserve-container, image: x}]\n  workerSpec:\n    containers: [{name: worker-container, image: x}]\n";
+        let (out, _) = run(sr, &config(&[("shared_init_containers", "true")]));
+        let doc = &docs(&out)[0];
+        assert!(doc["spec"].get("initContainers").is_none());
+        for pod in [&doc["spec"], &doc["spec"]["workerSpec"]] {
+            assert_eq!(pod["imagePullSecrets"][0]["name"], "maia-docker-registry-secret", "{out}");
+            assert_eq!(pod["containers"][0]["volumeMounts"][0]["name"], "shared", "{out}");
         }
     }
 }

@@ -38,20 +38,27 @@ impl PullSecret {
         }
     }
 
-    /// Sets the one secret a pod takes, when it names none.
+    /// Sets the one secret a pod takes, when it names none (absent, null, `{}`).
     fn single(&self, parent: &Node, key: &str, field: &str, edits: &mut Edits, report: &mut Report) {
-        match parent.get(key).filter(|n| !n.is_null()) {
-            None => match edits.put(parent, key, &json!({ "name": self.secret })) {
-                Ok(()) => report.changed(field, format!("set to {}", self.secret)),
-                Err(why) => report.conflict(field, format!("{why}; left alone")),
+        let written = match parent.get(key).filter(|n| !n.is_null()) {
+            None => edits.put(parent, key, &json!({ "name": self.secret })),
+            Some(n) if n.is_map() => match n.get("name").filter(|n| !n.is_null()) {
+                None => edits.put(n, "name", &json!(self.secret)),
+                Some(name) => match name.str() {
+                    Some(name) if name == self.secret => return report.unchanged(field, format!("already {name}")),
+                    Some("") => return report.conflict(field, "holds an empty name; left alone"),
+                    Some(name) => {
+                        let why = format!("names {name}, and only one secret fits here; left alone");
+                        return report.conflict(field, why);
+                    }
+                    None => return report.conflict(field, "holds a name that is not a string; left alone"),
+                },
             },
-            Some(n) => match n.get("name").and_then(Node::str) {
-                Some(name) if name == self.secret => report.unchanged(field, format!("already {name}")),
-                Some(name) => {
-                    report.conflict(field, format!("names {name}, and only one secret fits here; left alone"))
-                }
-                None => report.conflict(field, "holds no secret name; left alone"),
-            },
+            Some(_) => Err("not a mapping"),
+        };
+        match written {
+            Ok(()) => report.changed(field, format!("set to {}", self.secret)),
+            Err(why) => report.conflict(field, format!("{why}; left alone")),
         }
     }
 }

@@ -51,7 +51,7 @@ impl SharedVolume {
             .find(|v| v.at(&["persistentVolumeClaim", "claimName"]).and_then(Node::str) == Some(&self.claim));
         let (volume, volume_exists) = match for_claim {
             Some(v) => (v.get("name").and_then(Node::str).unwrap_or_default().to_string(), true),
-            None if volumes.iter().any(|v| v.get("name").and_then(Node::str) == Some(&self.volume_name)) => {
+            None if pod.volume_names().contains(&self.volume_name.as_str()) => {
                 return report.conflict(
                     &volumes_field,
                     format!(
@@ -76,12 +76,13 @@ impl SharedVolume {
         if containers.is_empty() {
             return report.unchanged(&volumes_field, "no containers to mount the shared volume in");
         }
-        for (path, container) in containers {
-            let field = format!("{path}.volumeMounts");
-            let mounts = container.get("volumeMounts").map(Node::items).unwrap_or_default();
+        for container in containers {
+            let field = format!("{}.volumeMounts", container.path);
             let name_of = |m: &Node| m.get("name").and_then(Node::str).map(str::to_string);
-            if let Some(at_path) =
-                mounts.iter().find(|m| m.get("mountPath").and_then(Node::str) == Some(&self.mount_path))
+            if container.mirrors_mounts() {
+                report.unchanged(&field, "mirrors the main container's mounts (mirrorVolumeMounts)");
+            } else if let Some(at_path) =
+                container.mounts().find(|m| m.get("mountPath").and_then(Node::str) == Some(&self.mount_path))
             {
                 match name_of(at_path) {
                     Some(n) if n == volume => {
@@ -92,11 +93,11 @@ impl SharedVolume {
                         format!("{} is taken by volume {}; left alone", self.mount_path, other.unwrap_or_default()),
                     ),
                 }
-            } else if mounts.iter().any(|m| name_of(m).as_deref() == Some(&volume)) {
+            } else if container.mounts().any(|m| name_of(m).as_deref() == Some(&volume)) {
                 report.unchanged(&field, format!("already mounts {volume} at its own path"));
             } else {
                 let mount = json!({"name": volume, "mountPath": self.mount_path});
-                match add_items(edits, container, "volumeMounts", vec![mount]) {
+                match add_items(edits, container.node, "volumeMounts", vec![mount]) {
                     Ok(()) => {
                         report.changed(&field, format!("mounted {volume} at {}", self.mount_path));
                         mounted_any = true;
@@ -128,6 +129,15 @@ impl Patch for SharedVolume {
         let (pods, missing) = self.pods.pods(res);
         if res.is_hook() && !self.hooks {
             return report.unchanged("", "Helm hook: shared volume not mounted (option shared_hooks)");
+        }
+        if self.pods.is_cluster_scoped(res) {
+            return report.unchanged(
+                "",
+                format!(
+                    "a cluster-wide template: its pods run in namespaces that may lack claim {}; not mounted",
+                    self.claim
+                ),
+            );
         }
         for (path, why) in &missing {
             report.conflict("", format!("no shared volume added: {path} {why}"));

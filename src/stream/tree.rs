@@ -259,11 +259,13 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                 if stack.len() >= limits.max_depth {
                     return Err(fail(format!("nesting deeper than {} levels (limit max_depth)", limits.max_depth)));
                 }
-                // A flow collection's start event spans its properties and bracket; a block one's
-                // is empty or spans only properties. (Its first byte can't tell: a block list may
-                // well start with `- {name: x}`, a tagged one with `!!seq`.)
-                let open = offsets.byte(span.end.index()).saturating_sub(1);
-                let flow = open >= start && matches!(text.as_bytes().get(open), Some(b'[' | b'{'));
+                // A flow collection's start event spans its properties, its bracket and any blanks
+                // after it (`{ }`); a block one's is empty or spans only properties. (The first
+                // byte alone can't tell: a block mapping may start with a flow key `{a: 1}: x`.)
+                let span_end = offsets.byte(span.end.index());
+                let bracket = skip_properties(text, start);
+                let flow = bracket < span_end && matches!(text.as_bytes().get(bracket), Some(b'[' | b'{'));
+                let open = if flow { bracket } else { span_end.saturating_sub(1) };
                 let value = if matches!(event, Event::SequenceStart(..)) {
                     Value::Seq { items: Vec::new(), flow, open }
                 } else {
@@ -741,5 +743,18 @@ mod tests {
         assert!(root.get("b").unwrap().ambiguity().is_some());
         assert!(root.get("c").unwrap().ambiguity().is_some());
         assert!(root.get("d").unwrap().ambiguity().is_none());
+    }
+
+    #[test]
+    fn empty_flow_collections_with_blanks_inside_are_flow() {
+        // A MinIO Tenant ships `imagePullSecret: { }`: taken for a block map, an entry was
+        // written on the next line (the check caught it).
+        let text = "a: { }\nb: [  ]\nc: {\n  }\n? {k: 1}\n: v\n";
+        let root = parse(text, &Limits::default()).unwrap().unwrap();
+        for key in ["a", "b", "c"] {
+            let n = root.get(key).unwrap();
+            assert!(n.is_flow() && matches!(&text[n.open()..n.open() + 1], "{" | "["), "{key}");
+        }
+        assert!(!root.is_flow());
     }
 }

@@ -36,6 +36,10 @@ POD_SITES = {
     ("ray.io", "RayCluster"): [(f"spec.{p}", *_POD) for p in _RAY],
     ("ray.io", "RayJob"): [(f"spec.rayClusterSpec.{p}", *_POD) for p in _RAY] + [("spec.submitterPodTemplate.spec", *_POD)],
     ("ray.io", "RayService"): [(f"spec.rayClusterConfig.{p}", *_POD) for p in _RAY],
+    ("ray.io", "RayCronJob"): [(f"spec.jobTemplate.rayClusterSpec.{p}", *_POD) for p in _RAY]
+                              + [("spec.jobTemplate.submitterPodTemplate.spec", *_POD)],
+    **{("serving.kserve.io", k): [("spec", _POD[0], []), ("spec.workerSpec", _POD[0], [])]
+       for k in ("ServingRuntime", "ClusterServingRuntime")},
     ("serving.kserve.io", "InferenceService"): [
         ("spec.predictor", _POD[0] + _KSERVE_MODELS, _POD[1]),
         ("spec.predictor.workerSpec", *_POD),
@@ -46,6 +50,8 @@ POD_SITES = {
     **{("argoproj.io", k): [("spec", *_ARGO)] for k in ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate")},
     ("argoproj.io", "CronWorkflow"): [("spec.workflowSpec", *_ARGO)],
 }
+# Cluster-wide templates: their pods run in other namespaces, so they get no claim.
+CLUSTER_WIDE = {"ClusterTrainingRuntime", "ClusterServingRuntime", "ClusterWorkflowTemplate"}
 # MinIO's Tenant takes one pull secret object, and no shared volume.
 SINGLE_SECRET = {("minio.min.io", "Tenant"): "spec.imagePullSecret"}
 
@@ -92,6 +98,15 @@ def pod_sites(doc):
                 each = lambda paths: [(at + p, c) for cp in paths for p, c in _expand(pod, cp.split(".")) if isinstance(c, dict)]
                 found.append((at, pod, each(containers), each(inits)))
     return found
+
+
+def effective_mounts(doc, c_at, c):
+    """A container's mounts as the pod gets them: Argo adds a containerSet's own `volumeMounts`
+    to each container of the set."""
+    mounts = list(c.get("volumeMounts") or [])
+    if len(c_at) >= 3 and c_at[-3] == "containerSet":
+        mounts += _at(doc, c_at[:-2] + ("volumeMounts",)) or []
+    return mounts
 
 
 def single_secret_path(doc):
@@ -224,12 +239,14 @@ def strip_managed(out, inp, cfg):
             _drop_added(c, c_in if isinstance(c_in, dict) else {}, "volumeMounts",
                         lambda m: isinstance(m, dict) and m.get("mountPath") == cfg["mount"])
     single = single_secret_path(out)
-    if single and get(out, single) == {"name": cfg["secret"]} and get(inp, single) is None:
-        parent = get(out, single[:-1])
-        if single[-1] in (get(inp, single[:-1]) or {}):
-            parent[single[-1]] = None
+    # Unset is absent, null, or an object without a name; maia-krm may fill in only that.
+    if single and get(out, single) == {"name": cfg["secret"]} and not (get(inp, single) or {}).get("name"):
+        parent, key = get(out, single[:-1]), single[-1]
+        before = get(inp, single[:-1]) or {}
+        if key in before:
+            parent[key] = before[key]
         else:
-            del parent[single[-1]]
+            del parent[key]
     if kind == "ServiceAccount":
         _drop_added(out, inp, "imagePullSecrets", lambda s: s == {"name": cfg["secret"]})
     return out, inp
@@ -256,13 +273,18 @@ def check_promises(doc, cfg):
     for at, spec, containers, _ in pod_sites(doc):
         where_pod = f"{where} {'.'.join(map(str, at))}"
         assert {"name": cfg["secret"]} in (spec.get("imagePullSecrets") or []), f"{where_pod}: no pull secret"
-        if not is_hook(doc) and containers:
-            vols = {v["name"] for v in spec.get("volumes") or [] if get(v, ["persistentVolumeClaim", "claimName"]) == cfg["claim"]}
-            assert vols, f"{where_pod}: no volume for claim {cfg['claim']}"
-            for c_at, c in containers:
-                mounts = c.get("volumeMounts") or []
-                assert any(m.get("name") in vols for m in mounts) or any(m.get("mountPath") == cfg["mount"] for m in mounts), \
-                    f"{where_pod}: container {c.get('name')} does not mount the shared volume"
+        if is_hook(doc) or not containers or kind in CLUSTER_WIDE:
+            continue
+        vols = {v["name"] for v in spec.get("volumes") or [] if get(v, ["persistentVolumeClaim", "claimName"]) == cfg["claim"]}
+        assert vols, f"{where_pod}: no volume for claim {cfg['claim']}"
+        for c_at, c in containers:
+            if c.get("mirrorVolumeMounts") is True:
+                continue  # Argo copies the main container's mounts into it
+            mounts = effective_mounts(doc, c_at, c)
+            paths = [m.get("mountPath") for m in mounts]
+            assert len(paths) == len(set(paths)), f"{where_pod}: container {c.get('name')} mounts a path twice"
+            assert any(m.get("name") in vols for m in mounts) or cfg["mount"] in paths, \
+                f"{where_pod}: container {c.get('name')} does not mount the shared volume"
     single = single_secret_path(doc)
     if single:
         assert isinstance(get(doc, single), dict) and get(doc, single).get("name"), f"{where}: no pull secret"

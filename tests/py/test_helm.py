@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from conftest import BIN, ROOT, FIXTURES, config_path, corpus_files, run
-from oracle import load, split_documents
+from conftest import BIN, ROOT, FIXTURES, config_path, corpus_files, oracle_config, run
+from oracle import check_promises, load, pod_sites, split_documents
 
 HERE = pathlib.Path(__file__).parent
 CHARTS = FIXTURES / "charts"
@@ -70,6 +70,25 @@ def test_helm4_plugin_patches_and_helm_maps_every_document_back(chart, plugins):
         assert "volumeMounts" not in sts["spec"]["template"]["spec"]["initContainers"][0]
     if chart == "webapp":
         assert "defaultMode: 0755" in manifest
+
+
+def test_helm4_plugin_patches_kubeflow_notebooks_and_training_jobs(plugins):
+    plugins_dir, _ = plugins
+    manifest = helm4_install("mlwork", "demo", plugins_dir, [f"--config={config_path('nginx')}"]).stdout
+    docs = {d["kind"]: d for d in (load(t) for t in split_documents(manifest))}
+    assert docs.keys() == {"Notebook", "PyTorchJob"}
+    cfg = oracle_config("nginx")
+    for d in docs.values():
+        check_promises(d, cfg)
+    sites = {".".join(at): pod for at, pod, _, _ in pod_sites(docs["PyTorchJob"])}
+    assert sites.keys() == {"spec.pytorchReplicaSpecs.Master.template.spec", "spec.pytorchReplicaSpecs.Worker.template.spec"}
+    assert sites["spec.pytorchReplicaSpecs.Master.template.spec"]["imagePullSecrets"] == [
+        {"name": "other-registry"}, {"name": "maia-docker-registry-secret"}]
+    worker = sites["spec.pytorchReplicaSpecs.Worker.template.spec"]
+    assert [c["volumeMounts"] for c in worker["containers"]] == [[{"name": "shared", "mountPath": "/home/maia-user/shared"}]] * 2
+    notebook = docs["Notebook"]["spec"]["template"]["spec"]
+    assert notebook["containers"][0]["volumeMounts"][-1] == {"name": "shared", "mountPath": "/home/maia-user/shared"}
+    assert [v["name"] for v in notebook["volumes"]] == ["dshm", "workspace", "shared"]
 
 
 def test_helm4_hooks_reach_the_plugin_and_get_the_pull_secret_only(plugins):

@@ -8,17 +8,23 @@ import pathlib
 import shutil
 import subprocess
 
-from conftest import BIN, ROOT, oracle_config
+from conftest import BIN, FIXTURES, ROOT, oracle_config
 from oracle import check_promises, load, split_documents, strip_managed
 
 RENDERED = ROOT / "kustomization" / "rendered"
 OFF = {"ingress_tls": "false", "oauth": "false", "pull_secret": "false", "shared_volume": "false"}
 
 
-def package(path, files=("oauth2-proxy-7.7.8-maia.yaml", "label-studio.yaml", "minio-tenant.yaml")):
+POD_TEMPLATES = FIXTURES / "pod-templates"
+
+
+def package(path, files=("oauth2-proxy-7.7.8-maia.yaml", "label-studio.yaml", "minio-tenant.yaml"), pods=()):
+    """A kpt package of rendered charts, plus upstream custom resources that hold pods."""
     path.mkdir()
     for f in files:
         shutil.copy(RENDERED / f, path / f)
+    for f in pods:
+        shutil.copy(POD_TEMPLATES / f, path / f)
     return path
 
 
@@ -55,12 +61,20 @@ def test_fn_eval_with_fn_config_file(tmp_path):
     config = (ROOT / "functions" / "kpt" / "maia-krm-config.yaml").read_text()
     (tmp_path / "on.yaml").write_text(config)
     (tmp_path / "off.yaml").write_text(with_options(config, OFF))
-    base, patched = package(tmp_path / "base"), package(tmp_path / "patched")
+    ml = ("notebook.yaml", "pytorchjob.yaml")
+    base, patched = package(tmp_path / "base", pods=ml), package(tmp_path / "patched", pods=ml)
     assert kpt("fn", "eval", str(base), "--exec", BIN, "--fn-config", str(tmp_path / "off.yaml")).returncode == 0
     proc = kpt("fn", "eval", str(patched), "--exec", BIN, "--fn-config", str(tmp_path / "on.yaml"), "--truncate-output=false")
     assert proc.returncode == 0, proc.stderr
     assert "[info]" in proc.stderr and "pull-secret: added maia-docker-registry-secret" in proc.stderr
     assert_only_managed_changes(base, patched)
+    job = load((patched / "pytorchjob.yaml").read_text())
+    for role in ("Master", "Worker"):
+        spec = job["spec"]["pytorchReplicaSpecs"][role]["template"]["spec"]
+        assert spec["imagePullSecrets"] == [{"name": "maia-docker-registry-secret"}], role
+        assert spec["containers"][0]["volumeMounts"][-1] == {"name": "shared", "mountPath": "/home/maia-user/shared"}
+    notebook = load((patched / "notebook.yaml").read_text())
+    assert notebook["spec"]["template"]["spec"]["volumes"][-1]["persistentVolumeClaim"] == {"claimName": "shared"}
 
 
 def test_fn_eval_with_key_value_arguments(tmp_path):
