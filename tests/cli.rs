@@ -286,3 +286,26 @@ fn a_bad_pod_templates_entry_is_a_config_error_naming_the_key() {
     assert!(stderr.contains("`pod_templates`: entry 1: `kind`"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn an_undeclared_pod_spec_is_a_krm_info_result_naming_kind_and_path() {
+    let grafana = std::fs::read_to_string(fixture("undeclared/grafana.yaml")).unwrap();
+    let item: String = grafana.lines().filter(|l| !l.starts_with("---")).map(|l| format!("  {l}\n")).collect();
+    let list = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n-{}", &item[1..]);
+    let config = fixture("config-nginx.yaml");
+    let out = maia_krm(&["--config", config.to_str().unwrap()], &[], list.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_norway::from_slice(&out.stdout).unwrap();
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    let r = &results[0];
+    assert_eq!(r["severity"], "info");
+    assert_eq!(r["resourceRef"]["kind"], "Grafana");
+    assert_eq!(r["field"]["path"], "spec.deployment.spec.template.spec");
+    assert!(r["message"].as_str().unwrap().starts_with("pod-templates: looks like a pod spec"), "{r}");
+    assert_eq!(
+        doc["items"][0],
+        serde_norway::from_str::<serde_json::Value>(&grafana).unwrap(),
+        "the item is unchanged"
+    );
+}

@@ -96,7 +96,10 @@ pub fn steps(config: &Config, config_args: &[String]) -> Vec<Step> {
                 ("kubeflow", _) => vec![
                     "mkdir -p kubeflow".into(),
                     format!("maia-krm values kubeflow {cfg} > kubeflow/kustomization.yaml"),
-                    format!("kubectl kustomize kubeflow | maia-krm {cfg} | kubectl apply -n {ns} -f -"),
+                    format!(
+                        "kubectl kustomize kubeflow | maia-krm {cfg} | kubectl apply -n {ns} -f -   \
+                         # notebooks, training jobs, Ray, KServe, Argo objects in kubeflow/ get pull secret and shared volume"
+                    ),
                 ],
                 (_, Some(chart)) => {
                     let file = if matches!(component, "mysql" | "mlflow") { format!("{component}.values.json") } else { format!("{component}.values.yaml") };

@@ -267,3 +267,26 @@ def test_plan_argocd_objects():
         assert spec["source"]["plugin"]["name"] == f"{plugin['metadata']['name']}-{plugin['spec']['version']}"
         assert spec["destination"]["namespace"] == "demo-group"
         assert spec["source"]["repoURL"] in project["spec"]["sourceRepos"]
+
+
+def test_the_plans_kubeflow_step_patches_notebooks_and_training_jobs(tmp_path):
+    """The plan's own kubeflow commands, run for real (kubectl kustomize, maia-krm) with the KFP
+    manifests swapped for a Notebook and a PyTorchJob (no network here) and `kubectl apply` for cat."""
+    steps = json.loads(maia("plan", "--config", WORKSPACE, "-o", "json").stdout)
+    commands = next(s["commands"] for s in steps if s["component"] == "kubeflow")
+    sh = lambda c: subprocess.run(["bash", "-o", "pipefail", "-c", c], cwd=tmp_path, capture_output=True, text=True,
+                                  env={**os.environ, **ENV, "PATH": f"{os.path.dirname(BIN)}:{os.environ['PATH']}"})
+    mkdir, values_cmd, apply_cmd = commands
+    assert sh(mkdir).returncode == 0 and sh(values_cmd).returncode == 0
+    kustomization = yaml.safe_load((tmp_path / "kubeflow" / "kustomization.yaml").read_text())
+    assert kustomization["namespace"] == "demo-group"
+    kustomization["resources"] = ["notebook.yaml", "pytorchjob.yaml"]
+    (tmp_path / "kubeflow" / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    for f in kustomization["resources"]:
+        (tmp_path / "kubeflow" / f).write_text((FIXTURES / "pod-templates" / f).read_text())
+    proc = sh(apply_cmd.replace(" | kubectl apply", " | cat #"))
+    assert proc.returncode == 0, proc.stderr
+    docs = [load(d) for d in split_documents(proc.stdout)]
+    assert sorted(d["kind"] for d in docs) == ["Notebook", "PyTorchJob"]
+    for d in docs:
+        check_promises(d, oracle_config("nginx"))
