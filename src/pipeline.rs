@@ -160,7 +160,7 @@ fn patch_document<'a>(
     if parsed.is_none()
         && let Some(kind) = stream::top_level(doc.text, "kind")
         && let api_version = stream::top_level(doc.text, "apiVersion").unwrap_or_default()
-        && !patches.iter().any(|p| p.applies_to(api_version, kind))
+        && !patches.iter().any(|p| p.applies_to(api_version, kind) && p.may_change(doc.text))
         && !kind.ends_with("List")
     {
         // No patch wants this document: check it and record what it is, but build no tree.

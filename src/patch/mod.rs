@@ -13,6 +13,8 @@ pub mod pull_secret;
 pub mod shared_volume;
 pub mod undeclared_pods;
 
+use std::sync::Arc;
+
 use crate::config::Config;
 use crate::stream::edit::Edits;
 use crate::stream::tree::{Node, Value};
@@ -29,6 +31,11 @@ pub trait Patch: Sync {
     fn name(&self) -> &'static str;
     /// Whether resources of this kind concern the patch; `api_version` is `""` when absent.
     fn applies_to(&self, api_version: &str, kind: &str) -> bool;
+    /// A cheap look at a document's text before it is parsed: false when the patch can have
+    /// nothing to say about it.
+    fn may_change(&self, _text: &str) -> bool {
+        true
+    }
     fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report);
     /// Documents to add after the whole stream, once every resource has been seen.
     fn new_documents(&self, _stream: &StreamSummary) -> Vec<NewDocument> {
@@ -46,14 +53,15 @@ pub fn enabled(config: &Config) -> Vec<Box<dyn Patch + '_>> {
     if o.oauth && config.form.oauth_url.is_some() {
         patches.push(Box::new(oauth::OAuth::new(config)));
     }
+    let pods = Arc::new(pods::PodRules::new(&o.pod_templates));
     if o.pull_secret {
-        patches.push(Box::new(pull_secret::PullSecret::new(config)));
+        patches.push(Box::new(pull_secret::PullSecret::new(config, pods.clone())));
     }
     if o.shared_volume {
-        patches.push(Box::new(shared_volume::SharedVolume::new(config)));
+        patches.push(Box::new(shared_volume::SharedVolume::new(config, pods.clone())));
     }
     if o.pull_secret || o.shared_volume {
-        patches.push(Box::new(undeclared_pods::UndeclaredPods::new(config)));
+        patches.push(Box::new(undeclared_pods::UndeclaredPods::new(pods)));
     }
     patches
 }

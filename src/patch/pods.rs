@@ -1,8 +1,9 @@
-//! The rule book of pods: which kinds hold pod specs, where, and which of their objects are
-//! containers. The pull-secret and shared-volume patches and the notice about undeclared pod
-//! specs all ask here, so a kind is covered the same way by each.
+//! The rule book of pods: which kinds hold pod specs, where, which of their objects are
+//! containers, and whether the shared volume may go into them. The pull-secret and
+//! shared-volume patches and the notice about undeclared pod specs all ask here, so a kind is
+//! covered the same way by each.
 //!
-//! Paths were read from the upstream CRD schemas; the README names the versions checked.
+//! Paths were read from the upstream Go types and CRDs; the README names the commits checked.
 
 use crate::config::PodTemplate;
 use crate::stream::tree::{Node, Value};
@@ -18,18 +19,20 @@ pub enum PullSecrets {
     Single(&'static str),
 }
 
-/// Containers: every node at `each` below every node at `group` (`""`: the pod itself). Each of
-/// them also gets the group's `group_mounts` (Argo mounts a containerSet's `volumeMounts` in
-/// every container of the set), which therefore count as its own.
+/// Containers: every node at `each` below every node at `group` (`""`: the pod itself). Mounts
+/// the container gets without listing them count as its own: its group's `group_mounts` (Argo
+/// mounts a containerSet's `volumeMounts` in every container of the set) and the pod-level
+/// `defaults` (Argo merges `templateDefaults.container` into each template's `container`).
 #[derive(Debug)]
 pub struct Containers {
     group: &'static str,
     each: &'static str,
     group_mounts: Option<&'static str>,
+    defaults: Option<&'static str>,
 }
 
 const fn each(path: &'static str) -> Containers {
-    Containers { group: "", each: path, group_mounts: None }
+    Containers { group: "", each: path, group_mounts: None, defaults: None }
 }
 
 /// The fields of a pod-spec-like object; paths are relative to it, `*` for every item.
@@ -37,23 +40,17 @@ const fn each(path: &'static str) -> Containers {
 pub struct Shape {
     containers: &'static [Containers],
     init_containers: &'static [Containers],
-    /// Volume lists that end up in the same pod as `volumes` (Argo's per-template volumes and
-    /// volume claim templates): a name taken there is taken.
+    /// Volume lists that end up in the same pod as `volumes` (Argo's per-template volumes,
+    /// template defaults and volume claim templates): a name taken there is taken.
     other_volume_names: &'static [&'static str],
-    /// Mount lists every container gets anyway (Argo's `templateDefaults`).
-    default_mounts: &'static [&'static str],
     pub pull_secrets: PullSecrets,
-    /// Whether it has `volumes` for the shared volume (a MinIO Tenant's pods don't).
-    pub volumes: bool,
 }
 
 const POD_SPEC: Shape = Shape {
     containers: &[each("containers.*")],
     init_containers: &[each("initContainers.*")],
     other_volume_names: &[],
-    default_mounts: &[],
     pull_secrets: PullSecrets::List("imagePullSecrets"),
-    volumes: true,
 };
 
 /// KServe inlines the pod spec in each component, and the model server is a container of its own
@@ -84,24 +81,44 @@ const KSERVE_RUNTIME: Shape = Shape { init_containers: &[], ..POD_SPEC };
 /// An Argo workflow: pull secrets and volumes are workflow-wide, containers live in its templates.
 const ARGO_WORKFLOW: Shape = Shape {
     containers: &[
-        each("templates.*.container"),
-        each("templates.*.script"),
-        Containers { group: "templates.*.containerSet", each: "containers.*", group_mounts: Some("volumeMounts") },
+        Containers { defaults: Some("templateDefaults.container.volumeMounts"), ..each("templates.*.container") },
+        Containers { defaults: Some("templateDefaults.script.volumeMounts"), ..each("templates.*.script") },
+        Containers {
+            group: "templates.*.containerSet",
+            each: "containers.*",
+            group_mounts: Some("volumeMounts"),
+            defaults: None,
+        },
         each("templates.*.sidecars.*"),
     ],
     init_containers: &[each("templates.*.initContainers.*")],
-    other_volume_names: &["templates.*.volumes.*.name", "volumeClaimTemplates.*.metadata.name"],
-    default_mounts: &["templateDefaults.container.volumeMounts", "templateDefaults.script.volumeMounts"],
+    other_volume_names: &[
+        "templates.*.volumes.*.name",
+        "templateDefaults.volumes.*.name",
+        "volumeClaimTemplates.*.metadata.name",
+    ],
     ..POD_SPEC
 };
 
-const MINIO_TENANT: Shape = Shape {
-    containers: &[],
-    init_containers: &[],
-    pull_secrets: PullSecrets::Single("imagePullSecret"),
-    volumes: false,
-    ..POD_SPEC
-};
+const MINIO_TENANT: Shape =
+    Shape { containers: &[], init_containers: &[], pull_secrets: PullSecrets::Single("imagePullSecret"), ..POD_SPEC };
+
+/// Whether the shared volume goes into a kind's pods.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mounts {
+    Yes,
+    /// Never, and why.
+    No(&'static str),
+    /// Only when the annotation `key` holds one of `values`; otherwise the admin is told why.
+    WhenAnnotated {
+        key: &'static str,
+        values: &'static [&'static str],
+        why: &'static str,
+    },
+}
+
+const CLUSTER_WIDE: Mounts =
+    Mounts::No("a cluster-wide template: its pods run in namespaces that may lack the claim; not mounted");
 
 /// One place in a kind where a pod's fields live.
 #[derive(Debug)]
@@ -116,67 +133,62 @@ struct Site {
 #[derive(Debug)]
 struct Rule {
     /// API groups the kind is matched in; empty for the built-in workloads, which charts also
-    /// write with old or no apiVersion.
+    /// write with old or no apiVersion (any Kubernetes group, never a custom one).
     groups: Vec<String>,
     kind: String,
     sites: Vec<Site>,
+    mounts: Mounts,
 }
 
-/// The built-in rules: (groups, kind, [(path, shape, required)]).
-type BuiltIn = (&'static [&'static str], &'static str, &'static [(&'static str, &'static Shape, bool)]);
+type Sites = &'static [(&'static str, &'static Shape, bool)];
+
+struct BuiltIn {
+    groups: &'static [&'static str],
+    kind: &'static str,
+    sites: Sites,
+    mounts: Mounts,
+}
+
+const fn kind(groups: &'static [&'static str], kind: &'static str, sites: Sites) -> BuiltIn {
+    BuiltIn { groups, kind, sites, mounts: Mounts::Yes }
+}
 
 const KUBEFLOW: &[&str] = &["kubeflow.org"];
 const TRAINER: &[&str] = &["trainer.kubeflow.org"];
 const RAY: &[&str] = &["ray.io"];
+const KSERVE: &[&str] = &["serving.kserve.io"];
 const ARGO: &[&str] = &["argoproj.io"];
-const TEMPLATE: &[(&str, &Shape, bool)] = &[("spec.template.spec", &POD_SPEC, true)];
-const RAY_CLUSTER: &[(&str, &Shape, bool)] = &[
+const TEMPLATE: Sites = &[("spec.template.spec", &POD_SPEC, true)];
+const RAY_CLUSTER: Sites = &[
     ("spec.headGroupSpec.template.spec", &POD_SPEC, true),
     ("spec.workerGroupSpecs.*.template.spec", &POD_SPEC, false),
 ];
-const JOBSET: &[(&str, &Shape, bool)] = &[("spec.replicatedJobs.*.template.spec.template.spec", &POD_SPEC, false)];
-const WORKFLOW: &[(&str, &Shape, bool)] = &[("spec", &ARGO_WORKFLOW, true)];
-const KSERVE_RUNTIME_SITES: &[(&str, &Shape, bool)] =
-    &[("spec", &KSERVE_RUNTIME, true), ("spec.workerSpec", &KSERVE_RUNTIME, false)];
+const TRAINING_RUNTIME: Sites =
+    &[("spec.template.spec.replicatedJobs.*.template.spec.template.spec", &POD_SPEC, false)];
+const WORKFLOW: Sites = &[("spec", &ARGO_WORKFLOW, true)];
+const SERVING_RUNTIME: Sites = &[("spec", &KSERVE_RUNTIME, true), ("spec.workerSpec", &KSERVE_RUNTIME, false)];
 
 const BUILT_IN: &[BuiltIn] = &[
-    (&[], "Pod", &[("spec", &POD_SPEC, true)]),
-    (&[], "Deployment", TEMPLATE),
-    (&[], "StatefulSet", TEMPLATE),
-    (&[], "DaemonSet", TEMPLATE),
-    (&[], "ReplicaSet", TEMPLATE),
-    (&[], "ReplicationController", TEMPLATE),
-    (&[], "Job", TEMPLATE),
-    (&[], "CronJob", &[("spec.jobTemplate.spec.template.spec", &POD_SPEC, true)]),
-    (KUBEFLOW, "Notebook", TEMPLATE),
-    (KUBEFLOW, "PyTorchJob", &[("spec.pytorchReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
-    (KUBEFLOW, "TFJob", &[("spec.tfReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
-    (KUBEFLOW, "MPIJob", &[("spec.mpiReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
-    (KUBEFLOW, "XGBoostJob", &[("spec.xgbReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
-    (KUBEFLOW, "PaddleJob", &[("spec.paddleReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
-    (KUBEFLOW, "JAXJob", &[("spec.jaxReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
-    (
-        TRAINER,
-        "TrainingRuntime",
-        &[("spec.template.spec.replicatedJobs.*.template.spec.template.spec", &POD_SPEC, false)],
-    ),
-    (
-        TRAINER,
-        "ClusterTrainingRuntime",
-        &[("spec.template.spec.replicatedJobs.*.template.spec.template.spec", &POD_SPEC, false)],
-    ),
-    (&["jobset.x-k8s.io"], "JobSet", JOBSET),
-    (RAY, "RayCluster", RAY_CLUSTER),
-    (
-        RAY,
-        "RayCronJob",
-        &[
-            ("spec.jobTemplate.rayClusterSpec.headGroupSpec.template.spec", &POD_SPEC, false),
-            ("spec.jobTemplate.rayClusterSpec.workerGroupSpecs.*.template.spec", &POD_SPEC, false),
-            ("spec.jobTemplate.submitterPodTemplate.spec", &POD_SPEC, false),
-        ],
-    ),
-    (
+    kind(&[], "Pod", &[("spec", &POD_SPEC, true)]),
+    kind(&[], "Deployment", TEMPLATE),
+    kind(&[], "StatefulSet", TEMPLATE),
+    kind(&[], "DaemonSet", TEMPLATE),
+    kind(&[], "ReplicaSet", TEMPLATE),
+    kind(&[], "ReplicationController", TEMPLATE),
+    kind(&[], "Job", TEMPLATE),
+    kind(&[], "CronJob", &[("spec.jobTemplate.spec.template.spec", &POD_SPEC, true)]),
+    kind(KUBEFLOW, "Notebook", TEMPLATE),
+    kind(KUBEFLOW, "PyTorchJob", &[("spec.pytorchReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    kind(KUBEFLOW, "TFJob", &[("spec.tfReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    kind(KUBEFLOW, "MPIJob", &[("spec.mpiReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    kind(KUBEFLOW, "XGBoostJob", &[("spec.xgbReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    kind(KUBEFLOW, "PaddleJob", &[("spec.paddleReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    kind(KUBEFLOW, "JAXJob", &[("spec.jaxReplicaSpecs.*.template.spec", &POD_SPEC, false)]),
+    kind(TRAINER, "TrainingRuntime", TRAINING_RUNTIME),
+    BuiltIn { mounts: CLUSTER_WIDE, ..kind(TRAINER, "ClusterTrainingRuntime", TRAINING_RUNTIME) },
+    kind(&["jobset.x-k8s.io"], "JobSet", &[("spec.replicatedJobs.*.template.spec.template.spec", &POD_SPEC, false)]),
+    kind(RAY, "RayCluster", RAY_CLUSTER),
+    kind(
         RAY,
         "RayJob",
         &[
@@ -185,7 +197,7 @@ const BUILT_IN: &[BuiltIn] = &[
             ("spec.submitterPodTemplate.spec", &POD_SPEC, false),
         ],
     ),
-    (
+    kind(
         RAY,
         "RayService",
         &[
@@ -193,32 +205,58 @@ const BUILT_IN: &[BuiltIn] = &[
             ("spec.rayClusterConfig.workerGroupSpecs.*.template.spec", &POD_SPEC, false),
         ],
     ),
-    (
-        &["serving.kserve.io"],
-        "InferenceService",
+    kind(
+        RAY,
+        "RayCronJob",
         &[
-            ("spec.predictor", &KSERVE_PREDICTOR, true),
-            ("spec.predictor.workerSpec", &POD_SPEC, false),
-            ("spec.transformer", &POD_SPEC, false),
-            ("spec.explainer", &KSERVE_EXPLAINER, false),
+            ("spec.jobTemplate.rayClusterSpec.headGroupSpec.template.spec", &POD_SPEC, false),
+            ("spec.jobTemplate.rayClusterSpec.workerGroupSpecs.*.template.spec", &POD_SPEC, false),
+            ("spec.jobTemplate.submitterPodTemplate.spec", &POD_SPEC, false),
         ],
     ),
-    (&["serving.kserve.io"], "ServingRuntime", KSERVE_RUNTIME_SITES),
-    (&["serving.kserve.io"], "ClusterServingRuntime", KSERVE_RUNTIME_SITES),
+    // KServe's default (Serverless) mode runs pods through Knative, whose webhook refuses PVC
+    // volumes unless the cluster enables them: only raw deployments get the claim.
+    BuiltIn {
+        mounts: Mounts::WhenAnnotated {
+            key: "serving.kserve.io/deploymentMode",
+            values: &["RawDeployment", "Standard"],
+            why: "KServe's default Serverless mode runs it on Knative, which refuses PVC volumes unless \
+                  the cluster enables them; annotate serving.kserve.io/deploymentMode: RawDeployment to mount",
+        },
+        ..kind(
+            KSERVE,
+            "InferenceService",
+            &[
+                ("spec.predictor", &KSERVE_PREDICTOR, true),
+                ("spec.predictor.workerSpec", &POD_SPEC, false),
+                ("spec.transformer", &POD_SPEC, false),
+                ("spec.explainer", &KSERVE_EXPLAINER, false),
+            ],
+        )
+    },
+    // A runtime's volumes go into every predictor that uses it, Serverless ones included.
+    BuiltIn {
+        mounts: Mounts::No(
+            "KServe puts a runtime's volumes into every predictor using it, and Knative (Serverless \
+             mode) refuses PVC volumes; not mounted",
+        ),
+        ..kind(KSERVE, "ServingRuntime", SERVING_RUNTIME)
+    },
+    BuiltIn { mounts: CLUSTER_WIDE, ..kind(KSERVE, "ClusterServingRuntime", SERVING_RUNTIME) },
     // A Rollout may take its pods from a Deployment (`workloadRef`) instead.
-    (ARGO, "Rollout", &[("spec.template.spec", &POD_SPEC, false)]),
-    (ARGO, "Workflow", WORKFLOW),
-    (ARGO, "WorkflowTemplate", WORKFLOW),
-    (ARGO, "ClusterWorkflowTemplate", WORKFLOW),
-    (ARGO, "CronWorkflow", &[("spec.workflowSpec", &ARGO_WORKFLOW, true)]),
-    (&["minio.min.io"], "Tenant", &[("spec", &MINIO_TENANT, true)]),
+    kind(ARGO, "Rollout", &[("spec.template.spec", &POD_SPEC, false)]),
+    kind(ARGO, "Workflow", WORKFLOW),
+    kind(ARGO, "WorkflowTemplate", WORKFLOW),
+    BuiltIn { mounts: CLUSTER_WIDE, ..kind(ARGO, "ClusterWorkflowTemplate", WORKFLOW) },
+    kind(ARGO, "CronWorkflow", &[("spec.workflowSpec", &ARGO_WORKFLOW, true)]),
+    BuiltIn {
+        mounts: Mounts::No("the operator's pods hold the data themselves; not mounted"),
+        ..kind(&["minio.min.io"], "Tenant", &[("spec", &MINIO_TENANT, true)])
+    },
 ];
 
-/// Built-in kinds whose objects are cluster-wide templates: their pods run in namespaces that
-/// may not have the workspace's claim.
-const CLUSTER_SCOPED: &[&str] = &["ClusterTrainingRuntime", "ClusterServingRuntime", "ClusterWorkflowTemplate"];
-
-/// Every kind known to hold pods: the declared ones first, so an admin can correct a built-in.
+/// Every kind known to hold pods: the declared ones first, so an admin can replace a built-in
+/// rule (with plain pod-spec paths).
 #[derive(Debug)]
 pub struct PodRules {
     rules: Vec<Rule>,
@@ -241,14 +279,17 @@ impl PodRules {
             groups: vec![t.group.clone()],
             kind: t.kind.clone(),
             sites: t.paths.iter().map(|p| Site { path: p.clone(), shape: &POD_SPEC, required: false }).collect(),
+            mounts: Mounts::Yes,
         });
-        let built_in = BUILT_IN.iter().map(|(groups, kind, sites)| Rule {
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            kind: kind.to_string(),
-            sites: sites
+        let built_in = BUILT_IN.iter().map(|b| Rule {
+            groups: b.groups.iter().map(|g| g.to_string()).collect(),
+            kind: b.kind.to_string(),
+            sites: b
+                .sites
                 .iter()
                 .map(|(path, shape, required)| Site { path: path.to_string(), shape, required: *required })
                 .collect(),
+            mounts: b.mounts,
         });
         PodRules { rules: declared.chain(built_in).collect() }
     }
@@ -258,10 +299,17 @@ impl PodRules {
         self.rule(api_version, kind).is_some()
     }
 
-    /// Whether the resource is a built-in cluster-wide pod template.
-    pub fn is_cluster_scoped(&self, res: &Resource) -> bool {
-        CLUSTER_SCOPED.contains(&res.id.kind.as_str())
-            && self.rule(&res.id.api_version, &res.id.kind).is_some_and(|r| !r.groups.is_empty())
+    /// Whether the shared volume may go into the resource's pods: `Err` says why not, and
+    /// whether that is worth a notice (the admin can change it) or goes without saying.
+    pub fn mounts(&self, res: &Resource) -> Result<(), (&'static str, bool)> {
+        match self.rule(&res.id.api_version, &res.id.kind).map_or(Mounts::Yes, |r| r.mounts) {
+            Mounts::Yes => Ok(()),
+            Mounts::No(why) => Err((why, false)),
+            Mounts::WhenAnnotated { key, values, why } => match res.annotation(key) {
+                Some(v) if values.contains(&v) => Ok(()),
+                _ => Err((why, true)),
+            },
+        }
     }
 
     /// Whether a resource may hold pod specs no rule names: a custom resource of a kind no
@@ -272,7 +320,10 @@ impl PodRules {
 
     fn rule(&self, api_version: &str, kind: &str) -> Option<&Rule> {
         let group = group_of(api_version);
-        self.rules.iter().find(|r| r.kind == kind && (r.groups.is_empty() || r.groups.iter().any(|g| g == group)))
+        self.rules.iter().find(|r| {
+            r.kind == kind
+                && if r.groups.is_empty() { is_built_in_group(group) } else { r.groups.iter().any(|g| g == group) }
+        })
     }
 
     /// The pods of a resource, and the required sites it lacks.
@@ -316,7 +367,7 @@ impl PodRules {
 pub struct Container<'n, 'a> {
     pub path: String,
     pub node: &'n Node<'a>,
-    /// Mounts the container gets without listing them (containerSet, templateDefaults).
+    /// Mount lists the container gets without listing them (containerSet, templateDefaults).
     pub inherited_mounts: Vec<&'n Node<'a>>,
 }
 
@@ -336,20 +387,14 @@ impl<'n, 'a> Container<'n, 'a> {
 impl<'n, 'a> Pod<'n, 'a> {
     /// The pod's containers (init containers first, if asked).
     pub fn containers(&self, with_init: bool) -> Vec<Container<'n, 'a>> {
-        let defaults: Vec<&Node> = self
-            .shape
-            .default_mounts
-            .iter()
-            .flat_map(|p| resolve(self.node, p, String::new()))
-            .map(|(_, n)| n)
-            .collect();
         let init = if with_init { self.shape.init_containers } else { &[] };
         let mut out = Vec::new();
         for list in init.iter().chain(self.shape.containers) {
+            let defaults = list.defaults.and_then(|p| resolve(self.node, p, String::new()).pop()).map(|(_, n)| n);
             for (group_path, group) in resolve(self.node, list.group, self.path.clone()) {
                 let group_mounts = list.group_mounts.and_then(|m| group.get(m));
                 for (path, node) in resolve(group, list.each, group_path).into_iter().filter(|(_, c)| c.is_map()) {
-                    let inherited = defaults.iter().copied().chain(group_mounts).collect();
+                    let inherited = defaults.into_iter().chain(group_mounts).collect();
                     out.push(Container { path, node, inherited_mounts: inherited });
                 }
             }
@@ -565,7 +610,7 @@ mod tests {
             ],
         ),
         (
-            "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: isvc}\nspec:\n  predictor:\n    model:\n      modelFormat: {name: sklearn}\n      storageUri: gs://x\n  transformer:\n    containers:\n    - name: kserve-container\n      image: transformer\n",
+            "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: isvc\n  annotations: {serving.kserve.io/deploymentMode: RawDeployment}\nspec:\n  predictor:\n    model:\n      modelFormat: {name: sklearn}\n      storageUri: gs://x\n  transformer:\n    containers:\n    - name: kserve-container\n      image: transformer\n",
             &["spec.predictor", "spec.transformer"],
             &["spec.predictor.model", "spec.transformer.containers[0]"],
         ),
@@ -680,15 +725,17 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_tenant_secret_object_is_filled_in() {
+    fn an_unset_tenant_secret_object_is_filled_in() {
         use crate::testutil::{config, run};
-        let tenant = "apiVersion: minio.min.io/v2\nkind: Tenant\nmetadata: {name: t}\nspec:\n  imagePullSecret: { }\n";
-        let (out, _) = run(tenant, &config(&[]));
-        assert_eq!(
-            crate::testutil::docs(&out)[0]["spec"]["imagePullSecret"],
-            serde_json::json!({"name": "maia-docker-registry-secret"}),
-            "{out}"
-        );
+        // The operator reads an empty name as none.
+        for unset in ["{ }", "{name: \"\"}", "{name: }"] {
+            let tenant = format!(
+                "apiVersion: minio.min.io/v2\nkind: Tenant\nmetadata: {{name: t}}\nspec:\n  imagePullSecret: {unset}\n"
+            );
+            let (out, _) = run(&tenant, &config(&[]));
+            let secret = &crate::testutil::docs(&out)[0]["spec"]["imagePullSecret"];
+            assert_eq!(secret, &serde_json::json!({"name": "maia-docker-registry-secret"}), "{out}");
+        }
     }
 
     #[test]
@@ -703,15 +750,43 @@ mod tests {
     }
 
     #[test]
-    fn a_serving_runtime_has_no_init_containers_and_a_worker_spec() {
-        use crate::testutil::{config, docs, run};
+    fn kserve_pods_get_the_claim_only_outside_knative() {
+        use crate::patch::Outcome;
+        use crate::testutil::{config, docs, messages, run};
         let sr = "apiVersion: serving.kserve.io/v1alpha1\nkind: ServingRuntime\nmetadata: {name: s}\nspec:\n  containers: [{name: kserve-container, image: x}]\n  workerSpec:\n    containers: [{name: worker-container, image: x}]\n";
         let (out, _) = run(sr, &config(&[("shared_init_containers", "true")]));
         let doc = &docs(&out)[0];
-        assert!(doc["spec"].get("initContainers").is_none());
+        assert!(doc["spec"].get("initContainers").is_none() && !out.contains("volumeMounts"), "{out}");
         for pod in [&doc["spec"], &doc["spec"]["workerSpec"]] {
             assert_eq!(pod["imagePullSecrets"][0]["name"], "maia-docker-registry-secret", "{out}");
-            assert_eq!(pod["containers"][0]["volumeMounts"][0]["name"], "shared", "{out}");
         }
+        let isvc = "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: i}\nspec:\n  predictor:\n    model: {modelFormat: {name: sklearn}}\n";
+        let (out, changes) = run(isvc, &config(&[]));
+        assert!(out.contains("imagePullSecrets") && !out.contains("volumeMounts"), "{out}");
+        assert!(messages(&changes, Outcome::Notice)[0].contains("deploymentMode: RawDeployment"), "{changes:?}");
+        let raw = isvc.replace("{name: i}", "{name: i, annotations: {serving.kserve.io/deploymentMode: Standard}}");
+        assert!(run(&raw, &config(&[])).0.contains("volumeMounts"));
+    }
+
+    #[test]
+    fn argo_template_defaults_reach_only_the_container_kind_they_name() {
+        use crate::testutil::{config, docs, run};
+        let wf = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  templateDefaults:\n    container:\n      volumeMounts: [{name: shared, mountPath: /home/maia-user/shared}]\n  volumes: [{name: shared, persistentVolumeClaim: {claimName: shared}}]\n  templates:\n  - {name: c, container: {image: c}}\n  - {name: s, script: {image: b, source: x}, sidecars: [{name: side, image: s}]}\n";
+        let (out, _) = run(wf, &config(&[]));
+        let doc = &docs(&out)[0];
+        assert!(doc["spec"]["templates"][0]["container"].get("volumeMounts").is_none(), "{out}");
+        assert_eq!(doc["spec"]["templates"][1]["script"]["volumeMounts"][0]["name"], "shared", "{out}");
+        assert_eq!(doc["spec"]["templates"][1]["sidecars"][0]["volumeMounts"][0]["name"], "shared", "{out}");
+    }
+
+    #[test]
+    fn a_job_of_a_custom_group_is_not_a_kubernetes_job() {
+        use crate::patch::Outcome;
+        use crate::testutil::{config, run};
+        let vcjob = "apiVersion: batch.volcano.sh/v1alpha1\nkind: Job\nmetadata: {name: v}\nspec:\n  tasks:\n  - template:\n      spec:\n        containers: [{name: a, image: a}]\n";
+        let (out, changes) = run(vcjob, &config(&[]));
+        assert_eq!(out, vcjob);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!((changes[0].outcome, changes[0].field.as_str()), (Outcome::Notice, "spec.tasks[0].template.spec"));
     }
 }

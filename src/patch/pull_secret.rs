@@ -7,6 +7,8 @@
 
 use serde_json::json;
 
+use std::sync::Arc;
+
 use super::pods::{PodRules, PullSecrets};
 use super::{Patch, Report, Resource, add_items};
 use crate::config::Config;
@@ -15,15 +17,12 @@ use crate::stream::tree::Node;
 
 pub struct PullSecret {
     secret: String,
-    pods: PodRules,
+    pods: Arc<PodRules>,
 }
 
 impl PullSecret {
-    pub fn new(config: &Config) -> Self {
-        PullSecret {
-            secret: config.cluster.image_pull_secret.clone(),
-            pods: PodRules::new(&config.options.pod_templates),
-        }
+    pub fn new(config: &Config, pods: Arc<PodRules>) -> Self {
+        PullSecret { secret: config.cluster.image_pull_secret.clone(), pods }
     }
 
     /// Appends the secret to the list under `parent.key` unless it is listed.
@@ -42,11 +41,15 @@ impl PullSecret {
     fn single(&self, parent: &Node, key: &str, field: &str, edits: &mut Edits, report: &mut Report) {
         let written = match parent.get(key).filter(|n| !n.is_null()) {
             None => edits.put(parent, key, &json!({ "name": self.secret })),
+            // The operator reads an empty name as none.
             Some(n) if n.is_map() => match n.get("name").filter(|n| !n.is_null()) {
                 None => edits.put(n, "name", &json!(self.secret)),
+                Some(name) if name.str() == Some("") => {
+                    edits.replace_scalar(name, &self.secret);
+                    Ok(())
+                }
                 Some(name) => match name.str() {
                     Some(name) if name == self.secret => return report.unchanged(field, format!("already {name}")),
-                    Some("") => return report.conflict(field, "holds an empty name; left alone"),
                     Some(name) => {
                         let why = format!("names {name}, and only one secret fits here; left alone");
                         return report.conflict(field, why);

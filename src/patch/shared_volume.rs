@@ -11,6 +11,8 @@
 
 use serde_json::json;
 
+use std::sync::Arc;
+
 use super::pods::{Pod, PodRules};
 use super::{Patch, Report, Resource, add_items};
 use crate::config::Config;
@@ -23,11 +25,11 @@ pub struct SharedVolume {
     mount_path: String,
     init_containers: bool,
     hooks: bool,
-    pods: PodRules,
+    pods: Arc<PodRules>,
 }
 
 impl SharedVolume {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, pods: Arc<PodRules>) -> Self {
         let o = &config.options;
         SharedVolume {
             claim: o.shared_claim.clone(),
@@ -35,7 +37,7 @@ impl SharedVolume {
             mount_path: o.shared_mount_path.clone(),
             init_containers: o.shared_init_containers,
             hooks: o.shared_hooks,
-            pods: PodRules::new(&o.pod_templates),
+            pods,
         }
     }
 
@@ -126,23 +128,19 @@ impl Patch for SharedVolume {
     }
 
     fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
-        let (pods, missing) = self.pods.pods(res);
         if res.is_hook() && !self.hooks {
             return report.unchanged("", "Helm hook: shared volume not mounted (option shared_hooks)");
         }
-        if self.pods.is_cluster_scoped(res) {
-            return report.unchanged(
-                "",
-                format!(
-                    "a cluster-wide template: its pods run in namespaces that may lack claim {}; not mounted",
-                    self.claim
-                ),
-            );
+        match self.pods.mounts(res) {
+            Err((why, true)) => return report.notice("", why),
+            Err((why, false)) => return report.unchanged("", why),
+            Ok(()) => {}
         }
+        let (pods, missing) = self.pods.pods(res);
         for (path, why) in &missing {
             report.conflict("", format!("no shared volume added: {path} {why}"));
         }
-        for pod in pods.iter().filter(|p| p.shape.volumes) {
+        for pod in &pods {
             self.mount(pod, edits, report);
         }
     }

@@ -3,18 +3,19 @@
 //! the admin can declare it with the `pod_templates` option instead of finding out from an
 //! ImagePullBackOff.
 
+use std::sync::Arc;
+
 use super::pods::{PodRules, group_of};
 use super::{Patch, Report, Resource};
-use crate::config::Config;
 use crate::stream::edit::Edits;
 
 pub struct UndeclaredPods {
-    pods: PodRules,
+    pods: Arc<PodRules>,
 }
 
 impl UndeclaredPods {
-    pub fn new(config: &Config) -> Self {
-        UndeclaredPods { pods: PodRules::new(&config.options.pod_templates) }
+    pub fn new(pods: Arc<PodRules>) -> Self {
+        UndeclaredPods { pods }
     }
 }
 
@@ -25,6 +26,12 @@ impl Patch for UndeclaredPods {
 
     fn applies_to(&self, api_version: &str, kind: &str) -> bool {
         self.pods.may_hide_pods(api_version, kind)
+    }
+
+    /// Most custom resources (certificates, monitors, rules) hold no containers at all: they
+    /// keep the fast path.
+    fn may_change(&self, text: &str) -> bool {
+        memchr::memmem::find(text.as_bytes(), b"containers").is_some()
     }
 
     fn apply(&self, res: &Resource, _: &mut Edits, report: &mut Report) {

@@ -52,6 +52,17 @@ POD_SITES = {
 }
 # Cluster-wide templates: their pods run in other namespaces, so they get no claim.
 CLUSTER_WIDE = {"ClusterTrainingRuntime", "ClusterServingRuntime", "ClusterWorkflowTemplate"}
+# Knative (KServe's default mode) refuses PVC volumes; a runtime's volumes reach every predictor.
+KSERVE_RAW = ("RawDeployment", "Standard")
+
+
+def gets_claim(doc):
+    kind = doc.get("kind")
+    if kind in CLUSTER_WIDE or kind in ("ServingRuntime", "Tenant"):
+        return False
+    if kind == "InferenceService":
+        return get(doc, ["metadata", "annotations", "serving.kserve.io/deploymentMode"]) in KSERVE_RAW
+    return True
 # MinIO's Tenant takes one pull secret object, and no shared volume.
 SINGLE_SECRET = {("minio.min.io", "Tenant"): "spec.imagePullSecret"}
 
@@ -102,10 +113,15 @@ def pod_sites(doc):
 
 def effective_mounts(doc, c_at, c):
     """A container's mounts as the pod gets them: Argo adds a containerSet's own `volumeMounts`
-    to each container of the set."""
+    to each container of the set, and merges `templateDefaults.container` (or `.script`) into
+    each template's `container` (or `script`)."""
     mounts = list(c.get("volumeMounts") or [])
     if len(c_at) >= 3 and c_at[-3] == "containerSet":
         mounts += _at(doc, c_at[:-2] + ("volumeMounts",)) or []
+    if len(c_at) >= 3 and c_at[-3] == "templates" and c_at[-1] in ("container", "script"):
+        paths = {m.get("mountPath") for m in mounts}
+        defaults = _at(doc, c_at[:-3] + ("templateDefaults", c_at[-1], "volumeMounts")) or []
+        mounts += [m for m in defaults if m.get("mountPath") not in paths]  # merged by path
     return mounts
 
 
@@ -273,7 +289,7 @@ def check_promises(doc, cfg):
     for at, spec, containers, _ in pod_sites(doc):
         where_pod = f"{where} {'.'.join(map(str, at))}"
         assert {"name": cfg["secret"]} in (spec.get("imagePullSecrets") or []), f"{where_pod}: no pull secret"
-        if is_hook(doc) or not containers or kind in CLUSTER_WIDE:
+        if is_hook(doc) or not containers or not gets_claim(doc):
             continue
         vols = {v["name"] for v in spec.get("volumes") or [] if get(v, ["persistentVolumeClaim", "claimName"]) == cfg["claim"]}
         assert vols, f"{where_pod}: no volume for claim {cfg['claim']}"

@@ -10,7 +10,7 @@ import pytest
 import kubernetes_validate
 
 from conftest import FIXTURES, config_path, oracle_config, run
-from oracle import CLUSTER_WIDE, check_promises, effective_mounts, load, pod_sites, split_documents, strip_managed
+from oracle import check_promises, gets_claim, effective_mounts, load, pod_sites, split_documents, strip_managed
 
 HERE = FIXTURES / "pod-templates"
 FILES = sorted(p.name for p in HERE.glob("*.yaml"))
@@ -81,8 +81,8 @@ def test_what_maia_krm_wrote_is_valid_for_kubernetes(name):
             for c_at, c in containers + inits:
                 paths = [m["mountPath"] for m in effective_mounts(doc, c_at, c)]
                 assert len(paths) == len(set(paths)), f"{where} {c_at}: a path is mounted twice"
-            if doc["kind"] in CLUSTER_WIDE:
-                assert "shared" not in names, f"{where}: a cluster-wide template got the workspace's claim"
+            if not gets_claim(doc):
+                assert "shared" not in names, f"{where}: got the workspace's claim where it must not"
 
 
 def test_a_container_set_that_mounts_the_claim_already_is_left_as_it_is():
