@@ -17,16 +17,16 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
+use super::routes::{self, Api, HostChange, Routes, RuleHosts};
 use super::{Patch, Report, Resource, add_items, annotate};
-use crate::config::{Config, HostPolicy};
+use crate::config::Config;
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
 
 pub struct IngressTls {
-    host: String,
-    domain: String,
-    policy: HostPolicy,
+    routes: Routes,
     cert_manager: bool,
+    resolver: Option<String>,
     ingress_class: Option<String>,
     annotations: Vec<(String, String)>,
 }
@@ -36,17 +36,12 @@ impl IngressTls {
         let c = &config.cluster;
         let flavour = c.flavour();
         IngressTls {
-            host: config.workspace_host(),
-            domain: c.domain.clone(),
-            policy: config.options.host_policy,
+            routes: Routes::new(config),
             cert_manager: flavour.cert_manager_issuer.is_some(),
+            resolver: flavour.traefik_resolver.clone(),
             ingress_class: c.ingress_class.clone(),
             annotations: flavour.tls_annotations(),
         }
-    }
-
-    fn in_domain(&self, host: &str) -> bool {
-        host == self.domain || host.strip_suffix(&self.domain).is_some_and(|rest| rest.ends_with('.'))
     }
 
     /// Sets rule hosts per policy; returns every rule host after the change and the rewrites made.
@@ -61,30 +56,35 @@ impl IngressTls {
                 report.conflict(&field, "not a string; rule left alone");
                 continue;
             }
-            let host = match rule.get("host").and_then(Node::str).filter(|h| !h.is_empty()) {
-                None if self.policy != HostPolicy::Keep => {
+            let ws = &self.routes.host;
+            let current = rule.get("host").and_then(Node::str);
+            let host = match self.routes.host_change(current) {
+                HostChange::FillEmpty => {
                     let written = match rule.get("host") {
                         Some(h) if !h.is_null() => {
-                            edits.replace_scalar(h, &self.host);
+                            edits.replace_scalar(h, ws);
                             Ok(())
                         }
-                        _ => edits.put(rule, "host", &json!(self.host)),
+                        _ => edits.put(rule, "host", &json!(ws)),
                     };
                     if let Err(why) = written {
                         report.conflict(&field, format!("{why}; rule left alone"));
                         continue;
                     }
-                    report.changed(&field, format!("set empty host to {}", self.host));
-                    self.host.clone()
+                    report.changed(&field, format!("set empty host to {ws}"));
+                    ws.clone()
                 }
-                None => continue,
-                Some(h) if !self.in_domain(h) && self.policy == HostPolicy::OutsideDomain => {
-                    edits.replace_scalar(rule.get("host").expect("host was read"), &self.host);
-                    report.changed(&field, format!("host {h} is outside {}; set to {}", self.domain, self.host));
-                    rewrites.push((h.to_string(), self.host.clone()));
-                    self.host.clone()
+                HostChange::Replace => {
+                    let h = current.unwrap_or_default();
+                    edits.replace_scalar(rule.get("host").expect("host was read"), ws);
+                    report.changed(&field, format!("host {h} is outside {}; set to {ws}", self.routes.domain()));
+                    rewrites.push((h.to_string(), ws.clone()));
+                    ws.clone()
                 }
-                Some(h) => h.to_string(),
+                HostChange::Keep => match current.filter(|h| !h.is_empty()) {
+                    Some(h) => h.to_string(),
+                    None => continue,
+                },
             };
             if !hosts.contains(&host) {
                 hosts.push(host);
@@ -226,11 +226,17 @@ impl Patch for IngressTls {
         "ingress-tls"
     }
 
-    fn applies_to(&self, _api_version: &str, kind: &str) -> bool {
-        kind == "Ingress"
+    fn applies_to(&self, api_version: &str, kind: &str) -> bool {
+        routes::api(api_version, kind).is_some()
     }
 
     fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        if let Some(why) = self.routes.outside_workspace(res) {
+            return report.conflict("metadata.namespace", why);
+        }
+        if routes::api(&res.id.api_version, &res.id.kind) == Some(Api::IngressRoute) {
+            return self.ingress_route(res, edits, report);
+        }
         let spec = match ingress_spec(res) {
             Ok(spec) => spec,
             Err((field, why)) => return report.conflict(field, why),
@@ -239,6 +245,65 @@ impl Patch for IngressTls {
         self.tls(spec, &hosts, &rewrites, edits, report);
         self.ingress_class(spec, res, edits, report);
         annotate(res, &self.annotations, edits, report);
+    }
+}
+
+impl IngressTls {
+    /// A Traefik IngressRoute: each route's `Host` rules follow the host policy, and `spec.tls`
+    /// gets the resolver (Traefik then certifies every host of the routes) with the `websecure`
+    /// entry point. cert-manager does not read IngressRoutes: without a resolver, a route with
+    /// no TLS is reported, not guessed at.
+    fn ingress_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        let Some(spec) = res.node.get("spec").filter(|s| s.is_map()) else {
+            return report.conflict("spec", "missing or not a mapping; IngressRoute left alone");
+        };
+        for (i, route) in spec.get("routes").map(Node::items).unwrap_or_default().iter().enumerate() {
+            let field = format!("spec.routes[{i}].match");
+            let Some(rule) = route.get("match").filter(|m| m.scalar().is_some()) else {
+                report.conflict(&field, "missing or not a string; route left alone");
+                continue;
+            };
+            match self.routes.rule_hosts(rule.str().unwrap_or_default()) {
+                RuleHosts::Kept(_) => report.unchanged(&field, "hosts kept"),
+                RuleHosts::Changed { rule: new, changes, .. } => {
+                    edits.replace_scalar(rule, &new);
+                    changes.into_iter().for_each(|c| report.changed(&field, c));
+                }
+                RuleHosts::Unreadable(why) => report.conflict(&field, format!("{why}; route left alone")),
+            }
+        }
+        let field = "spec.tls";
+        let tls = spec.get("tls").filter(|t| !t.is_null());
+        if tls.is_some_and(|t| !t.is_map()) {
+            return report.conflict(field, "not a mapping; left alone");
+        }
+        let source = tls
+            .and_then(|t| ["certResolver", "secretName"].into_iter().find(|k| t.get(k).is_some_and(|v| !v.is_null())));
+        match (source, &self.resolver, tls) {
+            (Some(key), _, _) => report.unchanged(field, format!("certificate from the route's own {key}")),
+            (None, Some(resolver), None) => match edits.put(spec, "tls", &json!({"certResolver": resolver})) {
+                Ok(()) => report.changed(field, format!("set certResolver {resolver}")),
+                Err(why) => report.conflict(field, format!("{why}; left alone")),
+            },
+            (None, Some(resolver), Some(tls)) => match edits.put(tls, "certResolver", &json!(resolver)) {
+                Ok(()) => report.changed(&format!("{field}.certResolver"), format!("set to {resolver}")),
+                Err(why) => report.conflict(field, format!("{why}; left alone")),
+            },
+            (None, None, _) => report.conflict(
+                field,
+                "no certificate source: cert-manager does not read IngressRoutes; set traefik_resolver, \
+                 or give the route a tls.secretName with a Certificate of its own",
+            ),
+        }
+        if self.resolver.is_some() {
+            match spec.get("entryPoints").filter(|e| !e.is_null()) {
+                Some(_) => report.unchanged("spec.entryPoints", "kept the route's entry points"),
+                None => match edits.put(spec, "entryPoints", &json!(["websecure"])) {
+                    Ok(()) => report.changed("spec.entryPoints", "set to [websecure]"),
+                    Err(why) => report.conflict("spec.entryPoints", format!("{why}; left alone")),
+                },
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod merge;
 pub mod oauth;
 pub mod pods;
 pub mod pull_secret;
+pub mod routes;
 pub mod shared_volume;
 pub mod undeclared_pods;
 

@@ -14,7 +14,8 @@
 use serde_json::json;
 
 use super::ingress_tls::ingress_spec;
-use super::{NewDocument, Patch, Report, Resource, StreamSummary, annotate};
+use super::routes::{self, Api, Routes};
+use super::{NewDocument, Patch, Report, Resource, StreamSummary, add_items, annotate};
 use crate::config::{Config, MiddlewareMode};
 use crate::patch::{Change, Outcome, ResourceId};
 use crate::stream::edit::Edits;
@@ -24,6 +25,7 @@ const MIDDLEWARES: &str = "traefik.ingress.kubernetes.io/router.middlewares";
 const OAUTH2_PROXY_INGRESS: &str = "oauth2-proxy-ingress";
 
 pub struct OAuth {
+    routes: Routes,
     namespace: String,
     nginx: Vec<(String, String)>,
     /// `<ns>-<middleware>@kubernetescrd`, when the Traefik flavour is on.
@@ -31,7 +33,6 @@ pub struct OAuth {
     middleware_name: String,
     middleware_mode: MiddlewareMode,
     service_url: String,
-    jupyterhub: bool,
 }
 
 impl OAuth {
@@ -56,13 +57,13 @@ impl OAuth {
             }
         }
         OAuth {
+            routes: Routes::new(config),
             middleware_ref: flavour.traefik.then(|| format!("{ns}-{}@kubernetescrd", o.middleware_name)),
             namespace: ns,
             nginx,
             middleware_name: o.middleware_name.clone(),
             middleware_mode: o.middleware,
             service_url,
-            jupyterhub: o.oauth_jupyterhub,
         }
     }
 
@@ -105,13 +106,46 @@ impl OAuth {
 /// True for oauth2-proxy's own Ingress: it routes a path under `/oauth2`.
 fn serves_oauth2(res: &Resource) -> bool {
     let rules = res.node.at(&["spec", "rules"]).map(Node::items).unwrap_or_default();
-    rules.iter().flat_map(|r| r.at(&["http", "paths"]).map(Node::items).unwrap_or_default()).any(|p| {
-        p.get("path").and_then(Node::str).is_some_and(|path| path == "/oauth2" || path.starts_with("/oauth2/"))
-    })
+    rules
+        .iter()
+        .flat_map(|r| r.at(&["http", "paths"]).map(Node::items).unwrap_or_default())
+        .any(|p| p.get("path").and_then(Node::str).is_some_and(routes::is_oauth2_path))
 }
 
-fn is_jupyterhub(res: &Resource) -> bool {
-    [res.label("app"), res.label("app.kubernetes.io/name")].contains(&Some("jupyterhub"))
+impl OAuth {
+    /// A Traefik IngressRoute: the namespace's forwardAuth Middleware is appended to every
+    /// route's `middlewares`, except oauth2-proxy's own routes.
+    fn ingress_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        if self.middleware_ref.is_none() {
+            return report.conflict(
+                "spec.routes",
+                "an IngressRoute needs Traefik's forwardAuth Middleware: set traefik_resolver or a traefik ingress_class",
+            );
+        }
+        let routes = res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default();
+        for (i, route) in routes.iter().enumerate().filter(|(_, r)| r.is_map()) {
+            let field = format!("spec.routes[{i}].middlewares");
+            if route.get("match").and_then(Node::str).is_some_and(routes::rule_serves_oauth2) {
+                report.mark(OAUTH2_PROXY_INGRESS);
+                report.unchanged(&field, "oauth2-proxy's own route: no auth in front of it (it would loop)");
+                continue;
+            }
+            let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
+            let ours = |m: &Node| {
+                m.get("name").and_then(Node::str) == Some(&self.middleware_name)
+                    && m.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
+            };
+            if listed.iter().any(ours) {
+                report.unchanged(&field, format!("already lists {}", self.middleware_name));
+                continue;
+            }
+            let reference = json!({"name": self.middleware_name, "namespace": self.namespace});
+            match add_items(edits, route, "middlewares", vec![reference]) {
+                Ok(()) => report.changed(&field, format!("appended {}/{}", self.namespace, self.middleware_name)),
+                Err(why) => report.conflict(&field, format!("{why}; left alone")),
+            }
+        }
+    }
 }
 
 impl Patch for OAuth {
@@ -119,11 +153,20 @@ impl Patch for OAuth {
         "oauth"
     }
 
-    fn applies_to(&self, _api_version: &str, kind: &str) -> bool {
-        kind == "Ingress"
+    fn applies_to(&self, api_version: &str, kind: &str) -> bool {
+        routes::api(api_version, kind).is_some()
     }
 
     fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        if let Some(why) = self.routes.outside_workspace(res) {
+            return report.conflict("metadata.namespace", why);
+        }
+        if let Some(why) = self.routes.skips_login(res) {
+            return report.unchanged("metadata.annotations", why);
+        }
+        if routes::api(&res.id.api_version, &res.id.kind) == Some(Api::IngressRoute) {
+            return self.ingress_route(res, edits, report);
+        }
         if let Err((field, why)) = ingress_spec(res) {
             return report.conflict(field, why);
         }
@@ -132,12 +175,6 @@ impl Patch for OAuth {
             return report.unchanged(
                 "metadata.annotations",
                 "oauth2-proxy's own Ingress: no auth in front of it (it would loop)",
-            );
-        }
-        if is_jupyterhub(res) && !self.jupyterhub {
-            return report.unchanged(
-                "metadata.annotations",
-                "JupyterHub logs in through Keycloak itself (option oauth_jupyterhub)",
             );
         }
         if self.nginx.is_empty() && self.middleware_ref.is_none() {
