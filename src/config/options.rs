@@ -61,8 +61,12 @@ pub struct PodTemplate {
 
 /// Option keys: (key, default, meaning). The single list behind unknown-key errors and the README.
 pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
-    ("ingress_tls", "true", "Ingress hosts, TLS entries, ingressClassName and issuer/resolver annotations"),
-    ("oauth", "true", "oauth2-proxy in front of Ingresses (needs `oauth_url` in the form)"),
+    (
+        "ingress_tls",
+        "true",
+        "Ingress hosts, TLS entries, ingressClassName and issuer/resolver annotations; IngressRoute hosts and TLS",
+    ),
+    ("oauth", "true", "oauth2-proxy in front of Ingresses and IngressRoutes (needs `oauth_url` in the form)"),
     ("pull_secret", "true", "registry pull secret on every pod template and ServiceAccount"),
     ("shared_volume", "true", "the group's shared PVC mounted in every container"),
     ("host_policy", "outside-domain", "which rule hosts become the workspace host: outside-domain, empty-only, keep"),

@@ -234,8 +234,15 @@ impl Patch for IngressTls {
         if let Some(why) = self.routes.outside_workspace(res) {
             return report.conflict("metadata.namespace", why);
         }
-        if routes::api(&res.id.api_version, &res.id.kind) == Some(Api::IngressRoute) {
-            return self.ingress_route(res, edits, report);
+        match routes::api(&res.id.api_version, &res.id.kind) {
+            Some(Api::IngressRoute) => return self.ingress_route(res, edits, report),
+            Some(Api::HttpRoute) => {
+                return report.notice(
+                    "spec.hostnames",
+                    "Gateway API HTTPRoutes are not patched yet: hostnames, TLS and login are as the chart wrote them",
+                );
+            }
+            _ => {}
         }
         let spec = match ingress_spec(res) {
             Ok(spec) => spec,

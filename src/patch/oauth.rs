@@ -164,8 +164,10 @@ impl Patch for OAuth {
         if let Some(why) = self.routes.skips_login(res) {
             return report.unchanged("metadata.annotations", why);
         }
-        if routes::api(&res.id.api_version, &res.id.kind) == Some(Api::IngressRoute) {
-            return self.ingress_route(res, edits, report);
+        match routes::api(&res.id.api_version, &res.id.kind) {
+            Some(Api::IngressRoute) => return self.ingress_route(res, edits, report),
+            Some(Api::HttpRoute) => return, // reported once, by ingress-tls
+            _ => {}
         }
         if let Err((field, why)) = ingress_spec(res) {
             return report.conflict(field, why);

@@ -14,12 +14,15 @@ pub enum Api {
     Ingress,
     /// Traefik's `IngressRoute` (`traefik.io`, and the older `traefik.containo.us`).
     IngressRoute,
+    /// Gateway API's `HTTPRoute`: recognised and reported, not patched yet.
+    HttpRoute,
 }
 
 pub fn api(api_version: &str, kind: &str) -> Option<Api> {
     match (group_of(api_version), kind) {
         (_, "Ingress") => Some(Api::Ingress),
         ("traefik.io" | "traefik.containo.us", "IngressRoute") => Some(Api::IngressRoute),
+        ("gateway.networking.k8s.io", "HTTPRoute") => Some(Api::HttpRoute),
         _ => None,
     }
 }
@@ -298,6 +301,16 @@ mod ingress_route_tests {
             assert_eq!(conflicts.len(), 2, "{changes:?}");
             assert!(conflicts.iter().all(|m| m.contains("outside the workspace namespace demo-group")), "{conflicts:?}");
         }
+    }
+
+    #[test]
+    fn an_http_route_is_reported_not_patched() {
+        let input = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: web\nspec:\n  hostnames: [web.local]\n";
+        let (out, changes) = run(input, &config(TRAEFIK));
+        assert_eq!(out, input);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].outcome, Outcome::Notice);
+        assert!(changes[0].message.contains("not patched yet"));
     }
 
     #[test]

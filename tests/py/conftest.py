@@ -35,6 +35,8 @@ def oracle_config(flavour):
         "claim": "shared",
         "mount": "/home/maia-user/shared",
         "middleware_ref": "demo-group-oauth2-proxy-auth@kubernetescrd",
+        "namespace": "demo-group",
+        "middleware": "oauth2-proxy-auth",
     }
 
 

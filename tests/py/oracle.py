@@ -212,12 +212,52 @@ def _drop_added(out_parent, in_parent, key, added):
         del out_parent[key]
 
 
+TRAEFIK_GROUPS = ("traefik.io/", "traefik.containo.us/")
+HOST_MATCHER = re.compile(r"(?<![A-Za-z0-9])Host\(([^)]*)\)")
+
+
+def is_ingress_route(doc):
+    return doc.get("kind") == "IngressRoute" and str(doc.get("apiVersion", "")).startswith(TRAEFIK_GROUPS)
+
+
+def rule_hosts(rule):
+    """The hosts a Traefik rule's `Host(...)` matchers name."""
+    return [a.strip()[1:-1] for args in HOST_MATCHER.findall(rule) for a in args.split(",")]
+
+
+def _rule_without_hosts(rule, cfg):
+    """A Traefik rule with its hosts blanked, and the workspace-host guard maia-krm may add removed."""
+    guard = re.match(r"^Host\(`([^`]*)`\) && \((.*)\)$", rule)
+    if guard and cfg["domain"] in guard.group(1) and not HOST_MATCHER.search(guard.group(2)):
+        rule = guard.group(2)
+    return HOST_MATCHER.sub("Host(*)", rule)
+
+
+def _strip_ingress_route(out, inp, cfg):
+    spec_out, spec_in = out.get("spec"), inp.get("spec") or {}
+    if not isinstance(spec_out, dict):
+        return
+    for key in ("tls", "entryPoints"):
+        if key not in spec_in:
+            spec_out.pop(key, None)
+    if isinstance(spec_out.get("tls"), dict) and "certResolver" not in (spec_in.get("tls") or {}):
+        spec_out["tls"].pop("certResolver", None)
+    ours = {"name": cfg["middleware"], "namespace": cfg["namespace"]}
+    for r_out, r_in in zip(spec_out.get("routes") or [], spec_in.get("routes") or []):
+        for r in (r_out, r_in):
+            if isinstance(r.get("match"), str):
+                r["match"] = _rule_without_hosts(r["match"], cfg)
+        _drop_added(r_out, r_in, "middlewares", lambda m: m == ours)
+
+
 def strip_managed(out, inp, cfg):
     """Both documents with the fields maia-krm manages taken back to the input's state."""
     out, inp = copy.deepcopy(out), copy.deepcopy(inp)
     if not isinstance(out, dict) or not isinstance(inp, dict):
         return out, inp
     kind = out.get("kind")
+    if is_ingress_route(out):
+        _strip_ingress_route(out, inp, cfg)
     if kind == "Ingress":
         meta_in = inp.get("metadata") or {}
         ann_in = meta_in.get("annotations") or {}
@@ -286,6 +326,19 @@ def check_promises(doc, cfg):
         return
     kind, name = doc.get("kind"), get(doc, ["metadata", "name"])
     where = f"{kind} {name}"
+    if is_ingress_route(doc) and get(doc, ["metadata", "namespace"]) in (None, cfg["namespace"]):
+        spec = doc.get("spec") or {}
+        for r in spec.get("routes") or []:
+            hosts = rule_hosts(r.get("match", ""))
+            assert hosts, f"{where}: a route without a Host rule"
+            assert all(h == cfg["domain"] or h.endswith("." + cfg["domain"]) for h in hosts), f"{where}: {hosts}"
+            own_route = re.search(r"Path(Prefix)?\([`\"]/oauth2(/|[`\"])", r.get("match", ""))
+            if cfg["resolver"] and not own_route:
+                assert {"name": cfg["middleware"], "namespace": cfg["namespace"]} in (r.get("middlewares") or []), \
+                    f"{where}: a route without the group's login"
+        if cfg["resolver"]:
+            tls = spec.get("tls") or {}
+            assert tls.get("certResolver") or tls.get("secretName"), f"{where}: no certificate source"
     for at, spec, containers, _ in pod_sites(doc):
         where_pod = f"{where} {'.'.join(map(str, at))}"
         assert {"name": cfg["secret"]} in (spec.get("imagePullSecrets") or []), f"{where_pod}: no pull secret"

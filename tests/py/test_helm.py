@@ -91,6 +91,21 @@ def test_helm4_plugin_patches_kubeflow_notebooks_and_training_jobs(plugins):
     assert [v["name"] for v in notebook["volumes"]] == ["dshm", "workspace", "shared"]
 
 
+def test_helm4_plugin_routes_a_traefik_ingress_route_into_the_workspace(plugins):
+    plugins_dir, _ = plugins
+    manifest = helm4_install("traefikapp", "demo", plugins_dir, [f"--config={config_path('traefik')}"]).stdout
+    docs = [load(d) for d in split_documents(manifest)]
+    route = next(d for d in docs if d["kind"] == "IngressRoute")
+    app, oauth2 = route["spec"]["routes"]
+    assert app["match"] == "Host(`demo-group.maia.example.com`) && PathPrefix(`/`)"
+    assert app["middlewares"] == [{"name": "oauth2-proxy-auth", "namespace": "demo-group"}]
+    assert "middlewares" not in oauth2, "oauth2-proxy's own route stays unguarded"
+    assert route["spec"]["tls"] == {"certResolver": "letsencrypt"} and route["spec"]["entryPoints"] == ["websecure"]
+    middleware = next(d for d in docs if d["kind"] == "Middleware")
+    assert middleware["spec"]["forwardAuth"]["address"].startswith("http://demo-group-oauth2-proxy.demo-group.svc")
+    check_promises(route, oracle_config("traefik"))
+
+
 def test_helm4_hooks_reach_the_plugin_and_get_the_pull_secret_only(plugins):
     plugins_dir, record = plugins
     helm4_install("webapp", "demo", plugins_dir, [f"--config={config_path('nginx')}"])

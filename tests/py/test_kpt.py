@@ -106,3 +106,38 @@ def test_fn_render_with_the_kptfile_pipeline(tmp_path):
         assert proc.returncode == 0, proc.stderr
     assert (patched / "maia-krm-config.yaml").read_text() == config, "the local config object is left alone"
     assert_only_managed_changes(base, patched)
+
+
+INGRESS_ROUTE = """apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata:
+  name: web
+  namespace: demo-group
+spec:
+  routes:
+  # the app
+  - match: Host(`web.local`) && PathPrefix(`/`)
+    kind: Rule
+    services:
+    - name: web
+      port: 80
+"""
+
+
+def test_fn_eval_routes_an_ingress_route_through_traefik(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "route.yaml").write_text(INGRESS_ROUTE)
+    proc = kpt("fn", "eval", str(pkg), "--exec", BIN, "--", "group_ID=Demo_Group", "domain=maia.example.com",
+               "traefik_resolver=letsencrypt", "oauth_url=demo-group.maia.example.com")
+    assert proc.returncode == 0, proc.stderr
+    text = (pkg / "route.yaml").read_text()
+    assert "# the app" in text, "comments survive"
+    route = load(text)
+    assert route["spec"]["routes"][0]["match"] == "Host(`demo-group.maia.example.com`) && PathPrefix(`/`)"
+    assert route["spec"]["routes"][0]["middlewares"] == [{"name": "oauth2-proxy-auth", "namespace": "demo-group"}]
+    assert route["spec"]["tls"] == {"certResolver": "letsencrypt"}
+    cfg = oracle_config("traefik")
+    out, inp = strip_managed(route, load(INGRESS_ROUTE), cfg)
+    assert out == inp
+    check_promises(route, cfg)
