@@ -1,4 +1,5 @@
-//! Ingress TLS: every `networking.k8s.io/v1` Ingress serves the workspace over TLS.
+//! Ingress TLS: every `networking.k8s.io/v1` Ingress serves the workspace over TLS (Traefik
+//! IngressRoutes too: hosts in their rules, the resolver's TLS; see `ingress_route`).
 //!
 //! - Rule hosts: an empty host (and, with `host_policy: outside-domain`, a host outside `domain`,
 //!   like a chart's `chart-example.local`) becomes the workspace host; TLS entries naming a
@@ -77,7 +78,7 @@ impl IngressTls {
                 HostChange::Replace => {
                     let h = current.unwrap_or_default();
                     edits.replace_scalar(rule.get("host").expect("host was read"), ws);
-                    report.changed(&field, format!("host {h} is outside {}; set to {ws}", self.routes.domain()));
+                    report.changed(&field, self.routes.outside_message(h));
                     rewrites.push((h.to_string(), ws.clone()));
                     ws.clone()
                 }
@@ -257,13 +258,15 @@ impl Patch for IngressTls {
 
 impl IngressTls {
     /// A Traefik IngressRoute: each route's `Host` rules follow the host policy, and `spec.tls`
-    /// gets the resolver (Traefik then certifies every host of the routes) with the `websecure`
+    /// gets the resolver (Traefik then certifies every host of the routes) on the `websecure`
     /// entry point. cert-manager does not read IngressRoutes: without a resolver, a route with
-    /// no TLS is reported, not guessed at.
+    /// no TLS is reported, not guessed at; so is TLS the route already has for hosts it no longer
+    /// routes, or entry points that would serve TLS somewhere else.
     fn ingress_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
         let Some(spec) = res.node.get("spec").filter(|s| s.is_map()) else {
             return report.conflict("spec", "missing or not a mapping; IngressRoute left alone");
         };
+        let mut rewrote = false;
         for (i, route) in spec.get("routes").map(Node::items).unwrap_or_default().iter().enumerate() {
             let field = format!("spec.routes[{i}].match");
             let Some(rule) = route.get("match").filter(|m| m.scalar().is_some()) else {
@@ -271,45 +274,64 @@ impl IngressTls {
                 continue;
             };
             match self.routes.rule_hosts(rule.str().unwrap_or_default()) {
-                RuleHosts::Kept(_) => report.unchanged(&field, "hosts kept"),
-                RuleHosts::Changed { rule: new, changes, .. } => {
+                RuleHosts::Kept => report.unchanged(&field, "hosts kept"),
+                RuleHosts::Changed { rule: new, changes } => {
                     edits.replace_scalar(rule, &new);
                     changes.into_iter().for_each(|c| report.changed(&field, c));
+                    rewrote = true;
                 }
                 RuleHosts::Unreadable(why) => report.conflict(&field, format!("{why}; route left alone")),
             }
         }
-        let field = "spec.tls";
+        let Some(resolver) = &self.resolver else {
+            if spec.get("tls").is_none_or(Node::is_null) {
+                report.conflict(
+                    "spec.tls",
+                    "no certificate source: cert-manager does not read IngressRoutes; set traefik_resolver, \
+                     or give the route a tls.secretName with a Certificate of its own",
+                );
+            }
+            return;
+        };
         let tls = spec.get("tls").filter(|t| !t.is_null());
         if tls.is_some_and(|t| !t.is_map()) {
-            return report.conflict(field, "not a mapping; left alone");
+            return report.conflict("spec.tls", "not a mapping; left alone");
         }
-        let source = tls
-            .and_then(|t| ["certResolver", "secretName"].into_iter().find(|k| t.get(k).is_some_and(|v| !v.is_null())));
-        match (source, &self.resolver, tls) {
-            (Some(key), _, _) => report.unchanged(field, format!("certificate from the route's own {key}")),
-            (None, Some(resolver), None) => match edits.put(spec, "tls", &json!({"certResolver": resolver})) {
-                Ok(()) => report.changed(field, format!("set certResolver {resolver}")),
-                Err(why) => report.conflict(field, format!("{why}; left alone")),
-            },
-            (None, Some(resolver), Some(tls)) => match edits.put(tls, "certResolver", &json!(resolver)) {
-                Ok(()) => report.changed(&format!("{field}.certResolver"), format!("set to {resolver}")),
-                Err(why) => report.conflict(field, format!("{why}; left alone")),
-            },
-            (None, None, _) => report.conflict(
-                field,
-                "no certificate source: cert-manager does not read IngressRoutes; set traefik_resolver, \
-                 or give the route a tls.secretName with a Certificate of its own",
+        let own = tls.and_then(|t| {
+            ["certResolver", "secretName", "domains"].into_iter().find(|k| t.get(k).is_some_and(|v| !v.is_null()))
+        });
+        let entry_points: Vec<&str> =
+            spec.get("entryPoints").map(Node::items).unwrap_or_default().iter().filter_map(Node::str).collect();
+        match (own, tls) {
+            (Some(key), _) if rewrote => report.conflict(
+                &format!("spec.tls.{key}"),
+                format!("set for the route's old hosts; check it covers {}", self.routes.host),
             ),
+            (Some(key), _) => report.unchanged("spec.tls", format!("certificate from the route's own {key}")),
+            _ if !entry_points.is_empty() && !entry_points.contains(&"websecure") => report.conflict(
+                "spec.entryPoints",
+                format!("{} without websecure: no TLS added (it would serve TLS there)", entry_points.join(", ")),
+            ),
+            (None, None) => match edits.put(spec, "tls", &json!({"certResolver": resolver})) {
+                Ok(()) => report.changed("spec.tls", format!("set certResolver {resolver}")),
+                Err(why) => report.conflict("spec.tls", format!("{why}; left alone")),
+            },
+            (None, Some(tls)) => match edits.put(tls, "certResolver", &json!(resolver)) {
+                Ok(()) => report.changed("spec.tls.certResolver", format!("set to {resolver}")),
+                Err(why) => report.conflict("spec.tls", format!("{why}; left alone")),
+            },
         }
-        if self.resolver.is_some() {
-            match spec.get("entryPoints").filter(|e| !e.is_null()) {
-                Some(_) => report.unchanged("spec.entryPoints", "kept the route's entry points"),
-                None => match edits.put(spec, "entryPoints", &json!(["websecure"])) {
-                    Ok(()) => report.changed("spec.entryPoints", "set to [websecure]"),
-                    Err(why) => report.conflict("spec.entryPoints", format!("{why}; left alone")),
-                },
-            }
+        // Traefik reads no entry points (absent or empty) as all of them, plain `web` included.
+        let field = "spec.entryPoints";
+        let written = match spec.get("entryPoints").filter(|e| !e.is_null()) {
+            Some(_) if !entry_points.is_empty() => return report.unchanged(field, "kept the route's entry points"),
+            Some(list) if list.is_seq() => add_items(edits, spec, "entryPoints", vec![json!("websecure")]),
+            Some(_) => return report.conflict(field, "not a list; left alone"),
+            None => edits.put(spec, "entryPoints", &json!(["websecure"])),
+        };
+        match written {
+            Ok(()) => report.changed(field, "set to [websecure]"),
+            Err(why) => report.conflict(field, format!("{why}; left alone")),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod pods;
 pub mod pull_secret;
 pub mod routes;
 pub mod shared_volume;
+pub mod traefik_rule;
 pub mod undeclared_pods;
 
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! OAuth: puts oauth2-proxy (served at `https://<oauth_url>/oauth2`) in front of every Ingress.
+//! OAuth: puts oauth2-proxy (served at `https://<oauth_url>/oauth2`) in front of every Ingress and
+//! Traefik IngressRoute (routes: see `routes`; an IngressRoute gets the Middleware on each route).
 //!
 //! - nginx (`nginx_cluster_issuer` set, or an nginx `ingress_class`): `auth-url` pointing at the
 //!   oauth2-proxy Service, `auth-signin` at `oauth_url`, and (option `oauth_response_headers`)
@@ -15,6 +16,7 @@ use serde_json::json;
 
 use super::ingress_tls::ingress_spec;
 use super::routes::{self, Api, Routes};
+use super::traefik_rule;
 use super::{NewDocument, Patch, Report, Resource, StreamSummary, add_items, annotate};
 use crate::config::{Config, MiddlewareMode};
 use crate::patch::{Change, Outcome, ResourceId};
@@ -103,15 +105,6 @@ impl OAuth {
     }
 }
 
-/// True for oauth2-proxy's own Ingress: it routes a path under `/oauth2`.
-fn serves_oauth2(res: &Resource) -> bool {
-    let rules = res.node.at(&["spec", "rules"]).map(Node::items).unwrap_or_default();
-    rules
-        .iter()
-        .flat_map(|r| r.at(&["http", "paths"]).map(Node::items).unwrap_or_default())
-        .any(|p| p.get("path").and_then(Node::str).is_some_and(routes::is_oauth2_path))
-}
-
 impl OAuth {
     /// A Traefik IngressRoute: the namespace's forwardAuth Middleware is appended to every
     /// route's `middlewares`, except oauth2-proxy's own routes.
@@ -125,15 +118,21 @@ impl OAuth {
         let routes = res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default();
         for (i, route) in routes.iter().enumerate().filter(|(_, r)| r.is_map()) {
             let field = format!("spec.routes[{i}].middlewares");
-            if route.get("match").and_then(Node::str).is_some_and(routes::rule_serves_oauth2) {
+            if route.get("match").and_then(Node::str).is_some_and(traefik_rule::serves_only_oauth2) {
                 report.mark(OAUTH2_PROXY_INGRESS);
                 report.unchanged(&field, "oauth2-proxy's own route: no auth in front of it (it would loop)");
                 continue;
             }
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
-            let ours = |m: &Node| {
-                m.get("name").and_then(Node::str) == Some(&self.middleware_name)
-                    && m.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
+            // Traefik also takes the provider-qualified name as a reference.
+            let qualified = format!("{}-{}@kubernetescrd", self.namespace, self.middleware_name);
+            let ours = |m: &Node| match m.get("name").and_then(Node::str) {
+                Some(name) if name == qualified => true,
+                Some(name) => {
+                    name == self.middleware_name
+                        && m.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
+                }
+                None => false,
             };
             if listed.iter().any(ours) {
                 report.unchanged(&field, format!("already lists {}", self.middleware_name));
@@ -161,18 +160,22 @@ impl Patch for OAuth {
         if let Some(why) = self.routes.outside_workspace(res) {
             return report.conflict("metadata.namespace", why);
         }
+        let api = routes::api(&res.id.api_version, &res.id.kind);
         if let Some(why) = self.routes.skips_login(res) {
-            return report.unchanged("metadata.annotations", why);
+            let field = if api == Some(Api::IngressRoute) { "spec.routes" } else { "metadata.annotations" };
+            return report.unchanged(field, why);
         }
-        match routes::api(&res.id.api_version, &res.id.kind) {
+        match api {
             Some(Api::IngressRoute) => return self.ingress_route(res, edits, report),
-            Some(Api::HttpRoute) => return, // reported once, by ingress-tls
+            Some(Api::HttpRoute) => {
+                return report.conflict("spec.rules", "login not added: Gateway API HTTPRoutes are not patched yet");
+            }
             _ => {}
         }
         if let Err((field, why)) = ingress_spec(res) {
             return report.conflict(field, why);
         }
-        if serves_oauth2(res) {
+        if routes::ingress_serves_oauth2(res) {
             report.mark(OAUTH2_PROXY_INGRESS);
             return report.unchanged(
                 "metadata.annotations",

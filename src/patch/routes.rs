@@ -4,8 +4,9 @@
 
 use crate::config::{Config, HostPolicy};
 
-use super::Resource;
 use super::pods::group_of;
+use super::{Resource, traefik_rule};
+use crate::stream::tree::Node;
 
 /// The route APIs maia-krm patches.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,7 +70,9 @@ impl Routes {
         &self.domain
     }
 
+    /// Hosts compare case-insensitively, as DNS and Traefik compare them.
     pub fn in_domain(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
         host == self.domain || host.strip_suffix(&self.domain).is_some_and(|rest| rest.ends_with('.'))
     }
 
@@ -77,7 +80,7 @@ impl Routes {
     /// host and login there would expose that namespace's service under the group's name, and a
     /// Middleware reference across namespaces works only where Traefik allows it.
     pub fn outside_workspace(&self, res: &Resource) -> Option<String> {
-        let ns = res.id.namespace.as_deref().filter(|ns| *ns != self.namespace)?;
+        let ns = res.id.namespace.as_deref().filter(|ns| !ns.is_empty() && *ns != self.namespace)?;
         Some(format!("in namespace {ns}, outside the workspace namespace {}: route left alone", self.namespace))
     }
 
@@ -94,94 +97,69 @@ pub fn is_oauth2_path(path: &str) -> bool {
     path == "/oauth2" || path.starts_with("/oauth2/")
 }
 
-/// A Traefik rule (`Host(`a`) && PathPrefix(`/x`)`) with its hosts set per policy.
+/// A Traefik rule with its hosts set per policy.
 #[derive(Debug, PartialEq)]
 pub enum RuleHosts {
-    /// Nothing to change; the rule's hosts.
-    Kept(Vec<String>),
-    /// The new rule text, its hosts, and what changed (for the report).
-    Changed { rule: String, hosts: Vec<String>, changes: Vec<String> },
-    /// Hosts given by a pattern (`HostRegexp`), or a rule this reader can't follow: left alone.
-    Unreadable(&'static str),
+    Kept,
+    /// The new rule text, and what changed (for the report).
+    Changed {
+        rule: String,
+        changes: Vec<String>,
+    },
+    /// A rule this reader won't rewrite (hosts by pattern, a negated host, unreadable): left alone.
+    Unreadable(String),
 }
 
 impl Routes {
-    /// The hosts of a Traefik rule set per policy. `Host` takes one or more quoted hosts
-    /// (backquotes or double quotes); a rule without any answers every host and, like an empty
-    /// Ingress host, is narrowed to the workspace host.
+    /// The hosts of a Traefik rule set per policy, in place (quotes and spacing kept). A rule that
+    /// can match without one of its `Host`s (no `Host` at all, or a `||` branch without one)
+    /// answers other hosts too and, like an empty Ingress host, is narrowed to the workspace host.
     pub fn rule_hosts(&self, rule: &str) -> RuleHosts {
-        let mut out = String::with_capacity(rule.len());
-        let (mut hosts, mut changes) = (Vec::new(), Vec::new());
-        let mut rest = rule;
-        while let Some(at) = find_matcher(rest) {
-            let (before, from_name) = rest.split_at(at);
-            out.push_str(before);
-            if from_name.starts_with("HostRegexp") {
-                return RuleHosts::Unreadable("hosts given by HostRegexp");
-            }
-            if !from_name.starts_with("Host(") {
-                // HostSNI and friends: another matcher that happens to start with `Host`.
-                out.push_str(&from_name[..4]);
-                rest = &from_name[4..];
-                continue;
-            }
-            out.push_str("Host(");
-            let args = &from_name["Host(".len()..];
-            let Some(close) = args.find(')') else { return RuleHosts::Unreadable("a Host( without its `)`") };
-            for (i, arg) in args[..close].split(',').enumerate() {
-                let arg = arg.trim();
-                let quoted = arg.len() >= 2
-                    && ((arg.starts_with('`') && arg.ends_with('`')) || (arg.starts_with('"') && arg.ends_with('"')));
-                if !quoted {
-                    return RuleHosts::Unreadable("a Host argument that is not a quoted host");
-                }
-                let host = &arg[1..arg.len() - 1];
-                let new = match self.host_change(Some(host)) {
-                    HostChange::Keep => host,
-                    _ => {
-                        changes.push(format!("host {host} is outside {}; set to {}", self.domain, self.host));
-                        &self.host
-                    }
-                };
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(&format!("`{new}`"));
-                if !hosts.contains(&new.to_string()) {
-                    hosts.push(new.to_string());
-                }
-            }
-            out.push(')');
-            rest = &args[close + 1..];
+        let expr = match traefik_rule::parse(rule) {
+            Ok(expr) => expr,
+            Err(why) => return RuleHosts::Unreadable(format!("rule not readable ({why})")),
+        };
+        let calls = expr.calls();
+        if calls.iter().any(|(name, _, _)| *name == "hostregexp") {
+            return RuleHosts::Unreadable("hosts given by HostRegexp".into());
         }
-        out.push_str(rest);
-        if hosts.is_empty() {
-            if self.host_change(None) == HostChange::Keep {
-                return RuleHosts::Kept(hosts);
-            }
-            let rule = format!("Host(`{}`) && ({})", self.host, rule.trim());
-            let changes = vec![format!("no Host in the rule; narrowed to {}", self.host)];
-            return RuleHosts::Changed { rule, hosts: vec![self.host.clone()], changes };
+        if calls.iter().any(|(name, _, negated)| traefik_rule::is_host(name) && *negated) {
+            return RuleHosts::Unreadable("a negated Host".into());
         }
-        if changes.is_empty() { RuleHosts::Kept(hosts) } else { RuleHosts::Changed { rule: out, hosts, changes } }
+        let mut edits = Vec::new();
+        for arg in calls.iter().filter(|(name, _, _)| traefik_rule::is_host(name)).flat_map(|(_, args, _)| *args) {
+            if arg.escaped || arg.value.is_empty() {
+                return RuleHosts::Unreadable(format!("a Host argument {:?} this reader won't rewrite", arg.value));
+            }
+            if self.host_change(Some(&arg.value.to_ascii_lowercase())) == HostChange::Replace {
+                edits.push((arg.inner.clone(), self.outside_message(&arg.value)));
+            }
+        }
+        let mut text = rule.to_string();
+        for (range, _) in edits.iter().rev() {
+            text.replace_range(range.clone(), &self.host);
+        }
+        let mut changes: Vec<String> = edits.into_iter().map(|(_, message)| message).collect();
+        if self.host_change(None) != HostChange::Keep && !expr.requires(&|name, _| traefik_rule::is_host(name)) {
+            text = format!("Host(`{}`) && ({})", self.host, text.trim());
+            changes.push(format!("the rule answers hosts without a Host of its own; narrowed to {}", self.host));
+        }
+        if changes.is_empty() { RuleHosts::Kept } else { RuleHosts::Changed { rule: text, changes } }
+    }
+
+    /// The report of a host outside the domain set to the workspace host (Ingress and IngressRoute).
+    pub fn outside_message(&self, host: &str) -> String {
+        format!("host {host} is outside {}; set to {}", self.domain, self.host)
     }
 }
 
-/// Where the next matcher named `Host…` starts (not inside another word such as `MyHost`).
-fn find_matcher(rule: &str) -> Option<usize> {
-    let bytes = rule.as_bytes();
-    rule.match_indices("Host").map(|(i, _)| i).find(|&i| i == 0 || !(bytes[i - 1].is_ascii_alphanumeric()))
-}
-
-/// Whether a Traefik rule routes oauth2-proxy's own paths.
-pub fn rule_serves_oauth2(rule: &str) -> bool {
-    ["PathPrefix(", "Path("].iter().any(|matcher| {
-        rule.match_indices(matcher).any(|(i, m)| {
-            let arg = rule[i + m.len()..].trim_start();
-            let quote = arg.chars().next();
-            matches!(quote, Some('`' | '"')) && arg[1..].split(quote.unwrap_or('`')).next().is_some_and(is_oauth2_path)
-        })
-    })
+/// oauth2-proxy's own Ingress: it routes a path under `/oauth2`.
+pub fn ingress_serves_oauth2(res: &Resource) -> bool {
+    let rules = res.node.at(&["spec", "rules"]).map(Node::items).unwrap_or_default();
+    rules
+        .iter()
+        .flat_map(|r| r.at(&["http", "paths"]).map(Node::items).unwrap_or_default())
+        .any(|p| p.get("path").and_then(Node::str).is_some_and(is_oauth2_path))
 }
 
 #[cfg(test)]
@@ -193,39 +171,56 @@ mod tests {
         Routes::new(&config(extra))
     }
 
-    #[test]
-    fn traefik_rule_hosts_follow_the_host_policy() {
-        let r = routes(&[]);
-        assert_eq!(
-            r.rule_hosts("Host(`app.demo-group.maia.example.com`) && PathPrefix(`/x`)"),
-            RuleHosts::Kept(vec!["app.demo-group.maia.example.com".into()])
-        );
-        let RuleHosts::Changed { rule, hosts, .. } =
-            r.rule_hosts("Host(`chart-example.local`, \"a.maia.example.com\") && PathPrefix(`/`)")
-        else {
-            panic!()
-        };
-        assert_eq!(rule, "Host(`demo-group.maia.example.com`, `a.maia.example.com`) && PathPrefix(`/`)");
-        assert_eq!(hosts, ["demo-group.maia.example.com", "a.maia.example.com"]);
-        let RuleHosts::Changed { rule, .. } = r.rule_hosts("Host(`x.local`) || Host(`y.local`)") else { panic!() };
-        assert_eq!(rule, "Host(`demo-group.maia.example.com`) || Host(`demo-group.maia.example.com`)");
-        let RuleHosts::Changed { rule, .. } = r.rule_hosts("PathPrefix(`/api`) || Path(`/x`)") else { panic!() };
-        assert_eq!(rule, "Host(`demo-group.maia.example.com`) && (PathPrefix(`/api`) || Path(`/x`))");
-        assert!(matches!(r.rule_hosts("HostRegexp(`{sub:[a-z]+}.local`)"), RuleHosts::Unreadable(_)));
-        assert!(matches!(r.rule_hosts("Host(x.local)"), RuleHosts::Unreadable(_)));
-        assert_eq!(routes(&[("host_policy", "keep")]).rule_hosts("PathPrefix(`/`)"), RuleHosts::Kept(vec![]));
-        assert_eq!(
-            routes(&[("host_policy", "empty-only")]).rule_hosts("Host(`x.local`)"),
-            RuleHosts::Kept(vec!["x.local".into()])
-        );
+    fn changed(r: &Routes, rule: &str) -> String {
+        match r.rule_hosts(rule) {
+            RuleHosts::Changed { rule, .. } => rule,
+            other => panic!("{rule}: {other:?}"),
+        }
     }
 
     #[test]
-    fn oauth2_proxy_rules_are_recognised() {
-        assert!(rule_serves_oauth2("Host(`a`) && PathPrefix(`/oauth2`)"));
-        assert!(rule_serves_oauth2("Host(`a`) && Path(\"/oauth2/callback\")"));
-        assert!(!rule_serves_oauth2("Host(`a`) && PathPrefix(`/oauth2x`)"));
-        assert!(!rule_serves_oauth2("Host(`a`)"));
+    fn traefik_rule_hosts_follow_the_host_policy() {
+        let r = routes(&[]);
+        for kept in [
+            "Host(`app.demo-group.maia.example.com`) && PathPrefix(`/x`)",
+            "Host(`A.MAIA.EXAMPLE.COM`)",
+            "Host(`a.maia.example.com`) || (Host(`b.maia.example.com`) && Path(`/x`))",
+            "Host(`a.maia.example.com`) && Header(`X`, \"Host(`c.local`)\")",
+            "Host(`a.maia.example.com`) && PathPrefix(`/Host(x)`)",
+        ] {
+            assert_eq!(r.rule_hosts(kept), RuleHosts::Kept, "{kept}");
+        }
+        assert_eq!(
+            changed(&r, "Host(`chart-example.local`, \"a.maia.example.com\") && PathPrefix(`/`)"),
+            "Host(`demo-group.maia.example.com`, \"a.maia.example.com\") && PathPrefix(`/`)"
+        );
+        assert_eq!(
+            changed(&r, "host ( `x.local` ) || HostHeader(`y.local`)"),
+            "host ( `demo-group.maia.example.com` ) || HostHeader(`demo-group.maia.example.com`)"
+        );
+        assert_eq!(
+            changed(&r, "PathPrefix(`/api`) || Path(`/x`)"),
+            "Host(`demo-group.maia.example.com`) && (PathPrefix(`/api`) || Path(`/x`))"
+        );
+        // A `||` branch without a Host answers every host.
+        assert_eq!(
+            changed(&r, "Host(`a.maia.example.com`) || PathPrefix(`/x`)"),
+            "Host(`demo-group.maia.example.com`) && (Host(`a.maia.example.com`) || PathPrefix(`/x`))"
+        );
+        let narrowed = changed(&r, "PathPrefix(`/api`)");
+        assert_eq!(r.rule_hosts(&narrowed), RuleHosts::Kept, "idempotent");
+        for unreadable in [
+            "HostRegexp(`{sub:[a-z]+}.local`)",
+            "Host(x.local)",
+            "!Host(`b.local`)",
+            "Host(`a.maia.example.com`) && !Host(`b.local`)",
+            "Host(``)",
+            "Host(\"a\\x2elocal\")",
+        ] {
+            assert!(matches!(r.rule_hosts(unreadable), RuleHosts::Unreadable(_)), "{unreadable}");
+        }
+        assert_eq!(routes(&[("host_policy", "keep")]).rule_hosts("PathPrefix(`/`)"), RuleHosts::Kept);
+        assert_eq!(routes(&[("host_policy", "empty-only")]).rule_hosts("Host(`x.local`)"), RuleHosts::Kept);
     }
 }
 
@@ -308,9 +303,55 @@ mod ingress_route_tests {
         let input = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: web\nspec:\n  hostnames: [web.local]\n";
         let (out, changes) = run(input, &config(TRAEFIK));
         assert_eq!(out, input);
-        assert_eq!(changes.len(), 1, "{changes:?}");
-        assert_eq!(changes[0].outcome, Outcome::Notice);
-        assert!(changes[0].message.contains("not patched yet"));
+        let outcomes: Vec<_> = changes.iter().map(|c| (c.patch, c.outcome)).collect();
+        assert_eq!(outcomes, [("ingress-tls", Outcome::Notice), ("oauth", Outcome::Conflict)], "{changes:?}");
+        assert!(changes.iter().all(|c| c.message.contains("not patched yet")));
+        // With TLS off, the missing login is still said.
+        let (_, changes) = run(input, &config(&[("ingress_tls", "false")]));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].outcome, Outcome::Conflict);
+    }
+
+    #[test]
+    fn tls_is_not_added_where_it_would_serve_the_wrong_hosts_or_port() {
+        let opts = &[("nginx_cluster_issuer", ""), ("traefik_resolver", "le"), ("oauth", "false")];
+        // Entry points without websecure: TLS there would move the route off port 80 and nowhere else.
+        let web = route("  - match: Host(`a.maia.example.com`)\n    kind: Rule\n") + "  entryPoints: [web]\n";
+        let (out, changes) = run(&web, &config(opts));
+        assert_eq!(out, web);
+        assert!(messages(&changes, Outcome::Conflict)[0].contains("without websecure"), "{changes:?}");
+        // No entry points (absent or empty) means all of them, plain web included.
+        let empty = route("  - match: Host(`a.maia.example.com`)\n    kind: Rule\n") + "  entryPoints: []\n";
+        let (out, _) = run(&empty, &config(opts));
+        assert_eq!(docs(&out)[0]["spec"]["entryPoints"], json!(["websecure"]));
+        // A certificate made for the old host does not cover the new one.
+        let own = route(APP) + "  tls:\n    secretName: app-tls\n";
+        let (_, changes) = run(&own, &config(opts));
+        assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("old hosts")), "{changes:?}");
+    }
+
+    #[test]
+    fn only_oauth2_proxys_own_routes_go_without_login() {
+        for rule in ["PathPrefix(`/oauth2`) || PathPrefix(`/`)", "!PathPrefix(`/oauth2`)"] {
+            let input = route(&format!("  - match: Host(`demo-group.maia.example.com`) && ({rule})\n    kind: Rule\n"));
+            let (out, _) = run(&input, &config(TRAEFIK));
+            assert!(out.contains("oauth2-proxy-auth") && !out.contains("kind: Middleware"), "{rule}:\n{out}");
+        }
+        let qualified = route(
+            "  - match: Host(`demo-group.maia.example.com`)\n    kind: Rule\n    middlewares:\n    - name: demo-group-oauth2-proxy-auth@kubernetescrd\n",
+        );
+        let (out, _) = run(
+            &qualified,
+            &config(&[("nginx_cluster_issuer", ""), ("traefik_resolver", "le"), ("ingress_tls", "false")]),
+        );
+        assert_eq!(out, qualified, "the provider-qualified reference is ours");
+    }
+
+    #[test]
+    fn an_empty_namespace_is_the_releases() {
+        let input = route(APP).replace("namespace: demo-group", "namespace: \"\"");
+        let (out, _) = run(&input, &config(TRAEFIK));
+        assert!(out.contains("oauth2-proxy-auth"), "{out}");
     }
 
     #[test]

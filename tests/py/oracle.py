@@ -213,7 +213,8 @@ def _drop_added(out_parent, in_parent, key, added):
 
 
 TRAEFIK_GROUPS = ("traefik.io/", "traefik.containo.us/")
-HOST_MATCHER = re.compile(r"(?<![A-Za-z0-9])Host\(([^)]*)\)")
+# Traefik takes matcher names in any case, blanks before `(`, and v2's HostHeader.
+HOST_MATCHER = re.compile(r"(?<![A-Za-z0-9])(?i:host(?:header)?)\s*\(([^)]*)\)")
 
 
 def is_ingress_route(doc):
@@ -222,7 +223,7 @@ def is_ingress_route(doc):
 
 def rule_hosts(rule):
     """The hosts a Traefik rule's `Host(...)` matchers name."""
-    return [a.strip()[1:-1] for args in HOST_MATCHER.findall(rule) for a in args.split(",")]
+    return [a.strip()[1:-1].lower() for args in HOST_MATCHER.findall(rule) for a in args.split(",")]
 
 
 def _rule_without_hosts(rule, cfg):
@@ -336,7 +337,9 @@ def check_promises(doc, cfg):
             if cfg["resolver"] and not own_route:
                 assert {"name": cfg["middleware"], "namespace": cfg["namespace"]} in (r.get("middlewares") or []), \
                     f"{where}: a route without the group's login"
-        if cfg["resolver"]:
+        entry_points = spec.get("entryPoints") or []
+        if cfg["resolver"] and (not entry_points or "websecure" in entry_points):
+            # (entry points without websecure get no TLS, and a report: it would serve TLS there)
             tls = spec.get("tls") or {}
             assert tls.get("certResolver") or tls.get("secretName"), f"{where}: no certificate source"
     for at, spec, containers, _ in pod_sites(doc):
