@@ -47,6 +47,16 @@ pub struct Cluster {
     pub ssh_port_type: PortType,
     pub port_range: Option<(u16, u16)>,
     pub ssh_hostname: Option<String>,
+    /// The Gateway (API) the workspace's HTTPRoutes attach to when they name none.
+    pub gateway: Option<GatewayRef>,
+}
+
+/// A Gateway API `parentRef`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayRef {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub section_name: Option<String>,
 }
 
 /// How the cluster routes and certifies, decided here once for every patch, report and command.
@@ -115,6 +125,7 @@ pub const KEYS: &[&str] = &[
     "ssh_port_type",
     "port_range",
     "ssh_hostname",
+    "gateway",
 ];
 
 pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
@@ -158,6 +169,7 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
         None => None,
     };
     let keycloak = keycloak(&mut f);
+    let gateway = gateway(&mut f);
     Cluster {
         domain,
         url_type,
@@ -175,7 +187,28 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
         ssh_port_type,
         port_range,
         ssh_hostname,
+        gateway,
     }
+}
+
+fn gateway(f: &mut Fields) -> Option<GatewayRef> {
+    let obj = f.object("gateway")?;
+    let mut sub = Fields::new(obj, "cluster config", f.errors);
+    if let Some(unknown) = obj.keys().find(|k| !["name", "namespace", "sectionName"].contains(&k.as_str())) {
+        sub.fail("gateway", format!("unknown key `{unknown}` (expected name, namespace, sectionName)"));
+    }
+    let name = sub.string(&["name"]);
+    let namespace = sub.string(&["namespace"]);
+    let section_name = sub.string(&["sectionName"]);
+    for (key, value) in [("name", &name), ("namespace", &namespace), ("sectionName", &section_name)] {
+        if let Some(Err(e)) = value.as_deref().map(validate::dns_label) {
+            sub.fail(&format!("gateway.{key}"), e);
+        }
+    }
+    if name.is_none() {
+        sub.fail("gateway.name", "is required");
+    }
+    Some(GatewayRef { name: name?, namespace, section_name })
 }
 
 fn keycloak(f: &mut Fields) -> Option<Keycloak> {

@@ -12,7 +12,7 @@ mod options;
 mod secret;
 pub mod validate;
 
-pub use cluster::{Cluster, Keycloak, PortType, UrlType};
+pub use cluster::{Cluster, GatewayRef, Keycloak, PortType, UrlType};
 pub use form::{Form, FormSecrets, ResourceLimits, SECRET_KEYS as FORM_SECRET_KEYS, jupyterhub_escape};
 pub use secret::Secret;
 
@@ -304,5 +304,23 @@ mod tests {
         }
         assert!(with(json!("- [unclosed")).unwrap_err().contains("`pod_templates`"));
         assert!(with(json!({"group": "x"})).unwrap_err().contains("`pod_templates`: expected a list"));
+    }
+
+    #[test]
+    fn the_gateway_key_names_each_problem() {
+        let base = json!({"group_ID": "Demo_Group", "domain": "maia.example.com"});
+        let with = |value: Json| {
+            let mut d = data(base.clone());
+            d.insert("gateway".into(), value);
+            Config::from_data(&d)
+        };
+        let c = with(json!("{name: public, namespace: gateways}")).unwrap();
+        assert_eq!(c.cluster.gateway.unwrap().namespace.as_deref(), Some("gateways"));
+        let err = with(json!({"namespace": "Bad NS", "sectionName": "web_secure", "port": 443})).unwrap_err();
+        for needle in
+            ["`gateway.name`: is required", "`gateway.namespace`", "`gateway.sectionName`", "unknown key `port`"]
+        {
+            assert!(err.contains(needle), "{needle} missing from: {err}");
+        }
     }
 }

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::routes::{self, Api, HostChange, Routes, RuleHosts};
 use super::{Patch, Report, Resource, add_items, annotate};
-use crate::config::Config;
+use crate::config::{Config, GatewayRef};
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
 
@@ -28,6 +28,7 @@ pub struct IngressTls {
     routes: Routes,
     cert_manager: bool,
     resolver: Option<String>,
+    gateway: Option<GatewayRef>,
     ingress_class: Option<String>,
     annotations: Vec<(String, String)>,
 }
@@ -40,6 +41,7 @@ impl IngressTls {
             routes: Routes::new(config),
             cert_manager: flavour.cert_manager_issuer.is_some(),
             resolver: flavour.traefik_resolver.clone(),
+            gateway: c.gateway.clone(),
             ingress_class: c.ingress_class.clone(),
             annotations: flavour.tls_annotations(),
         }
@@ -237,12 +239,7 @@ impl Patch for IngressTls {
         }
         match routes::api(&res.id.api_version, &res.id.kind) {
             Some(Api::IngressRoute) => return self.ingress_route(res, edits, report),
-            Some(Api::HttpRoute) => {
-                return report.notice(
-                    "spec.hostnames",
-                    "Gateway API HTTPRoutes are not patched yet: hostnames, TLS and login are as the chart wrote them",
-                );
-            }
+            Some(Api::HttpRoute) => return self.http_route(res, edits, report),
             _ => {}
         }
         let spec = match ingress_spec(res) {
@@ -257,6 +254,69 @@ impl Patch for IngressTls {
 }
 
 impl IngressTls {
+    /// A Gateway API HTTPRoute: `spec.hostnames` follow the host policy (none, or an empty list,
+    /// answers every host of the Gateway and gets the workspace host), and a route that attaches
+    /// to no Gateway gets the cluster's `gateway`. TLS is the Gateway listener's business.
+    fn http_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        let Some(spec) = res.node.get("spec").filter(|s| s.is_map()) else {
+            return report.conflict("spec", "missing or not a mapping; HTTPRoute left alone");
+        };
+        let ws = &self.routes.host;
+        let field = "spec.hostnames";
+        match spec.get("hostnames").filter(|h| !h.is_null()) {
+            Some(list) if !list.is_seq() => report.conflict(field, "not a list; left alone"),
+            Some(list) if !list.items().is_empty() => {
+                let mut listed: Vec<&str> = list.items().iter().filter_map(Node::str).collect();
+                for (i, host) in list.items().iter().enumerate() {
+                    let Some(h) = host.str() else { continue };
+                    if self.routes.host_change(Some(h)) != HostChange::Replace {
+                        continue;
+                    }
+                    let field = format!("{field}[{i}]");
+                    if listed.contains(&ws.as_str()) {
+                        report.conflict(
+                            &field,
+                            format!("{h} is outside the domain, and {ws} is listed already; left alone"),
+                        );
+                    } else {
+                        edits.replace_scalar(host, ws);
+                        report.changed(&field, self.routes.outside_message(h));
+                        listed.push(ws);
+                    }
+                }
+            }
+            _ if self.routes.host_change(None) == HostChange::Keep => {}
+            Some(_) => match add_items(edits, spec, "hostnames", vec![json!(ws)]) {
+                Ok(()) => report.changed(field, format!("no hostnames (every host of the Gateway); set to {ws}")),
+                Err(why) => report.conflict(field, format!("{why}; left alone")),
+            },
+            None => match edits.put(spec, "hostnames", &json!([ws])) {
+                Ok(()) => report.changed(field, format!("no hostnames (every host of the Gateway); set to {ws}")),
+                Err(why) => report.conflict(field, format!("{why}; left alone")),
+            },
+        }
+        let field = "spec.parentRefs";
+        let refs = spec.get("parentRefs").filter(|r| !r.is_null());
+        if refs.is_some_and(|r| !r.items().is_empty()) {
+            return report.unchanged(field, "kept the route's parentRefs");
+        }
+        let Some(gateway) = &self.gateway else {
+            return report.conflict(field, "the route attaches to no Gateway; set the cluster key gateway");
+        };
+        let mut parent = serde_json::Map::new();
+        parent.insert("name".into(), json!(gateway.name));
+        if let Some(ns) = &gateway.namespace {
+            parent.insert("namespace".into(), json!(ns));
+        }
+        if let Some(section) = &gateway.section_name {
+            parent.insert("sectionName".into(), json!(section));
+        }
+        match add_items(edits, spec, "parentRefs", vec![serde_json::Value::Object(parent)]) {
+            Ok(()) => report.changed(field, format!("attached to Gateway {}", gateway.name)),
+            Err(why) => report.conflict(field, format!("{why}; left alone")),
+        }
+    }
+
     /// A Traefik IngressRoute: each route's `Host` rules follow the host policy, and `spec.tls`
     /// gets the resolver (Traefik then certifies every host of the routes) on the `websecure`
     /// entry point. cert-manager does not read IngressRoutes: without a resolver, a route with

@@ -106,6 +106,49 @@ impl OAuth {
 }
 
 impl OAuth {
+    /// A Gateway API HTTPRoute on Traefik's Gateway provider: an `ExtensionRef` filter to the
+    /// namespace's forwardAuth Middleware on every rule but oauth2-proxy's own. Other Gateway
+    /// implementations need their own policy objects; those routes are reported.
+    fn http_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
+        if self.middleware_ref.is_none() {
+            return report.conflict(
+                "spec.rules",
+                "login not added: only Traefik's Gateway provider is supported yet (set traefik_resolver or a traefik ingress_class)",
+            );
+        }
+        let rules = res.node.at(&["spec", "rules"]).filter(|r| r.is_seq() && !r.items().is_empty());
+        let Some(rules) = rules else {
+            return report.conflict("spec.rules", "no rules to put the login on; left alone");
+        };
+        for (i, rule) in rules.items().iter().enumerate().filter(|(_, r)| r.is_map()) {
+            let field = format!("spec.rules[{i}].filters");
+            if routes::http_rule_serves_only_oauth2(rule) {
+                report.mark(OAUTH2_PROXY_INGRESS);
+                report.unchanged(&field, "oauth2-proxy's own rule: no auth in front of it (it would loop)");
+                continue;
+            }
+            let filters = rule.get("filters").map(Node::items).unwrap_or_default();
+            let ours = |f: &Node| {
+                f.at(&["extensionRef", "kind"]).and_then(Node::str) == Some("Middleware")
+                    && f.at(&["extensionRef", "name"]).and_then(Node::str) == Some(&self.middleware_name)
+            };
+            if filters.iter().any(ours) {
+                report.unchanged(&field, format!("already uses {}", self.middleware_name));
+                continue;
+            }
+            let filter = json!({
+                "type": "ExtensionRef",
+                "extensionRef": {"group": "traefik.io", "kind": "Middleware", "name": self.middleware_name},
+            });
+            match add_items(edits, rule, "filters", vec![filter]) {
+                Ok(()) => {
+                    report.changed(&field, format!("added an ExtensionRef to Middleware {}", self.middleware_name))
+                }
+                Err(why) => report.conflict(&field, format!("{why}; left alone")),
+            }
+        }
+    }
+
     /// A Traefik IngressRoute: the namespace's forwardAuth Middleware is appended to every
     /// route's `middlewares`, except oauth2-proxy's own routes.
     fn ingress_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
@@ -167,9 +210,7 @@ impl Patch for OAuth {
         }
         match api {
             Some(Api::IngressRoute) => return self.ingress_route(res, edits, report),
-            Some(Api::HttpRoute) => {
-                return report.conflict("spec.rules", "login not added: Gateway API HTTPRoutes are not patched yet");
-            }
+            Some(Api::HttpRoute) => return self.http_route(res, edits, report),
             _ => {}
         }
         if let Err((field, why)) = ingress_spec(res) {

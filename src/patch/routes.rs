@@ -1,6 +1,7 @@
 //! The rule book of routes: which objects route traffic into a workspace, and what each needs —
 //! the workspace host, TLS, the group's login. Both route patches (`ingress-tls`, `oauth`) ask
-//! here for every route API (Ingress, Traefik's IngressRoute), so the answers can't drift apart.
+//! here for every route API (Ingress, Traefik's IngressRoute, Gateway API's HTTPRoute), so the
+//! answers can't drift apart.
 
 use crate::config::{Config, HostPolicy};
 
@@ -15,7 +16,7 @@ pub enum Api {
     Ingress,
     /// Traefik's `IngressRoute` (`traefik.io`, and the older `traefik.containo.us`).
     IngressRoute,
-    /// Gateway API's `HTTPRoute`: recognised and reported, not patched yet.
+    /// Gateway API's `HTTPRoute`.
     HttpRoute,
 }
 
@@ -151,6 +152,17 @@ impl Routes {
     pub fn outside_message(&self, host: &str) -> String {
         format!("host {host} is outside {}; set to {}", self.domain, self.host)
     }
+}
+
+/// oauth2-proxy's own HTTPRoute rule: every match needs a path under `/oauth2` (a rule without
+/// matches matches every path).
+pub fn http_rule_serves_only_oauth2(rule: &Node) -> bool {
+    let matches = rule.get("matches").map(Node::items).unwrap_or_default();
+    !matches.is_empty()
+        && matches.iter().all(|m| {
+            let kind = m.at(&["path", "type"]).and_then(Node::str).unwrap_or("PathPrefix");
+            kind != "RegularExpression" && m.at(&["path", "value"]).and_then(Node::str).is_some_and(is_oauth2_path)
+        })
 }
 
 /// oauth2-proxy's own Ingress: it routes a path under `/oauth2`.
@@ -298,18 +310,46 @@ mod ingress_route_tests {
         }
     }
 
+    const HTTP_ROUTE: &str = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: web\nspec:\n  rules:\n  - matches:\n    - path: {type: PathPrefix, value: /}\n    filters:\n    - type: RequestHeaderModifier\n      requestHeaderModifier: {set: [{name: X, value: y}]}\n    backendRefs: [{name: web, port: 80}]\n  - matches:\n    - path: {type: PathPrefix, value: /oauth2}\n    backendRefs: [{name: oauth2-proxy, port: 80}]\n";
+
     #[test]
-    fn an_http_route_is_reported_not_patched() {
-        let input = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: web\nspec:\n  hostnames: [web.local]\n";
-        let (out, changes) = run(input, &config(TRAEFIK));
-        assert_eq!(out, input);
-        let outcomes: Vec<_> = changes.iter().map(|c| (c.patch, c.outcome)).collect();
-        assert_eq!(outcomes, [("ingress-tls", Outcome::Notice), ("oauth", Outcome::Conflict)], "{changes:?}");
-        assert!(changes.iter().all(|c| c.message.contains("not patched yet")));
-        // With TLS off, the missing login is still said.
-        let (_, changes) = run(input, &config(&[("ingress_tls", "false")]));
-        assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].outcome, Outcome::Conflict);
+    fn an_http_route_gets_the_workspace_host_its_gateway_and_the_login_on_traefik() {
+        let gateway = ("gateway", "{name: public, namespace: gateways, sectionName: websecure}");
+        let (out, changes) = run(HTTP_ROUTE, &config(&[TRAEFIK[0], TRAEFIK[1], gateway]));
+        let doc = &docs(&out)[0];
+        assert_eq!(doc["spec"]["hostnames"], json!(["demo-group.maia.example.com"]));
+        assert_eq!(
+            doc["spec"]["parentRefs"],
+            json!([{"name": "public", "namespace": "gateways", "sectionName": "websecure"}])
+        );
+        assert_eq!(
+            doc["spec"]["rules"][0]["filters"][1]["extensionRef"],
+            json!({"group": "traefik.io", "kind": "Middleware", "name": "oauth2-proxy-auth"})
+        );
+        assert!(doc["spec"]["rules"][1].get("filters").is_none(), "oauth2-proxy's own rule stays unguarded");
+        assert_eq!(docs(&out)[1]["kind"], "Middleware");
+        assert!(messages(&changes, Outcome::Conflict).is_empty(), "{changes:?}");
+        let (again, changes) = run(&out, &config(&[TRAEFIK[0], TRAEFIK[1], gateway]));
+        assert_eq!(again, out);
+        assert!(changes.iter().all(|c| c.outcome == Outcome::Unchanged), "{changes:?}");
+    }
+
+    #[test]
+    fn http_route_hostnames_follow_the_policy_and_gaps_are_reported() {
+        let hosts = HTTP_ROUTE.replace(
+            "spec:\n",
+            "spec:\n  hostnames: [chart-example.local, a.maia.example.com]\n  parentRefs: [{name: own}]\n",
+        );
+        let (out, _) = run(&hosts, &config(&[("oauth", "false")]));
+        let doc = &docs(&out)[0];
+        assert_eq!(doc["spec"]["hostnames"], json!(["demo-group.maia.example.com", "a.maia.example.com"]));
+        assert_eq!(doc["spec"]["parentRefs"], json!([{"name": "own"}]));
+        // nginx flavour, no gateway key: nothing to attach to, no supported login.
+        let (out, changes) = run(HTTP_ROUTE, &config(&[]));
+        assert!(!out.contains("parentRefs") && !out.contains("ExtensionRef"), "{out}");
+        let conflicts = messages(&changes, Outcome::Conflict);
+        assert!(conflicts.iter().any(|m| m.contains("set the cluster key gateway")), "{conflicts:?}");
+        assert!(conflicts.iter().any(|m| m.contains("login not added")), "{conflicts:?}");
     }
 
     #[test]

@@ -251,6 +251,45 @@ def _strip_ingress_route(out, inp, cfg):
         _drop_added(r_out, r_in, "middlewares", lambda m: m == ours)
 
 
+def is_http_route(doc):
+    return doc.get("kind") == "HTTPRoute" and str(doc.get("apiVersion", "")).startswith("gateway.networking.k8s.io/")
+
+
+def in_domain(host, cfg):
+    host = host.lower()
+    return host == cfg["domain"] or host.endswith("." + cfg["domain"])
+
+
+def _our_filter(f, cfg):
+    return isinstance(f, dict) and f.get("type") == "ExtensionRef" and f.get("extensionRef") == {
+        "group": "traefik.io", "kind": "Middleware", "name": cfg["middleware"]}
+
+
+def _strip_http_route(out, inp, cfg):
+    spec_out, spec_in = out.get("spec"), inp.get("spec") or {}
+    if not isinstance(spec_out, dict):
+        return
+    hosts_in = spec_in.get("hostnames") or []
+    hosts_out = spec_out.get("hostnames")
+    if isinstance(hosts_out, list):
+        if not hosts_in and len(hosts_out) == 1:
+            # An absent or empty list (every host) was narrowed to the workspace host.
+            if "hostnames" in spec_in:
+                spec_out["hostnames"] = spec_in["hostnames"]
+            else:
+                del spec_out["hostnames"]
+        else:
+            spec_out["hostnames"] = [h_in if h_out != h_in and not in_domain(str(h_in), cfg) else h_out
+                                     for h_out, h_in in zip(hosts_out, hosts_in)] + hosts_out[len(hosts_in):]
+    if not spec_in.get("parentRefs") and isinstance(spec_out.get("parentRefs"), list) and len(spec_out["parentRefs"]) == 1:
+        if "parentRefs" in spec_in:
+            spec_out["parentRefs"] = spec_in["parentRefs"]
+        else:
+            del spec_out["parentRefs"]
+    for r_out, r_in in zip(spec_out.get("rules") or [], spec_in.get("rules") or []):
+        _drop_added(r_out, r_in, "filters", lambda f: _our_filter(f, cfg))
+
+
 def strip_managed(out, inp, cfg):
     """Both documents with the fields maia-krm manages taken back to the input's state."""
     out, inp = copy.deepcopy(out), copy.deepcopy(inp)
@@ -259,6 +298,8 @@ def strip_managed(out, inp, cfg):
     kind = out.get("kind")
     if is_ingress_route(out):
         _strip_ingress_route(out, inp, cfg)
+    if is_http_route(out):
+        _strip_http_route(out, inp, cfg)
     if kind == "Ingress":
         meta_in = inp.get("metadata") or {}
         ann_in = meta_in.get("annotations") or {}
@@ -327,6 +368,17 @@ def check_promises(doc, cfg):
         return
     kind, name = doc.get("kind"), get(doc, ["metadata", "name"])
     where = f"{kind} {name}"
+    if is_http_route(doc) and get(doc, ["metadata", "namespace"]) in (None, "", cfg["namespace"]):
+        spec = doc.get("spec") or {}
+        hosts = spec.get("hostnames") or []
+        assert hosts and all(in_domain(h, cfg) for h in hosts), f"{where}: hostnames {hosts}"
+        if cfg.get("gateway"):
+            assert spec.get("parentRefs"), f"{where}: attached to no Gateway"
+        for r in spec.get("rules") or []:
+            paths = [get(m, ["path", "value"]) for m in r.get("matches") or []]
+            own = paths and all(isinstance(p, str) and (p == "/oauth2" or p.startswith("/oauth2/")) for p in paths)
+            if cfg["resolver"] and not own:
+                assert any(_our_filter(f, cfg) for f in r.get("filters") or []), f"{where}: a rule without the login"
     if is_ingress_route(doc) and get(doc, ["metadata", "namespace"]) in (None, cfg["namespace"]):
         spec = doc.get("spec") or {}
         for r in spec.get("routes") or []:

@@ -91,7 +91,7 @@ def test_helm4_plugin_patches_kubeflow_notebooks_and_training_jobs(plugins):
     assert [v["name"] for v in notebook["volumes"]] == ["dshm", "workspace", "shared"]
 
 
-def test_helm4_plugin_routes_a_traefik_ingress_route_into_the_workspace(plugins):
+def test_helm4_plugin_routes_an_ingress_route_and_an_http_route_into_the_workspace(plugins):
     plugins_dir, _ = plugins
     manifest = helm4_install("traefikapp", "demo", plugins_dir, [f"--config={config_path('traefik')}"]).stdout
     docs = [load(d) for d in split_documents(manifest)]
@@ -104,6 +104,12 @@ def test_helm4_plugin_routes_a_traefik_ingress_route_into_the_workspace(plugins)
     middleware = next(d for d in docs if d["kind"] == "Middleware")
     assert middleware["spec"]["forwardAuth"]["address"].startswith("http://demo-group-oauth2-proxy.demo-group.svc")
     check_promises(route, oracle_config("traefik"))
+    http = next(d for d in docs if d["kind"] == "HTTPRoute")
+    assert http["spec"]["hostnames"] == ["demo-group.maia.example.com"]
+    assert http["spec"]["parentRefs"] == [{"name": "traefik-gateway", "namespace": "traefik"}]
+    assert http["spec"]["rules"][0]["filters"] == [
+        {"type": "ExtensionRef", "extensionRef": {"group": "traefik.io", "kind": "Middleware", "name": "oauth2-proxy-auth"}}]
+    check_promises(http, oracle_config("traefik"))
 
 
 def test_helm4_hooks_reach_the_plugin_and_get_the_pull_secret_only(plugins):

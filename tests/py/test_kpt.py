@@ -124,13 +124,35 @@ spec:
 """
 
 
-def test_fn_eval_routes_an_ingress_route_through_traefik(tmp_path):
+HTTP_ROUTE = """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: web
+  namespace: demo-group
+spec:
+  hostnames: [web.local]
+  rules:
+  - backendRefs: [{name: web, port: 80}]
+"""
+
+
+def test_fn_eval_routes_an_ingress_route_and_an_http_route_through_traefik(tmp_path):
     pkg = tmp_path / "pkg"
     pkg.mkdir()
     (pkg / "route.yaml").write_text(INGRESS_ROUTE)
+    (pkg / "httproute.yaml").write_text(HTTP_ROUTE)
     proc = kpt("fn", "eval", str(pkg), "--exec", BIN, "--", "group_ID=Demo_Group", "domain=maia.example.com",
-               "traefik_resolver=letsencrypt", "oauth_url=demo-group.maia.example.com")
+               "traefik_resolver=letsencrypt", "oauth_url=demo-group.maia.example.com",
+               "gateway={name: public, namespace: gateways}")
     assert proc.returncode == 0, proc.stderr
+    http = load((pkg / "httproute.yaml").read_text())
+    assert http["spec"]["hostnames"] == ["demo-group.maia.example.com"]
+    assert http["spec"]["parentRefs"] == [{"name": "public", "namespace": "gateways"}]
+    assert http["spec"]["rules"][0]["filters"][0]["extensionRef"]["name"] == "oauth2-proxy-auth"
+    cfg = {**oracle_config("traefik"), "gateway": True}
+    out, inp = strip_managed(http, load(HTTP_ROUTE), cfg)
+    assert out == inp
+    check_promises(http, cfg)
     text = (pkg / "route.yaml").read_text()
     assert "# the app" in text, "comments survive"
     route = load(text)

@@ -1,5 +1,6 @@
-"""Routes beside Ingress: Traefik IngressRoutes from the Traefik repository's own test fixtures
-(tests/fixtures/routes/, each naming its source commit) through maia-krm, for a workspace whose
+"""Routes beside Ingress: Traefik IngressRoutes from the Traefik repository's own test fixtures and
+Gateway API HTTPRoutes from its examples (tests/fixtures/routes/, each naming its source commit)
+through maia-krm, for a workspace whose
 namespace is the fixtures' `default`. Read back with PyYAML: nothing but the managed fields may
 change (the oracle blanks Host arguments, the workspace-host guard, the resolver, entry points and
 the group's Middleware reference), every promise holds, and a second run changes nothing."""
@@ -20,6 +21,7 @@ data:
   oauth_url: team.maia.example.com
   domain: maia.example.com
   traefik_resolver: letsencrypt
+  gateway: "{name: public, namespace: gateways}"
 """
 
 
@@ -31,7 +33,7 @@ def config(tmp_path_factory):
 
 
 def cfg():
-    return {**oracle_config("traefik"), "namespace": "default"}
+    return {**oracle_config("traefik"), "namespace": "default", "gateway": True}
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -40,11 +42,14 @@ def test_upstream_ingress_routes_get_host_tls_and_login_and_nothing_else(name, c
     out = run(["--config", config], text).stdout.decode()
     ins, outs = [load(d) for d in split_documents(text)], [load(d) for d in split_documents(out)]
     assert len(ins) == len(outs), "no Middleware: oauth2-proxy's own route is not in these streams"
-    routes = [d for d in outs if d["kind"] == "IngressRoute"]
-    assert routes
-    for d in routes:
+    ingress_routes = [d for d in outs if d["kind"] == "IngressRoute"]
+    http_routes = [d for d in outs if d["kind"] == "HTTPRoute"]
+    assert ingress_routes or http_routes
+    for d in ingress_routes:
         for r in d["spec"]["routes"]:
             assert rule_hosts(r["match"]) == ["team.maia.example.com"], r["match"]
+    for d in http_routes:
+        assert d["spec"]["hostnames"] == ["team.maia.example.com"]
     for d_in, d_out in zip(ins, outs):
         stripped_out, stripped_in = strip_managed(d_out, d_in, cfg())
         assert stripped_out == stripped_in, f"{name}: changed outside managed fields"
