@@ -239,7 +239,14 @@ impl Patch for IngressTls {
         }
         match routes::api(&res.id.api_version, &res.id.kind) {
             Some(Api::IngressRoute) => return self.ingress_route(res, edits, report),
+            Some(Api::HttpRoute | Api::GrpcRoute) if routes::is_mesh_route(res) => {
+                return report.notice("spec.parentRefs", "a mesh route (attached to a Service): left alone");
+            }
             Some(Api::HttpRoute) => return self.http_route(res, edits, report),
+            Some(Api::GrpcRoute) => {
+                return report
+                    .notice("spec.hostnames", "GRPCRoutes are not patched: hostnames as the chart wrote them");
+            }
             _ => {}
         }
         let spec = match ingress_spec(res) {
@@ -303,6 +310,12 @@ impl IngressTls {
         let Some(gateway) = &self.gateway else {
             return report.conflict(field, "the route attaches to no Gateway; set the cluster key gateway");
         };
+        if !self.routes.gateway_login_possible() {
+            return report.conflict(
+                field,
+                "not attached to the Gateway: the group's login can't be added here (only Traefik's Gateway provider is supported)",
+            );
+        }
         let mut parent = serde_json::Map::new();
         parent.insert("name".into(), json!(gateway.name));
         if let Some(ns) = &gateway.namespace {

@@ -110,7 +110,7 @@ impl OAuth {
     /// namespace's forwardAuth Middleware on every rule but oauth2-proxy's own. Other Gateway
     /// implementations need their own policy objects; those routes are reported.
     fn http_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
-        if self.middleware_ref.is_none() {
+        if !self.routes.gateway_login() {
             return report.conflict(
                 "spec.rules",
                 "login not added: only Traefik's Gateway provider is supported yet (set traefik_resolver or a traefik ingress_class)",
@@ -125,6 +125,10 @@ impl OAuth {
             if routes::http_rule_serves_only_oauth2(rule) {
                 report.mark(OAUTH2_PROXY_INGRESS);
                 report.unchanged(&field, "oauth2-proxy's own rule: no auth in front of it (it would loop)");
+                continue;
+            }
+            if routes::http_rule_only_redirects(rule) {
+                report.unchanged(&field, "a redirect forwards nothing: no login in front of it");
                 continue;
             }
             let filters = rule.get("filters").map(Node::items).unwrap_or_default();
@@ -210,7 +214,11 @@ impl Patch for OAuth {
         }
         match api {
             Some(Api::IngressRoute) => return self.ingress_route(res, edits, report),
+            Some(Api::HttpRoute | Api::GrpcRoute) if routes::is_mesh_route(res) => return,
             Some(Api::HttpRoute) => return self.http_route(res, edits, report),
+            Some(Api::GrpcRoute) => {
+                return report.conflict("spec.rules", "login not added: GRPCRoutes are not patched");
+            }
             _ => {}
         }
         if let Err((field, why)) = ingress_spec(res) {

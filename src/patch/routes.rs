@@ -18,6 +18,8 @@ pub enum Api {
     IngressRoute,
     /// Gateway API's `HTTPRoute`.
     HttpRoute,
+    /// Gateway API's `GRPCRoute`: recognised and reported, not patched.
+    GrpcRoute,
 }
 
 pub fn api(api_version: &str, kind: &str) -> Option<Api> {
@@ -25,6 +27,7 @@ pub fn api(api_version: &str, kind: &str) -> Option<Api> {
         (_, "Ingress") => Some(Api::Ingress),
         ("traefik.io" | "traefik.containo.us", "IngressRoute") => Some(Api::IngressRoute),
         ("gateway.networking.k8s.io", "HTTPRoute") => Some(Api::HttpRoute),
+        ("gateway.networking.k8s.io", "GRPCRoute") => Some(Api::GrpcRoute),
         _ => None,
     }
 }
@@ -46,6 +49,10 @@ pub struct Routes {
     policy: HostPolicy,
     namespace: String,
     jupyterhub: bool,
+    /// The group's login is wanted (`oauth` on, `oauth_url` set) and how a Gateway API route can
+    /// get it: only Traefik's Gateway provider (a Middleware by ExtensionRef) so far.
+    login_wanted: bool,
+    gateway_login: bool,
 }
 
 impl Routes {
@@ -56,15 +63,39 @@ impl Routes {
             policy: config.options.host_policy,
             namespace: config.namespace(),
             jupyterhub: config.options.oauth_jupyterhub,
+            login_wanted: config.options.oauth && config.form.oauth_url.is_some(),
+            gateway_login: config.cluster.flavour().traefik,
         }
     }
 
     pub fn host_change(&self, host: Option<&str>) -> HostChange {
         match host.filter(|h| !h.is_empty()) {
             None if self.policy != HostPolicy::Keep => HostChange::FillEmpty,
-            Some(h) if self.policy == HostPolicy::OutsideDomain && !self.in_domain(h) => HostChange::Replace,
+            Some(h) if self.policy == HostPolicy::OutsideDomain && !self.own_host(h) => HostChange::Replace,
             _ => HostChange::Keep,
         }
+    }
+
+    /// In the domain, and a wildcard only under the workspace host: `*.<domain>` on a shared
+    /// Gateway or controller would answer every other group's hosts.
+    fn own_host(&self, host: &str) -> bool {
+        match host.strip_prefix("*.") {
+            Some(base) => {
+                let base = base.to_ascii_lowercase();
+                base == self.host || base.ends_with(&format!(".{}", self.host))
+            }
+            None => self.in_domain(host),
+        }
+    }
+
+    /// Whether a Gateway API route can be given the group's login here; `false` when it is
+    /// wanted and no supported way exists (the route must then not be attached to a Gateway).
+    pub fn gateway_login_possible(&self) -> bool {
+        !self.login_wanted || self.gateway_login
+    }
+
+    pub fn gateway_login(&self) -> bool {
+        self.gateway_login
     }
 
     pub fn domain(&self) -> &str {
@@ -124,22 +155,30 @@ impl Routes {
         if calls.iter().any(|(name, _, _)| *name == "hostregexp") {
             return RuleHosts::Unreadable("hosts given by HostRegexp".into());
         }
-        if calls.iter().any(|(name, _, negated)| traefik_rule::is_host(name) && *negated) {
-            return RuleHosts::Unreadable("a negated Host".into());
-        }
+        // A negated Host only narrows a rule: it is never rewritten.
         let mut edits = Vec::new();
-        for arg in calls.iter().filter(|(name, _, _)| traefik_rule::is_host(name)).flat_map(|(_, args, _)| *args) {
-            if arg.escaped || arg.value.is_empty() {
-                return RuleHosts::Unreadable(format!("a Host argument {:?} this reader won't rewrite", arg.value));
+        for (_, args, _) in calls.iter().filter(|(name, _, negated)| traefik_rule::is_host(name) && !negated) {
+            if args.is_empty() {
+                return RuleHosts::Unreadable("a Host without hosts".into());
             }
-            if self.host_change(Some(&arg.value.to_ascii_lowercase())) == HostChange::Replace {
-                edits.push((arg.inner.clone(), self.outside_message(&arg.value)));
+            for arg in *args {
+                if arg.escaped || arg.value.is_empty() {
+                    return RuleHosts::Unreadable(format!("a Host argument {:?} this reader won't rewrite", arg.value));
+                }
+                if self.host_change(Some(&arg.value)) == HostChange::Replace {
+                    edits.push((arg.inner.clone(), self.outside_message(&arg.value)));
+                }
             }
         }
-        let mut text = rule.to_string();
-        for (range, _) in edits.iter().rev() {
-            text.replace_range(range.clone(), &self.host);
+        edits.sort_by_key(|(range, _)| range.start);
+        let mut text = String::with_capacity(rule.len());
+        let mut from = 0;
+        for (range, _) in &edits {
+            text.push_str(&rule[from..range.start]);
+            text.push_str(&self.host);
+            from = range.end;
         }
+        text.push_str(&rule[from..]);
         let mut changes: Vec<String> = edits.into_iter().map(|(_, message)| message).collect();
         if self.host_change(None) != HostChange::Keep && !expr.requires(&|name, _| traefik_rule::is_host(name)) {
             text = format!("Host(`{}`) && ({})", self.host, text.trim());
@@ -152,6 +191,21 @@ impl Routes {
     pub fn outside_message(&self, host: &str) -> String {
         format!("host {host} is outside {}; set to {}", self.domain, self.host)
     }
+}
+
+/// A Gateway API route attached to something other than Gateways (a Service: a mesh route, GAMMA):
+/// a mesh can't resolve a Traefik Middleware, and the workspace host means nothing there.
+pub fn is_mesh_route(res: &Resource) -> bool {
+    let refs = res.node.at(&["spec", "parentRefs"]).map(Node::items).unwrap_or_default();
+    refs.iter().any(|r| !matches!(r.get("kind").and_then(Node::str), None | Some("Gateway" | "ListenerSet")))
+}
+
+/// An HTTPRoute rule that only redirects forwards nothing, and a login before a redirect (to
+/// https, say) would only get in its way.
+pub fn http_rule_only_redirects(rule: &Node) -> bool {
+    let filters = rule.get("filters").map(Node::items).unwrap_or_default();
+    filters.iter().any(|f| f.get("type").and_then(Node::str) == Some("RequestRedirect"))
+        && rule.get("backendRefs").is_none_or(|b| b.items().is_empty())
 }
 
 /// oauth2-proxy's own HTTPRoute rule: every match needs a path under `/oauth2` (a rule without
@@ -221,14 +275,15 @@ mod tests {
         );
         let narrowed = changed(&r, "PathPrefix(`/api`)");
         assert_eq!(r.rule_hosts(&narrowed), RuleHosts::Kept, "idempotent");
-        for unreadable in [
-            "HostRegexp(`{sub:[a-z]+}.local`)",
-            "Host(x.local)",
-            "!Host(`b.local`)",
-            "Host(`a.maia.example.com`) && !Host(`b.local`)",
-            "Host(``)",
-            "Host(\"a\\x2elocal\")",
-        ] {
+        // A negated Host only narrows: never rewritten, and the rule still needs a Host of ours.
+        assert_eq!(changed(&r, "!Host(`b.local`)"), "Host(`demo-group.maia.example.com`) && (!Host(`b.local`))");
+        assert_eq!(r.rule_hosts("Host(`a.maia.example.com`) && !Host(`b.local`)"), RuleHosts::Kept);
+        // A wildcard over the whole domain would answer every other group's hosts.
+        assert_eq!(changed(&r, "Host(`*.maia.example.com`)"), "Host(`demo-group.maia.example.com`)");
+        assert_eq!(r.rule_hosts("Host(`*.demo-group.maia.example.com`)"), RuleHosts::Kept);
+        for unreadable in
+            ["HostRegexp(`{sub:[a-z]+}.local`)", "Host(x.local)", "Host()", "Host(``)", "Host(\"a\\x2elocal\")"]
+        {
             assert!(matches!(r.rule_hosts(unreadable), RuleHosts::Unreadable(_)), "{unreadable}");
         }
         assert_eq!(routes(&[("host_policy", "keep")]).rule_hosts("PathPrefix(`/`)"), RuleHosts::Kept);
@@ -350,6 +405,35 @@ mod ingress_route_tests {
         let conflicts = messages(&changes, Outcome::Conflict);
         assert!(conflicts.iter().any(|m| m.contains("set the cluster key gateway")), "{conflicts:?}");
         assert!(conflicts.iter().any(|m| m.contains("login not added")), "{conflicts:?}");
+    }
+
+    #[test]
+    fn gateway_routes_that_cant_get_the_login_or_are_not_the_gateways_are_left_alone() {
+        let gateway = ("gateway", "{name: public, namespace: gateways}");
+        // nginx flavour: attaching the route would publish it without a login.
+        let (out, changes) = run(HTTP_ROUTE, &config(&[gateway]));
+        assert!(!out.contains("parentRefs"), "{out}");
+        assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("not attached to the Gateway")));
+        // With OAuth off, the admin chose no login: the route is attached.
+        let (out, _) = run(HTTP_ROUTE, &config(&[gateway, ("oauth", "false")]));
+        assert!(out.contains("parentRefs"), "{out}");
+        // A mesh route (attached to a Service) is not the Gateway's.
+        let mesh = HTTP_ROUTE.replace("spec:\n", "spec:\n  parentRefs: [{group: \"\", kind: Service, name: web}]\n");
+        let (out, changes) = run(&mesh, &config(&[TRAEFIK[0], TRAEFIK[1], gateway]));
+        assert_eq!(out, mesh);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        // A GRPCRoute is reported, not patched; its missing login is a warning.
+        let grpc = "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g}\nspec:\n  hostnames: [g.local]\n";
+        let (out, changes) = run(grpc, &config(TRAEFIK));
+        assert_eq!(out, grpc);
+        assert_eq!(changes.iter().map(|c| c.outcome).collect::<Vec<_>>(), [Outcome::Notice, Outcome::Conflict]);
+    }
+
+    #[test]
+    fn a_redirect_only_rule_gets_no_login() {
+        let redirect = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  parentRefs: [{name: g}]\n  hostnames: [demo-group.maia.example.com]\n  rules:\n  - filters:\n    - type: RequestRedirect\n      requestRedirect: {scheme: https, statusCode: 301}\n";
+        let (out, _) = run(redirect, &config(TRAEFIK));
+        assert!(!out.contains("ExtensionRef"), "{out}");
     }
 
     #[test]

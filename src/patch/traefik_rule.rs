@@ -102,7 +102,12 @@ fn tokens(rule: &str) -> Result<Vec<Token>, &'static str> {
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    /// Parentheses and `!` open so far: real rules nest a few levels, and a rule nesting
+    /// thousands must not exhaust the stack.
+    depth: usize,
 }
+
+const MAX_DEPTH: usize = 64;
 
 impl Parser {
     fn peek(&self) -> Option<&Token> {
@@ -132,11 +137,19 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, &'static str> {
+        if self.depth > MAX_DEPTH {
+            return Err("nesting deeper than 64 levels");
+        }
         if self.eat(&Token::Not) {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            self.depth += 1;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         if self.eat(&Token::Open) {
+            self.depth += 1;
             let inner = self.or()?;
+            self.depth -= 1;
             return if self.eat(&Token::Close) { Ok(inner) } else { Err("a `(` without its `)`") };
         }
         let Some(Token::Ident(name)) = self.peek() else { return Err("a matcher was expected") };
@@ -171,7 +184,7 @@ impl Parser {
 }
 
 pub fn parse(rule: &str) -> Result<Expr, &'static str> {
-    let mut p = Parser { tokens: tokens(rule)?, at: 0 };
+    let mut p = Parser { tokens: tokens(rule)?, at: 0, depth: 0 };
     let expr = p.or()?;
     if p.at == p.tokens.len() { Ok(expr) } else { Err("text after the end of the rule") }
 }
