@@ -117,3 +117,128 @@ def test_the_schemas_catch_a_mistake_of_the_kind_maia_krm_could_make():
             doc["spec"]["templates"][2]["script"]["volumeMounts"] = [{"name": "shared"}]
         new = errors(check, doc) - baseline
         assert new and all(p.startswith(path) for p, _ in new), new
+
+
+# --- routes: the CRDs themselves (structural OpenAPI schemas) ---------------------------------
+
+import yaml  # noqa: E402  (kept with the code that needs it)
+
+ROUTES = FIXTURES / "routes"
+CRDS = {
+    ("traefik.io", "IngressRoute"): "traefik.io_ingressroutes.yaml",
+    ("traefik.containo.us", "IngressRoute"): "traefik.io_ingressroutes.yaml",  # the same schema, older group
+    ("gateway.networking.k8s.io", "HTTPRoute"): "gateway.networking.k8s.io_httproutes.yaml",
+}
+
+
+def strict(schema):
+    """The schema with unknown fields refused: the API server silently prunes fields a structural
+    schema doesn't name, so a field maia-krm wrote there would be lost without a word."""
+    if isinstance(schema, dict):
+        schema = {k: strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes-validations")}
+        if "properties" in schema and "additionalProperties" not in schema \
+                and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            schema["additionalProperties"] = False
+        schema.pop("nullable", None)
+        return schema
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    return schema
+
+
+def crd_validator(doc):
+    """A validator for the document's kind from its CRD, or None when no CRD is carried for it."""
+    group, version = doc["apiVersion"].rsplit("/", 1)
+    name = CRDS.get((group, doc["kind"]))
+    if not name:
+        return None
+    crd = next(d for d in yaml.safe_load_all(schema_text(name)) if d and d.get("kind") == "CustomResourceDefinition")
+    served = {v["name"]: v["schema"]["openAPIV3Schema"] for v in crd["spec"]["versions"]}
+    schema = strict(served.get(version) or served[next(iter(served))])
+    # metadata is the API server's: its own schema, not the CRD's.
+    schema.setdefault("properties", {})["metadata"] = {"type": "object"}
+    return jsonschema.Draft202012Validator(schema)
+
+
+ROUTE_CONFIG = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: maia-krm-config}
+data:
+  group_ID: Default
+  group_subdomain: team
+  oauth_url: team.maia.example.com
+  domain: maia.example.com
+  traefik_resolver: letsencrypt
+  gateway: "{name: public, namespace: gateways, sectionName: websecure}"
+"""
+
+
+def routed(name, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(ROUTE_CONFIG)
+    text = (ROUTES / name).read_text()
+    before = [load(d) for d in split_documents(text)]
+    after = [load(d) for d in split_documents(run(["--config", str(config)], text).stdout.decode())]
+    return before, after
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in ROUTES.glob("*.yaml")))
+def test_routes_get_only_fields_their_crds_know(name, tmp_path):
+    """Traefik's IngressRoute CRD (traefik/traefik docs, v3.4 era) and Gateway API's standard-channel
+    HTTPRoute CRD (v1.2.0; from rtribotte/gateway-api, a Traefik maintainer's fork, since the index
+    holds no upstream copy that serves v1): every route before and after maia-krm, strictly (an
+    unknown field is an error: the API server would prune it). CEL rules are not evaluated."""
+    before, after = routed(name, tmp_path)
+    routes = [(b, a) for b, a in zip(before, after) if (a["apiVersion"].rsplit("/", 1)[0], a["kind"]) in CRDS]
+    assert routes, f"{name}: no route with a CRD here"
+    for b, a in routes:
+        check = crd_validator(a)
+        assert errors(check, b) == set(), f"{name}: the upstream example itself"
+        assert errors(check, a) == set(), f"{name}: maia-krm's output"
+        assert a != b, f"{name}: maia-krm changed nothing"
+
+
+def test_the_route_crds_refuse_a_field_they_do_not_know(tmp_path):
+    _, after = routed("httproute-filter.yaml", tmp_path)
+    route = after[0]
+    check = crd_validator(route)
+    route["spec"]["rules"][0]["filters"][-1]["extensionRef"]["namespace"] = "elsewhere"
+    assert any(p.endswith("extensionRef") for p, _ in errors(check, route)), errors(check, route)
+    _, after = routed("ingressroute-simple.yaml", tmp_path)
+    route = after[0]
+    route["spec"]["routes"][0]["middlewares"] = [{"name": "x", "scope": "y"}]
+    assert errors(crd_validator(route), route)
+
+
+WRITES_EVERYTHING = """apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata: {name: web, namespace: default}
+spec:
+  routes:
+  - match: PathPrefix(`/`)
+    kind: Rule
+    services: [{name: web, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: default}
+spec:
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: web, port: 80}]
+"""
+
+
+def test_every_field_maia_krm_writes_on_routes_is_one_the_crds_know(tmp_path):
+    """Routes with nothing of their own: hostnames, parentRefs (with sectionName), the ExtensionRef
+    filter, the Host guard, certResolver, entry points and the Middleware reference all written."""
+    (tmp_path / "config.yaml").write_text(ROUTE_CONFIG)
+    out = run(["--config", str(tmp_path / "config.yaml")], WRITES_EVERYTHING).stdout.decode()
+    docs = [load(d) for d in split_documents(out)]
+    ingress_route, http_route = docs[0], docs[1]
+    assert ingress_route["spec"]["tls"] == {"certResolver": "letsencrypt"}
+    assert ingress_route["spec"]["routes"][0]["middlewares"] == [{"name": "oauth2-proxy-auth", "namespace": "default"}]
+    assert http_route["spec"]["parentRefs"] == [{"name": "public", "namespace": "gateways", "sectionName": "websecure"}]
+    assert http_route["spec"]["rules"][0]["filters"][0]["type"] == "ExtensionRef"
+    for doc in (ingress_route, http_route):
+        assert errors(crd_validator(doc), doc) == set(), doc["kind"]
