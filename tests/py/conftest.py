@@ -64,3 +64,18 @@ def run(args, stdin, env=None, check=True):
 
 def config_path(flavour):
     return str(FIXTURES / f"config-{flavour}.yaml")
+
+
+# A workspace whose namespace is `default`, the namespace of the upstream route examples, on the
+# Traefik flavour with a Gateway for HTTPRoutes.
+ROUTES_CONFIG = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: maia-krm-config}
+data:
+  group_ID: Default
+  group_subdomain: team
+  oauth_url: team.maia.example.com
+  domain: maia.example.com
+  traefik_resolver: letsencrypt
+  gateway: "{name: public, namespace: gateways, sectionName: websecure}"
+"""

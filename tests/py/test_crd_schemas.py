@@ -15,7 +15,7 @@ import pytest
 from importlib import resources
 from referencing import Registry, Resource
 
-from conftest import FIXTURES, config_path, run
+from conftest import FIXTURES, ROUTES_CONFIG, config_path, run
 from oracle import load, split_documents
 
 SCHEMAS = FIXTURES / "schemas"
@@ -160,22 +160,11 @@ def crd_validator(doc):
     return jsonschema.Draft202012Validator(schema)
 
 
-ROUTE_CONFIG = """apiVersion: v1
-kind: ConfigMap
-metadata: {name: maia-krm-config}
-data:
-  group_ID: Default
-  group_subdomain: team
-  oauth_url: team.maia.example.com
-  domain: maia.example.com
-  traefik_resolver: letsencrypt
-  gateway: "{name: public, namespace: gateways, sectionName: websecure}"
-"""
 
 
 def routed(name, tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text(ROUTE_CONFIG)
+    config.write_text(ROUTES_CONFIG)
     text = (ROUTES / name).read_text()
     before = [load(d) for d in split_documents(text)]
     after = [load(d) for d in split_documents(run(["--config", str(config)], text).stdout.decode())]
@@ -232,7 +221,7 @@ spec:
 def test_every_field_maia_krm_writes_on_routes_is_one_the_crds_know(tmp_path):
     """Routes with nothing of their own: hostnames, parentRefs (with sectionName), the ExtensionRef
     filter, the Host guard, certResolver, entry points and the Middleware reference all written."""
-    (tmp_path / "config.yaml").write_text(ROUTE_CONFIG)
+    (tmp_path / "config.yaml").write_text(ROUTES_CONFIG)
     out = run(["--config", str(tmp_path / "config.yaml")], WRITES_EVERYTHING).stdout.decode()
     docs = [load(d) for d in split_documents(out)]
     ingress_route, http_route = docs[0], docs[1]

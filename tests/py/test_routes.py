@@ -7,28 +7,17 @@ the group's Middleware reference), every promise holds, and a second run changes
 
 import pytest
 
-from conftest import FIXTURES, oracle_config, run
+from conftest import FIXTURES, ROUTES_CONFIG, oracle_config, run
 from oracle import check_promises, load, rule_hosts, split_documents, strip_managed
 
 HERE = FIXTURES / "routes"
 FILES = sorted(p.name for p in HERE.glob("*.yaml"))
-CONFIG = """apiVersion: v1
-kind: ConfigMap
-metadata: {name: maia-krm-config}
-data:
-  group_ID: Default
-  group_subdomain: team
-  oauth_url: team.maia.example.com
-  domain: maia.example.com
-  traefik_resolver: letsencrypt
-  gateway: "{name: public, namespace: gateways}"
-"""
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
     path = tmp_path_factory.mktemp("routes") / "config.yaml"
-    path.write_text(CONFIG)
+    path.write_text(ROUTES_CONFIG)
     return str(path)
 
 
