@@ -98,12 +98,8 @@ impl Routes {
         self.gateway_login
     }
 
-    pub fn domain(&self) -> &str {
-        &self.domain
-    }
-
     /// Hosts compare case-insensitively, as DNS and Traefik compare them.
-    pub fn in_domain(&self, host: &str) -> bool {
+    fn in_domain(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
         host == self.domain || host.strip_suffix(&self.domain).is_some_and(|rest| rest.ends_with('.'))
     }

@@ -39,7 +39,9 @@ impl Patch for UndeclaredPods {
         if paths.is_empty() {
             return;
         }
-        let declared = paths.iter().map(|p| generalise(p)).collect::<Vec<_>>().join(", ");
+        let mut declared: Vec<String> = paths.iter().map(|p| generalise(p)).collect();
+        declared.dedup(); // `pods[0]` and `pods[1]` are one entry, `pods.*`
+        let declared = declared.join(", ");
         for path in &paths {
             report.notice(
                 path,
@@ -81,6 +83,14 @@ mod tests {
         assert_eq!(changes[0].outcome, Outcome::Notice);
         assert_eq!(changes[0].field, "spec.pods[0].template.spec");
         assert!(changes[0].message.contains("{group: example.com, kind: Trainer, paths: [spec.pods.*.template.spec]}"));
+    }
+
+    #[test]
+    fn every_item_of_a_list_is_one_suggested_path() {
+        let input = "apiVersion: example.com/v1\nkind: Trainer\nmetadata:\n  name: t\nspec:\n  pods:\n  - template: {spec: {containers: [{name: a, image: a}]}}\n  - template: {spec: {containers: [{name: b, image: b}]}}\n";
+        let (_, changes) = run(input, &config(&[]));
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(changes[1].message.ends_with("paths: [spec.pods.*.template.spec]}"), "{}", changes[1].message);
     }
 
     #[test]

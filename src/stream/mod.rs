@@ -77,14 +77,19 @@ impl<'a> Doc<'a> {
 /// The value of the document's top-level `key:` line (`kind`, `apiVersion`), found without
 /// parsing. None when there is no such line, or more than one (the parser then decides).
 pub fn top_level<'t>(text: &'t str, key: &str) -> Option<&'t str> {
-    let (line_start, at_start) = (format!("\n{key}:"), format!("{key}:"));
-    let starts = text.starts_with(&at_start).then_some(0).into_iter();
-    let mut found = starts.chain(memchr::memmem::find_iter(text.as_bytes(), line_start.as_bytes()).map(|i| i + 1));
+    // `\n<key>:` on the stack: this runs for every document, twice.
+    let mut buf = [0u8; 32];
+    let needle = &mut buf[..key.len() + 2];
+    needle[0] = b'\n';
+    needle[1..=key.len()].copy_from_slice(key.as_bytes());
+    needle[key.len() + 1] = b':';
+    let starts = text.as_bytes().starts_with(&needle[1..]).then_some(0).into_iter();
+    let mut found = starts.chain(memchr::memmem::find_iter(text.as_bytes(), needle).map(|i| i + 1));
     let at = found.next()?;
     if found.next().is_some() {
         return None;
     }
-    let rest = &text[at + at_start.len()..];
+    let rest = &text[at + key.len() + 1..];
     let value = &rest[..rest.find('\n').unwrap_or(rest.len())];
     let value = value.split(" #").next().unwrap_or_default().trim();
     Some(value.trim_matches(|c| c == '"' || c == '\''))
