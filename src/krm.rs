@@ -9,7 +9,7 @@
 use serde_json::{Map, Value as Json, json};
 
 use crate::config::Config;
-use crate::patch::{Change, Outcome, Patch, ResourceId, StreamSummary, add_items};
+use crate::patch::{self, Change, Outcome, Patch, ResourceId, StreamSummary, add_items};
 use crate::stream::edit::Edits;
 use crate::stream::scalar::to_json;
 use crate::stream::tree::Node;
@@ -55,7 +55,9 @@ pub fn finish(
     changes: &mut Vec<Change>,
 ) {
     let mut new_items = Vec::new();
-    for new in patches.iter().flat_map(|p| p.new_documents(summary)) {
+    let (added, present) = patch::new_documents(patches, summary);
+    changes.extend(present);
+    for new in added {
         new_items.push(new.value);
         changes.push(new.change);
     }

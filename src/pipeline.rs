@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use crate::config::Config;
 use crate::error::{Error, InputError};
 use crate::krm;
-use crate::patch::{self, Change, Outcome, Patch, Report, Resource, ResourceId, StreamSummary};
+use crate::patch::{self, Change, NewDocument, Outcome, Patch, Report, Resource, ResourceId, StreamSummary};
 use crate::stream::edit::{Edits, block_document};
 use crate::stream::tree::{self, Node};
 use crate::stream::{self, Doc, Limits, check};
@@ -76,10 +76,13 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
         out.changes.extend(patched.changes);
         summary.resources.extend(patched.resources);
         summary.marks.extend(patched.marks);
+        summary.wanted.extend(patched.wanted);
     }
     let last = out.documents.last().map_or("", |d| d.as_ref());
     let room = can_end_line(last, limits);
-    for mut new in patches.iter().flat_map(|p| p.new_documents(&summary)) {
+    let (added, present) = patch::new_documents(&patches, &summary);
+    out.changes.extend(present);
+    for mut new in added {
         if room {
             out.new_documents.push(block_document(&new.value));
         } else {
@@ -140,6 +143,7 @@ struct Patched<'a> {
     resources: Vec<ResourceId>,
     changes: Vec<Change>,
     marks: Vec<&'static str>,
+    wanted: Vec<NewDocument>,
 }
 
 /// Runs every patch over one document. All patches see the same parse and their splices are
@@ -154,8 +158,13 @@ fn patch_document<'a>(
     finish: &Finish,
 ) -> Result<Patched<'a>, InputError> {
     stream::check_size(doc, limits)?;
-    let mut out =
-        Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), changes: Vec::new(), marks: Vec::new() };
+    let mut out = Patched {
+        text: Cow::Borrowed(doc.text),
+        resources: Vec::new(),
+        changes: Vec::new(),
+        marks: Vec::new(),
+        wanted: Vec::new(),
+    };
     let mut parsed = parsed;
     if parsed.is_none()
         && let Some(kind) = stream::top_level(doc.text, "kind")
@@ -197,7 +206,7 @@ fn patch_document<'a>(
         }
         let mut batch = Edits::new(&out.text);
         while let Some(patch) = patches.get(next_patch) {
-            let (mut changes, mut marks) = (Vec::new(), Vec::new());
+            let (mut changes, mut marks, mut wanted) = (Vec::new(), Vec::new(), Vec::new());
             let mut edits = Edits::new(&out.text);
             for res in resources.iter().filter(|r| patch.applies_to(&r.id.api_version, &r.id.kind)) {
                 let mut report = Report {
@@ -206,6 +215,7 @@ fn patch_document<'a>(
                     document: doc.index,
                     changes: &mut changes,
                     marks: &mut marks,
+                    wanted: &mut wanted,
                 };
                 if res.skips(patch.name()) {
                     let why = format!("disabled by annotation {}", patch::SKIP_ANNOTATION);
@@ -222,10 +232,16 @@ fn patch_document<'a>(
             batch.absorb(edits);
             out.changes.append(&mut changes);
             out.marks.append(&mut marks);
+            out.wanted.append(&mut wanted);
             next_patch += 1;
         }
         if next_patch == patches.len() && !finished {
-            let summary = StreamSummary { documents: 1, resources: out.resources.clone(), marks: out.marks.clone() };
+            let summary = StreamSummary {
+                documents: 1,
+                resources: out.resources.clone(),
+                marks: out.marks.clone(),
+                wanted: out.wanted.clone(),
+            };
             let (mut edits, mut changes) = (Edits::new(&out.text), Vec::new());
             finish(&root, &summary, &out.changes, &mut edits, &mut changes);
             if !batch.collides_with(&edits) {
@@ -273,7 +289,7 @@ fn left_alone<'a>(doc: &Doc<'a>, resources: Vec<ResourceId>, changes: Vec<Change
             ),
         });
     }
-    Patched { text: Cow::Borrowed(doc.text), resources, changes: kept, marks: Vec::new() }
+    Patched { text: Cow::Borrowed(doc.text), resources, changes: kept, marks: Vec::new(), wanted: Vec::new() }
 }
 
 /// The name under which failed checks are reported (`--explain`, KRM results).

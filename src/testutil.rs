@@ -9,6 +9,15 @@ use crate::stream::{Limits, scalar::to_json, tree};
 
 /// The demo workspace with cert-manager + nginx, plus `extra` flat keys.
 pub fn config(extra: &[(&str, &str)]) -> Config {
+    Config::from_data(&data(extra)).expect("test config is valid")
+}
+
+/// The config error the test config with `extra` gives.
+pub fn config_error(extra: &[(&str, &str)]) -> String {
+    Config::from_data(&data(extra)).expect_err("test config is invalid")
+}
+
+fn data(extra: &[(&str, &str)]) -> Map<String, Json> {
     let mut data: Map<String, Json> = json!({
         "group_ID": "Demo_Group",
         "group_subdomain": "demo-group",
@@ -23,7 +32,7 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
         data.insert(k.to_string(), json!(v));
     }
     data.retain(|_, v| v != "");
-    Config::from_data(&data).expect("test config is valid")
+    data
 }
 
 /// Runs the pipeline; returns the output stream and the report.

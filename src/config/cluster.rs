@@ -49,6 +49,19 @@ pub struct Cluster {
     pub ssh_hostname: Option<String>,
     /// The Gateway (API) the workspace's HTTPRoutes attach to when they name none.
     pub gateway: Option<GatewayRef>,
+    /// How the Gateway implementation puts a login in front of an HTTPRoute (key `gateway_auth`).
+    pub gateway_auth: Option<GatewayAuth>,
+}
+
+/// How a Gateway API implementation takes the group's login (oauth2-proxy) in front of a route.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GatewayAuth {
+    /// Traefik's Gateway provider: an `ExtensionRef` filter to the forwardAuth Middleware.
+    Traefik,
+    /// Envoy Gateway: a `SecurityPolicy` with `extAuth.http` targeting the route.
+    EnvoyGateway,
+    /// Gateway API's own `ExternalAuth` filter (experimental channel), where the implementation has it.
+    ExternalAuth,
 }
 
 /// A Gateway API `parentRef`.
@@ -57,6 +70,9 @@ pub struct GatewayRef {
     pub name: String,
     pub namespace: Option<String>,
     pub section_name: Option<String>,
+    /// The workspace gets a `ListenerSet` of its own on this Gateway (`maia-krm namespace`), and
+    /// its routes attach to that, not to the Gateway (Gateway API v1.5+).
+    pub listener_set: bool,
 }
 
 /// How the cluster routes and certifies, decided here once for every patch, report and command.
@@ -72,6 +88,8 @@ pub struct Flavour {
     pub cert_manager_issuer: Option<String>,
     /// Traefik's ACME resolver issues certificates (`router.tls.certresolver`).
     pub traefik_resolver: Option<String>,
+    /// How HTTPRoutes get the login: `gateway_auth`, or Traefik's way on the Traefik flavour.
+    pub gateway_auth: Option<GatewayAuth>,
 }
 
 impl Flavour {
@@ -94,11 +112,13 @@ impl Flavour {
 impl Cluster {
     pub fn flavour(&self) -> Flavour {
         let class = self.ingress_class.as_deref().unwrap_or_default();
+        let traefik = self.traefik_resolver.is_some() || class.contains("traefik");
         Flavour {
             nginx: self.nginx_cluster_issuer.is_some() || class.contains("nginx"),
-            traefik: self.traefik_resolver.is_some() || class.contains("traefik"),
+            traefik,
             cert_manager_issuer: self.nginx_cluster_issuer.clone(),
             traefik_resolver: self.traefik_resolver.clone(),
+            gateway_auth: self.gateway_auth.or(traefik.then_some(GatewayAuth::Traefik)),
         }
     }
 
@@ -126,6 +146,7 @@ pub const KEYS: &[&str] = &[
     "port_range",
     "ssh_hostname",
     "gateway",
+    "gateway_auth",
 ];
 
 pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
@@ -170,6 +191,12 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
     };
     let keycloak = keycloak(&mut f);
     let gateway = gateway(&mut f);
+    let gateway_auth = match f.choice("gateway_auth", &["traefik", "envoy-gateway", "external-auth"], "") {
+        "traefik" => Some(GatewayAuth::Traefik),
+        "envoy-gateway" => Some(GatewayAuth::EnvoyGateway),
+        "external-auth" => Some(GatewayAuth::ExternalAuth),
+        _ => None,
+    };
     Cluster {
         domain,
         url_type,
@@ -188,15 +215,26 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
         port_range,
         ssh_hostname,
         gateway,
+        gateway_auth,
     }
 }
 
 fn gateway(f: &mut Fields) -> Option<GatewayRef> {
     let obj = f.object("gateway")?;
     let mut sub = Fields::new(obj, "cluster config", f.errors);
-    if let Some(unknown) = obj.keys().find(|k| !["name", "namespace", "sectionName"].contains(&k.as_str())) {
-        sub.fail("gateway", format!("unknown key `{unknown}` (expected name, namespace, sectionName)"));
+    const KEYS: [&str; 4] = ["name", "namespace", "sectionName", "listenerSet"];
+    if let Some(unknown) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        sub.fail("gateway", format!("unknown key `{unknown}` (expected {})", KEYS.join(", ")));
     }
+    let listener_set = match obj.get("listenerSet") {
+        None | Some(Json::Null) => false,
+        Some(Json::Bool(b)) => *b,
+        Some(Json::String(s)) if s == "true" || s == "false" => s == "true",
+        Some(_) => {
+            sub.fail("gateway.listenerSet", "expected true or false");
+            false
+        }
+    };
     let name = sub.string(&["name"]);
     let namespace = sub.string(&["namespace"]);
     let section_name = sub.string(&["sectionName"]);
@@ -208,7 +246,7 @@ fn gateway(f: &mut Fields) -> Option<GatewayRef> {
     if name.is_none() {
         sub.fail("gateway.name", "is required");
     }
-    Some(GatewayRef { name: name?, namespace, section_name })
+    Some(GatewayRef { name: name?, namespace, section_name, listener_set })
 }
 
 fn keycloak(f: &mut Fields) -> Option<Keycloak> {

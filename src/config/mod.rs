@@ -12,7 +12,7 @@ mod options;
 mod secret;
 pub mod validate;
 
-pub use cluster::{Cluster, GatewayRef, Keycloak, PortType, UrlType};
+pub use cluster::{Cluster, GatewayAuth, GatewayRef, Keycloak, PortType, UrlType};
 pub use form::{Form, FormSecrets, ResourceLimits, SECRET_KEYS as FORM_SECRET_KEYS, jupyterhub_escape};
 pub use secret::Secret;
 

@@ -1,5 +1,6 @@
 //! `namespace`: the workspace namespace's own resources — the Namespace, the registry pull
-//! Secret and the shared PVC. One place owns them: a Helm release that emitted them would fight
+//! Secret, the shared PVC, and with `gateway.listenerSet` the workspace's ListenerSet and its
+//! Certificate. One place owns them: a Helm release that emitted them would fight
 //! every other release of the workspace over ownership, so the post-renderer never does.
 
 use std::path::Path;
@@ -9,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value as Json, json};
 
 use crate::config::Config;
+use crate::patch::routes;
 
 /// Where the registry password comes from, first match wins: `--registry-password-file`, the
 /// env var `MAIA_REGISTRY_PASSWORD`, then `docker_password` in the cluster config. Never argv.
@@ -44,7 +46,7 @@ pub fn resources(config: &Config, registry_password: &str) -> Result<Vec<Json>, 
     if let Some(class) = shared_class {
         pvc_spec["storageClassName"] = json!(class);
     }
-    Ok(vec![
+    let mut resources = vec![
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}}),
         json!({
             "apiVersion": "v1", "kind": "Secret",
@@ -57,7 +59,9 @@ pub fn resources(config: &Config, registry_password: &str) -> Result<Vec<Json>, 
             "metadata": {"name": config.options.shared_claim, "namespace": ns, "labels": labels},
             "spec": pvc_spec,
         }),
-    ])
+    ];
+    resources.extend(routes::listener_set(config));
+    Ok(resources)
 }
 
 #[cfg(test)]
@@ -87,5 +91,28 @@ mod tests {
         let c =
             config(&[("docker_server", "r.example.com"), ("docker_username", "u"), ("storage_class", "local-path")]);
         assert_eq!(resources(&c, "p").unwrap()[2]["spec"]["accessModes"], json!(["ReadWriteOnce"]));
+    }
+
+    #[test]
+    fn a_listener_set_and_its_certificate_come_with_the_gateway_key_listener_set() {
+        let base = [("docker_server", "r.example.com"), ("docker_username", "u")];
+        assert_eq!(resources(&config(&base), "p").unwrap().len(), 3, "no ListenerSet unless asked for");
+        let gateway = ("gateway", "{name: public, namespace: gateways, listenerSet: true}");
+        let docs = resources(&config(&[base[0], base[1], gateway]), "p").unwrap();
+        let host = "demo-group.maia.example.com";
+        assert_eq!(docs[3]["kind"], "ListenerSet");
+        assert_eq!(
+            docs[3]["spec"]["parentRef"],
+            json!({"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public", "namespace": "gateways"})
+        );
+        let listener = &docs[3]["spec"]["listeners"][0];
+        assert_eq!((listener["hostname"].as_str(), listener["port"].as_u64()), (Some(host), Some(443)));
+        assert_eq!(listener["tls"]["certificateRefs"][0]["name"], "workspace-https-tls");
+        assert_eq!(docs[4]["kind"], "Certificate");
+        assert_eq!(docs[4]["spec"]["secretName"], "workspace-https-tls");
+        assert_eq!(docs[4]["spec"]["dnsNames"], json!([host]));
+        // Without cert-manager the secret is the platform's to provide.
+        let docs = resources(&config(&[base[0], base[1], gateway, ("nginx_cluster_issuer", "")]), "p").unwrap();
+        assert_eq!(docs.len(), 4);
     }
 }

@@ -124,8 +124,9 @@ impl<'c> Workspace<'c> {
             "set_authorization_header = true".into(),
             "set_xauthrequest = true".into(),
             "skip_jwt_bearer_tokens = true".into(),
-            // Auth only: the ingress controller asks, oauth2-proxy answers 202 or redirects to login.
-            "upstreams = [ \"static://202\",]".into(),
+            // Auth only: the router asks, oauth2-proxy answers 200 or its sign-in page. 200, not
+            // 202: Envoy's external auth (and Gateway API's ExternalAuth) allow only a 200.
+            "upstreams = [ \"static://200\",]".into(),
             format!("whitelist_domains = [ \".{}\",]", self.c.cluster.domain),
         ]
         .join("\n")

@@ -19,6 +19,7 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::routes::{self, Api, HostChange, Routes, RuleHosts};
+use super::traefik_rule;
 use super::{Patch, Report, Resource, add_items, annotate};
 use crate::config::{Config, GatewayRef};
 use crate::stream::edit::Edits;
@@ -26,7 +27,9 @@ use crate::stream::tree::Node;
 
 pub struct IngressTls {
     routes: Routes,
+    namespace: String,
     cert_manager: bool,
+    issuer: Option<String>,
     resolver: Option<String>,
     gateway: Option<GatewayRef>,
     ingress_class: Option<String>,
@@ -39,7 +42,9 @@ impl IngressTls {
         let flavour = c.flavour();
         IngressTls {
             routes: Routes::new(config),
+            namespace: config.namespace(),
             cert_manager: flavour.cert_manager_issuer.is_some(),
+            issuer: flavour.cert_manager_issuer.clone(),
             resolver: flavour.traefik_resolver.clone(),
             gateway: c.gateway.clone(),
             ingress_class: c.ingress_class.clone(),
@@ -313,59 +318,70 @@ impl IngressTls {
         if !self.routes.gateway_login_possible() {
             return report.conflict(
                 field,
-                "not attached to the Gateway: the group's login can't be added here (only Traefik's Gateway provider is supported)",
+                "not attached to the Gateway: the group's login can't be added here (set the cluster key gateway_auth)",
             );
         }
-        let mut parent = serde_json::Map::new();
-        parent.insert("name".into(), json!(gateway.name));
-        if let Some(ns) = &gateway.namespace {
-            parent.insert("namespace".into(), json!(ns));
-        }
-        if let Some(section) = &gateway.section_name {
-            parent.insert("sectionName".into(), json!(section));
-        }
-        match add_items(edits, spec, "parentRefs", vec![serde_json::Value::Object(parent)]) {
-            Ok(()) => report.changed(field, format!("attached to Gateway {}", gateway.name)),
+        let (parent, message) = routes::parent_ref(gateway);
+        match add_items(edits, spec, "parentRefs", vec![parent]) {
+            Ok(()) => report.changed(field, message),
             Err(why) => report.conflict(field, format!("{why}; left alone")),
         }
     }
 
     /// A Traefik IngressRoute: each route's `Host` rules follow the host policy, and `spec.tls`
-    /// gets the resolver (Traefik then certifies every host of the routes) on the `websecure`
-    /// entry point. cert-manager does not read IngressRoutes: without a resolver, a route with
-    /// no TLS is reported, not guessed at; so is TLS the route already has for hosts it no longer
-    /// routes, or entry points that would serve TLS somewhere else.
+    /// gets a certificate source on the `websecure` entry point: the resolver (Traefik then
+    /// certifies every host of the routes), or, on a cert-manager-only cluster, a secret with a
+    /// `Certificate` for the routes' hosts added beside the route (cert-manager does not read
+    /// IngressRoutes). TLS the route already has is kept, and reported when it was made for
+    /// hosts the route no longer routes; so are entry points that would serve TLS elsewhere.
     fn ingress_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
         let Some(spec) = res.node.get("spec").filter(|s| s.is_map()) else {
             return report.conflict("spec", "missing or not a mapping; IngressRoute left alone");
         };
         let mut rewrote = false;
+        // Every host the routes answer once rewritten, or why they can't all be known.
+        let mut hosts: Result<Vec<String>, String> = Ok(Vec::new());
         for (i, route) in spec.get("routes").map(Node::items).unwrap_or_default().iter().enumerate() {
             let field = format!("spec.routes[{i}].match");
             let Some(rule) = route.get("match").filter(|m| m.scalar().is_some()) else {
                 report.conflict(&field, "missing or not a string; route left alone");
+                hosts = Err(format!("{field} is missing"));
                 continue;
             };
-            match self.routes.rule_hosts(rule.str().unwrap_or_default()) {
-                RuleHosts::Kept => report.unchanged(&field, "hosts kept"),
+            let rule_text = rule.str().unwrap_or_default();
+            let routed = match self.routes.rule_hosts(rule_text) {
+                RuleHosts::Kept => {
+                    report.unchanged(&field, "hosts kept");
+                    rule_text.to_string()
+                }
                 RuleHosts::Changed { rule: new, changes } => {
                     edits.replace_scalar(rule, &new);
                     changes.into_iter().for_each(|c| report.changed(&field, c));
                     rewrote = true;
+                    new
                 }
-                RuleHosts::Unreadable(why) => report.conflict(&field, format!("{why}; route left alone")),
+                RuleHosts::Unreadable(why) => {
+                    report.conflict(&field, format!("{why}; route left alone"));
+                    rule_text.to_string()
+                }
+            };
+            if let (Ok(all), found) = (&mut hosts, traefik_rule::hosts(&routed)) {
+                match found {
+                    Ok(found) => all.extend(found.into_iter().filter(|h| !all.contains(h)).collect::<Vec<_>>()),
+                    Err(why) => hosts = Err(format!("{field}: {why}")),
+                }
             }
         }
-        let Some(resolver) = &self.resolver else {
+        if self.resolver.is_none() && self.issuer.is_none() {
             if spec.get("tls").is_none_or(Node::is_null) {
                 report.conflict(
                     "spec.tls",
-                    "no certificate source: cert-manager does not read IngressRoutes; set traefik_resolver, \
+                    "no certificate source: set traefik_resolver or nginx_cluster_issuer, \
                      or give the route a tls.secretName with a Certificate of its own",
                 );
             }
             return;
-        };
+        }
         let tls = spec.get("tls").filter(|t| !t.is_null());
         if tls.is_some_and(|t| !t.is_map()) {
             return report.conflict("spec.tls", "not a mapping; left alone");
@@ -375,24 +391,33 @@ impl IngressTls {
         });
         let entry_points: Vec<&str> =
             spec.get("entryPoints").map(Node::items).unwrap_or_default().iter().filter_map(Node::str).collect();
-        match (own, tls) {
-            (Some(key), _) if rewrote => report.conflict(
-                &format!("spec.tls.{key}"),
-                format!("set for the route's old hosts; check it covers {}", self.routes.host),
-            ),
-            (Some(key), _) => report.unchanged("spec.tls", format!("certificate from the route's own {key}")),
-            _ if !entry_points.is_empty() && !entry_points.contains(&"websecure") => report.conflict(
-                "spec.entryPoints",
-                format!("{} without websecure: no TLS added (it would serve TLS there)", entry_points.join(", ")),
-            ),
-            (None, None) => match edits.put(spec, "tls", &json!({"certResolver": resolver})) {
-                Ok(()) => report.changed("spec.tls", format!("set certResolver {resolver}")),
-                Err(why) => report.conflict("spec.tls", format!("{why}; left alone")),
+        let (key, value) = match (own, &self.resolver) {
+            (Some(key), _) if rewrote => {
+                return report.conflict(
+                    &format!("spec.tls.{key}"),
+                    format!("set for the route's old hosts; check it covers {}", self.routes.host),
+                );
+            }
+            (Some(key), _) => return report.unchanged("spec.tls", format!("certificate from the route's own {key}")),
+            _ if !entry_points.is_empty() && !entry_points.contains(&"websecure") => {
+                return report.conflict(
+                    "spec.entryPoints",
+                    format!("{} without websecure: no TLS added (it would serve TLS there)", entry_points.join(", ")),
+                );
+            }
+            (None, Some(resolver)) => ("certResolver", resolver.clone()),
+            (None, None) => match self.certificate(res, hosts, report) {
+                Some(secret) => ("secretName", secret),
+                None => return,
             },
-            (None, Some(tls)) => match edits.put(tls, "certResolver", &json!(resolver)) {
-                Ok(()) => report.changed("spec.tls.certResolver", format!("set to {resolver}")),
-                Err(why) => report.conflict("spec.tls", format!("{why}; left alone")),
-            },
+        };
+        let written = match tls {
+            None => edits.put(spec, "tls", &json!({ key: value })),
+            Some(tls) => edits.put(tls, key, &json!(value)),
+        };
+        match written {
+            Ok(()) => report.changed(&format!("spec.tls.{key}"), format!("set to {value}")),
+            Err(why) => return report.conflict("spec.tls", format!("{why}; left alone")),
         }
         // Traefik reads no entry points (absent or empty) as all of them, plain `web` included.
         let field = "spec.entryPoints";
@@ -406,6 +431,31 @@ impl IngressTls {
             Ok(()) => report.changed(field, "set to [websecure]"),
             Err(why) => report.conflict(field, format!("{why}; left alone")),
         }
+    }
+
+    /// The `Certificate` an IngressRoute's TLS secret comes from on a cert-manager cluster,
+    /// asked for beside the route; its secret's name, or `None` (reported) when the hosts to
+    /// certify are not all known or can't be certified by an HTTP-01 issuer.
+    fn certificate(&self, res: &Resource, hosts: Result<Vec<String>, String>, report: &mut Report) -> Option<String> {
+        let issuer = self.issuer.as_ref()?;
+        let name = format!("{}-ingressroute-tls", res.id.name);
+        let why = match hosts {
+            _ if name.len() > 253 => "the route's name is too long to name a Certificate after it".to_string(),
+            Ok(hosts) if hosts.is_empty() => "the routes name no host".to_string(),
+            Ok(hosts) if hosts.iter().any(|h| h.starts_with("*.")) => {
+                "a wildcard host needs a DNS-01 issuer; give the route a tls.secretName".to_string()
+            }
+            Ok(hosts) => {
+                report.want(
+                    routes::certificate(&name, &self.namespace, &hosts, issuer),
+                    format!("added for IngressRoute {}: cert-manager does not read IngressRoutes", res.id.name),
+                );
+                return Some(name);
+            }
+            Err(why) => why,
+        };
+        report.conflict("spec.tls", format!("no Certificate added: {why}"));
+        None
     }
 }
 

@@ -168,6 +168,7 @@ pub struct Report<'r> {
     pub document: usize,
     pub changes: &'r mut Vec<Change>,
     pub marks: &'r mut Vec<&'static str>,
+    pub wanted: &'r mut Vec<NewDocument>,
 }
 
 impl Report<'_> {
@@ -202,6 +203,32 @@ impl Report<'_> {
     pub fn mark(&mut self, fact: &'static str) {
         self.marks.push(fact);
     }
+
+    /// Asks for a document that belongs with this resource (its Certificate, its policy), added
+    /// after the stream unless the stream already holds one of that kind and name.
+    pub fn want(&mut self, value: serde_json::Value, message: impl Into<String>) {
+        let resource = id_of(&value);
+        let change = Change {
+            outcome: Outcome::Changed,
+            patch: self.patch,
+            resource,
+            document: 0, // set once the stream's length is known
+            field: String::new(),
+            message: message.into(),
+        };
+        self.wanted.push(NewDocument { value, change });
+    }
+}
+
+fn id_of(value: &serde_json::Value) -> ResourceId {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    ResourceId {
+        api_version: s(&value["apiVersion"]),
+        kind: s(&value["kind"]),
+        name: s(&value["metadata"]["name"]),
+        namespace: value["metadata"]["namespace"].as_str().map(str::to_string),
+        file: None,
+    }
 }
 
 /// What the stream held, for patches that add documents after it.
@@ -211,9 +238,45 @@ pub struct StreamSummary {
     pub documents: usize,
     pub resources: Vec<ResourceId>,
     pub marks: Vec<&'static str>,
+    /// Documents resources asked for ([`Report::want`]), in stream order.
+    pub wanted: Vec<NewDocument>,
+}
+
+impl StreamSummary {
+    /// Whether the stream holds a resource of this kind and name in this namespace (one
+    /// without a namespace is the release's).
+    pub fn holds(&self, kind: &str, name: &str, namespace: Option<&str>) -> bool {
+        self.resources.iter().any(|r| {
+            r.kind == kind
+                && r.name == name
+                && r.namespace.as_deref().is_none_or(|ns| ns.is_empty() || namespace.is_none_or(|n| n == ns))
+        })
+    }
+}
+
+/// Every document the patches add after the stream: each patch's own, then those resources
+/// asked for, once each and only where the stream lacks them (a second run adds none, and
+/// reports them as already there).
+pub fn new_documents(patches: &[Box<dyn Patch + '_>], stream: &StreamSummary) -> (Vec<NewDocument>, Vec<Change>) {
+    let mut added: Vec<NewDocument> = patches.iter().flat_map(|p| p.new_documents(stream)).collect();
+    let mut present = Vec::new();
+    for wanted in &stream.wanted {
+        let mut new = wanted.clone();
+        new.change.document = stream.documents + 1;
+        let id = &new.change.resource;
+        if stream.holds(&id.kind, &id.name, id.namespace.as_deref()) {
+            new.change.outcome = Outcome::Unchanged;
+            new.change.message = format!("in the stream already ({})", new.change.message);
+            present.push(new.change);
+        } else if !added.iter().any(|a| a.change.resource.kind == id.kind && a.change.resource.name == id.name) {
+            added.push(new);
+        }
+    }
+    (added, present)
 }
 
 /// A document a patch adds after the stream (or to a ResourceList's items), with its report.
+#[derive(Debug, Clone)]
 pub struct NewDocument {
     pub value: serde_json::Value,
     pub change: Change,

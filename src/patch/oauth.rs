@@ -18,7 +18,7 @@ use super::ingress_tls::ingress_spec;
 use super::routes::{self, Api, Routes};
 use super::traefik_rule;
 use super::{NewDocument, Patch, Report, Resource, StreamSummary, add_items, annotate};
-use crate::config::{Config, MiddlewareMode};
+use crate::config::{Config, GatewayAuth, MiddlewareMode};
 use crate::patch::{Change, Outcome, ResourceId};
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
@@ -34,6 +34,8 @@ pub struct OAuth {
     middleware_ref: Option<String>,
     middleware_name: String,
     middleware_mode: MiddlewareMode,
+    /// oauth2-proxy's Service, and its in-cluster URL.
+    service: String,
     service_url: String,
 }
 
@@ -65,6 +67,7 @@ impl OAuth {
             nginx,
             middleware_name: o.middleware_name.clone(),
             middleware_mode: o.middleware,
+            service: o.oauth2_proxy_service.clone(),
             service_url,
         }
     }
@@ -95,62 +98,172 @@ impl OAuth {
                 "labels": {"app.kubernetes.io/managed-by": "maia-krm"},
             },
             "spec": {"forwardAuth": {
-                // oauth2-proxy runs auth-only (`upstreams = static://202`): an authenticated request
-                // gets 202, an anonymous one the sign-in redirect, which Traefik passes to the browser.
+                // oauth2-proxy runs auth-only (`upstreams = static://200`): an authenticated request
+                // gets 200, an anonymous one the sign-in page, which Traefik passes to the browser.
                 "address": format!("{}/", self.service_url),
                 "trustForwardHeader": true,
-                "authResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email", "Authorization"],
+                "authResponseHeaders": AUTH_RESPONSE_HEADERS,
             }},
         })
     }
 }
 
+/// Headers oauth2-proxy answers with that the app may use (who is logged in).
+const AUTH_RESPONSE_HEADERS: [&str; 3] = ["X-Auth-Request-User", "X-Auth-Request-Email", "Authorization"];
+/// Headers an external-auth check must carry to oauth2-proxy beyond the defaults (host, method,
+/// path, authorization): the session cookie, and the scheme for the sign-in redirect.
+const AUTH_REQUEST_HEADERS: [&str; 2] = ["cookie", "x-forwarded-proto"];
+
+/// What a Gateway API rule is to the login.
+enum RuleRole {
+    /// oauth2-proxy's own: no login in front of it (it would loop).
+    OAuth2Proxy,
+    /// Forwards nothing: a login before a redirect would only get in its way.
+    Redirect,
+    App,
+}
+
+fn rule_role(rule: &Node) -> RuleRole {
+    if routes::http_rule_serves_only_oauth2(rule) {
+        RuleRole::OAuth2Proxy
+    } else if routes::http_rule_only_redirects(rule) {
+        RuleRole::Redirect
+    } else {
+        RuleRole::App
+    }
+}
+
 impl OAuth {
-    /// A Gateway API HTTPRoute on Traefik's Gateway provider: an `ExtensionRef` filter to the
-    /// namespace's forwardAuth Middleware on every rule but oauth2-proxy's own. Other Gateway
-    /// implementations need their own policy objects; those routes are reported.
+    /// A Gateway API HTTPRoute, the way its implementation (`gateway_auth`) takes a login: a
+    /// filter on every rule but oauth2-proxy's own and redirects (Traefik's `ExtensionRef` to the
+    /// forwardAuth Middleware; Gateway API's `ExternalAuth`), or Envoy Gateway's route-wide
+    /// `SecurityPolicy`, added beside the route.
     fn http_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
-        if !self.routes.gateway_login() {
+        let Some(auth) = self.routes.gateway_auth() else {
             return report.conflict(
                 "spec.rules",
-                "login not added: only Traefik's Gateway provider is supported yet (set traefik_resolver or a traefik ingress_class)",
+                "login not added: set the cluster key gateway_auth (traefik, envoy-gateway, external-auth)",
             );
-        }
+        };
         let rules = res.node.at(&["spec", "rules"]).filter(|r| r.is_seq() && !r.items().is_empty());
         let Some(rules) = rules else {
             return report.conflict("spec.rules", "no rules to put the login on; left alone");
         };
+        if auth == GatewayAuth::EnvoyGateway {
+            return self.security_policy(res, rules, report);
+        }
         for (i, rule) in rules.items().iter().enumerate().filter(|(_, r)| r.is_map()) {
             let field = format!("spec.rules[{i}].filters");
-            if routes::http_rule_serves_only_oauth2(rule) {
-                report.mark(OAUTH2_PROXY_INGRESS);
-                report.unchanged(&field, "oauth2-proxy's own rule: no auth in front of it (it would loop)");
-                continue;
-            }
-            if routes::http_rule_only_redirects(rule) {
-                report.unchanged(&field, "a redirect forwards nothing: no login in front of it");
-                continue;
+            match rule_role(rule) {
+                RuleRole::OAuth2Proxy => {
+                    report.mark(OAUTH2_PROXY_INGRESS);
+                    report.unchanged(&field, "oauth2-proxy's own rule: no auth in front of it (it would loop)");
+                    continue;
+                }
+                RuleRole::Redirect => {
+                    report.unchanged(&field, "a redirect forwards nothing: no login in front of it");
+                    continue;
+                }
+                RuleRole::App => {}
             }
             let filters = rule.get("filters").map(Node::items).unwrap_or_default();
-            let ours = |f: &Node| {
-                f.at(&["extensionRef", "kind"]).and_then(Node::str) == Some("Middleware")
-                    && f.at(&["extensionRef", "name"]).and_then(Node::str) == Some(&self.middleware_name)
-            };
-            if filters.iter().any(ours) {
-                report.unchanged(&field, format!("already uses {}", self.middleware_name));
+            let (filter, what) = self.gateway_filter(auth);
+            if filters.iter().any(|f| self.is_our_filter(auth, f)) {
+                report.unchanged(&field, format!("already has {what}"));
                 continue;
             }
-            let filter = json!({
-                "type": "ExtensionRef",
-                "extensionRef": {"group": "traefik.io", "kind": "Middleware", "name": self.middleware_name},
-            });
             match add_items(edits, rule, "filters", vec![filter]) {
-                Ok(()) => {
-                    report.changed(&field, format!("added an ExtensionRef to Middleware {}", self.middleware_name))
-                }
+                Ok(()) => report.changed(&field, format!("added {what}")),
                 Err(why) => report.conflict(&field, format!("{why}; left alone")),
             }
         }
+    }
+
+    /// The filter that puts the login in front of a rule, and how the report names it.
+    fn gateway_filter(&self, auth: GatewayAuth) -> (serde_json::Value, String) {
+        if auth == GatewayAuth::ExternalAuth {
+            let filter = json!({
+                "type": "ExternalAuth",
+                "externalAuth": {
+                    "protocol": "HTTP",
+                    "backendRef": {"name": self.service, "port": 80},
+                    "http": {"allowedHeaders": AUTH_REQUEST_HEADERS, "allowedResponseHeaders": AUTH_RESPONSE_HEADERS},
+                },
+            });
+            return (filter, format!("an ExternalAuth filter to Service {}", self.service));
+        }
+        let filter = json!({
+            "type": "ExtensionRef",
+            "extensionRef": {"group": "traefik.io", "kind": "Middleware", "name": self.middleware_name},
+        });
+        (filter, format!("an ExtensionRef to Middleware {}", self.middleware_name))
+    }
+
+    fn is_our_filter(&self, auth: GatewayAuth, filter: &Node) -> bool {
+        let at = |path: &[&str]| filter.at(path).and_then(Node::str);
+        match auth {
+            GatewayAuth::ExternalAuth => at(&["externalAuth", "backendRef", "name"]) == Some(&self.service),
+            _ => {
+                at(&["extensionRef", "kind"]) == Some("Middleware")
+                    && at(&["extensionRef", "name"]) == Some(&self.middleware_name)
+            }
+        }
+    }
+
+    /// Envoy Gateway: a `SecurityPolicy` whose `extAuth` asks oauth2-proxy, one per route, added
+    /// beside it (a policy covers the whole route, so a route that mixes oauth2-proxy's own rules
+    /// with an app's is reported rather than locked in a login loop).
+    fn security_policy(&self, res: &Resource, rules: &Node, report: &mut Report) {
+        let roles: Vec<RuleRole> = rules.items().iter().filter(|r| r.is_map()).map(rule_role).collect();
+        let apps = roles.iter().filter(|r| matches!(r, RuleRole::App)).count();
+        let own = roles.iter().any(|r| matches!(r, RuleRole::OAuth2Proxy));
+        if own {
+            report.mark(OAUTH2_PROXY_INGRESS);
+        }
+        match (apps, own) {
+            (0, true) => {
+                return report
+                    .unchanged("spec.rules", "oauth2-proxy's own route: no auth in front of it (it would loop)");
+            }
+            (0, false) => return report.unchanged("spec.rules", "the route only redirects: no login in front of it"),
+            (_, true) => {
+                return report.conflict(
+                    "spec.rules",
+                    "login not added: the route serves oauth2-proxy's /oauth2 beside the app, and a SecurityPolicy \
+                     covers a whole route; give oauth2-proxy a route of its own",
+                );
+            }
+            _ => {}
+        }
+        let name = format!("{}-{}", res.id.name, self.middleware_name);
+        if name.len() > 253 {
+            return report.conflict(
+                "spec.rules",
+                "login not added: the route's name is too long to name a SecurityPolicy after it",
+            );
+        }
+        report.want(
+            json!({
+                "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+                "kind": "SecurityPolicy",
+                "metadata": {
+                    "name": name,
+                    "namespace": self.namespace,
+                    "labels": {"app.kubernetes.io/managed-by": "maia-krm"},
+                },
+                "spec": {
+                    "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": res.id.name}],
+                    "extAuth": {
+                        "headersToExtAuth": AUTH_REQUEST_HEADERS,
+                        "http": {
+                            "backendRefs": [{"name": self.service, "port": 80}],
+                            "headersToBackend": AUTH_RESPONSE_HEADERS,
+                        },
+                    },
+                },
+            }),
+            format!("the group's login (oauth2-proxy) for HTTPRoute {}", res.id.name),
+        );
     }
 
     /// A Traefik IngressRoute: the namespace's forwardAuth Middleware is appended to every
@@ -244,7 +357,7 @@ impl Patch for OAuth {
     }
 
     fn new_documents(&self, stream: &StreamSummary) -> Vec<NewDocument> {
-        if self.middleware_ref.is_none() {
+        if self.middleware_ref.is_none() && self.routes.gateway_auth() != Some(GatewayAuth::Traefik) {
             return Vec::new();
         }
         let wanted = match self.middleware_mode {

@@ -3,7 +3,9 @@
 //! here for every route API (Ingress, Traefik's IngressRoute, Gateway API's HTTPRoute), so the
 //! answers can't drift apart.
 
-use crate::config::{Config, HostPolicy};
+use serde_json::{Value as Json, json};
+
+use crate::config::{Config, GatewayAuth, GatewayRef, HostPolicy};
 
 use super::pods::group_of;
 use super::{Resource, traefik_rule};
@@ -50,9 +52,9 @@ pub struct Routes {
     namespace: String,
     jupyterhub: bool,
     /// The group's login is wanted (`oauth` on, `oauth_url` set) and how a Gateway API route can
-    /// get it: only Traefik's Gateway provider (a Middleware by ExtensionRef) so far.
+    /// get it (`gateway_auth`, or Traefik's way on the Traefik flavour).
     login_wanted: bool,
-    gateway_login: bool,
+    gateway_auth: Option<GatewayAuth>,
 }
 
 impl Routes {
@@ -64,7 +66,7 @@ impl Routes {
             namespace: config.namespace(),
             jupyterhub: config.options.oauth_jupyterhub,
             login_wanted: config.options.oauth && config.form.oauth_url.is_some(),
-            gateway_login: config.cluster.flavour().traefik,
+            gateway_auth: config.cluster.flavour().gateway_auth,
         }
     }
 
@@ -91,11 +93,11 @@ impl Routes {
     /// Whether a Gateway API route can be given the group's login here; `false` when it is
     /// wanted and no supported way exists (the route must then not be attached to a Gateway).
     pub fn gateway_login_possible(&self) -> bool {
-        !self.login_wanted || self.gateway_login
+        !self.login_wanted || self.gateway_auth.is_some()
     }
 
-    pub fn gateway_login(&self) -> bool {
-        self.gateway_login
+    pub fn gateway_auth(&self) -> Option<GatewayAuth> {
+        self.gateway_auth
     }
 
     /// Hosts compare case-insensitively, as DNS and Traefik compare them.
@@ -187,6 +189,74 @@ impl Routes {
     pub fn outside_message(&self, host: &str) -> String {
         format!("host {host} is outside {}; set to {}", self.domain, self.host)
     }
+}
+
+/// The workspace's own listeners on the cluster's Gateway (cluster key `gateway.listenerSet`),
+/// emitted by `maia-krm namespace`; its routes attach to them rather than to the Gateway.
+pub const LISTENER_SET: &str = "workspace-https";
+
+/// Where an HTTPRoute without `parentRefs` attaches: the workspace's ListenerSet, or the Gateway.
+pub fn parent_ref(gateway: &GatewayRef) -> (Json, String) {
+    if gateway.listener_set {
+        let parent = json!({"group": "gateway.networking.k8s.io", "kind": "ListenerSet", "name": LISTENER_SET});
+        return (parent, format!("attached to the workspace's ListenerSet {LISTENER_SET} on Gateway {}", gateway.name));
+    }
+    let mut parent = json!({"name": gateway.name});
+    if let Some(ns) = &gateway.namespace {
+        parent["namespace"] = json!(ns);
+    }
+    if let Some(section) = &gateway.section_name {
+        parent["sectionName"] = json!(section);
+    }
+    (parent, format!("attached to Gateway {}", gateway.name))
+}
+
+/// A cert-manager `Certificate` from the cluster's issuer, for what cert-manager does not read
+/// on its own (IngressRoutes; ListenerSets before its Gateway support covers them).
+pub fn certificate(name: &str, namespace: &str, hosts: &[String], issuer: &str) -> Json {
+    json!({
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "maia-krm"}},
+        "spec": {
+            "secretName": name,
+            "dnsNames": hosts,
+            "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer},
+        },
+    })
+}
+
+/// The workspace's ListenerSet (Gateway API v1.5): an HTTPS listener for the workspace host,
+/// and, with cert-manager, the Certificate for its secret (an explicit one: cert-manager's own
+/// ListenerSet support is alpha and off by default). The Gateway must allow ListenerSets from
+/// the namespace (`allowedListeners`).
+pub fn listener_set(config: &Config) -> Vec<Json> {
+    let Some(gateway) = config.cluster.gateway.as_ref().filter(|g| g.listener_set) else { return Vec::new() };
+    let mut parent = json!({"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway.name});
+    if let Some(ns) = &gateway.namespace {
+        parent["namespace"] = json!(ns);
+    }
+    let (ns, host, secret) = (config.namespace(), config.workspace_host(), format!("{LISTENER_SET}-tls"));
+    let mut resources = vec![json!({
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "ListenerSet",
+        "metadata": {"name": LISTENER_SET, "namespace": ns, "labels": {"app.kubernetes.io/managed-by": "maia-krm"}},
+        "spec": {
+            "parentRef": parent,
+            "listeners": [{
+                "name": "https",
+                "hostname": host,
+                "port": 443,
+                "protocol": "HTTPS",
+                "tls": {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret", "name": secret}]},
+                "allowedRoutes": {"namespaces": {"from": "Same"}},
+            }],
+        },
+    })];
+    if let Some(issuer) = &config.cluster.flavour().cert_manager_issuer {
+        resources.push(certificate(&secret, &ns, &[host], issuer));
+    }
+    resources
 }
 
 /// A Gateway API route attached to something other than Gateways (a Service: a mesh route, GAMMA):
@@ -337,13 +407,46 @@ mod ingress_route_tests {
     }
 
     #[test]
-    fn without_a_resolver_an_ingress_route_without_tls_is_reported() {
-        let (out, changes) = run(&route(APP), &config(&[("ingress_class", "traefik"), ("oauth", "false")]));
+    fn on_a_cert_manager_cluster_an_ingress_route_gets_a_certificate_of_its_own() {
+        let cfg = config(&[("ingress_class", "traefik"), ("oauth", "false")]);
+        let two_hosts = route(APP)
+            + "  - match: Host(`Minio.demo-group.maia.example.com`) || Host(`demo-group.maia.example.com`)\n    kind: Rule\n";
+        let (out, changes) = run(&two_hosts, &cfg);
+        let d = docs(&out);
+        assert_eq!(d[0]["spec"]["tls"], json!({"secretName": "app-ingressroute-tls"}));
+        assert_eq!(d[0]["spec"]["entryPoints"], json!(["websecure"]));
+        assert_eq!(d[1]["kind"], "Certificate");
+        assert_eq!(
+            d[1]["spec"],
+            json!({
+                "secretName": "app-ingressroute-tls",
+                "dnsNames": ["demo-group.maia.example.com", "minio.demo-group.maia.example.com"],
+                "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "cluster-issuer"},
+            })
+        );
+        assert_eq!(d[1]["metadata"]["namespace"], "demo-group");
+        assert!(messages(&changes, Outcome::Conflict).is_empty(), "{changes:?}");
+        let (again, changes) = run(&out, &cfg);
+        assert_eq!(again, out, "the Certificate is not added twice");
+        assert!(changes.iter().all(|c| c.outcome == Outcome::Unchanged), "{changes:?}");
+        // Hosts that can't be known or certified over HTTP-01 get no Certificate.
+        for (rule, why) in
+            [("HostRegexp(`{a:[a-z]+}.x`)", "HostRegexp"), ("Host(`*.demo-group.maia.example.com`)", "wildcard")]
+        {
+            let input = route(&format!("  - match: {rule}\n    kind: Rule\n"));
+            let (out, changes) = run(&input, &cfg);
+            assert!(!out.contains("Certificate") && !out.contains("tls:"), "{out}");
+            assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains(why)), "{changes:?}");
+        }
+        // Neither cert-manager nor a resolver: reported.
+        let (out, changes) = run(
+            &route(APP),
+            &config(&[("nginx_cluster_issuer", ""), ("ingress_class", "traefik"), ("oauth", "false")]),
+        );
         assert!(!out.contains("tls:"), "{out}");
         assert!(
-            messages(&changes, Outcome::Conflict)
-                .iter()
-                .any(|m| m.contains("cert-manager does not read IngressRoutes"))
+            messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("no certificate source")),
+            "{changes:?}"
         );
     }
 
@@ -423,6 +526,81 @@ mod ingress_route_tests {
         let (out, changes) = run(grpc, &config(TRAEFIK));
         assert_eq!(out, grpc);
         assert_eq!(changes.iter().map(|c| c.outcome).collect::<Vec<_>>(), [Outcome::Notice, Outcome::Conflict]);
+    }
+
+    #[test]
+    fn on_envoy_gateway_each_route_gets_a_security_policy_of_its_own() {
+        let envoy = [("gateway", "{name: public, namespace: gateways}"), ("gateway_auth", "envoy-gateway")];
+        let app = HTTP_ROUTE.replace("  - matches:\n    - path: {type: PathPrefix, value: /oauth2}\n    backendRefs: [{name: oauth2-proxy, port: 80}]\n", "");
+        let (out, changes) = run(&app, &config(&envoy));
+        let d = docs(&out);
+        assert_eq!(d[0]["spec"]["parentRefs"], json!([{"name": "public", "namespace": "gateways"}]));
+        assert!(d[0]["spec"]["rules"][0]["filters"].as_array().unwrap().len() == 1, "the route itself gets no filter");
+        assert_eq!(d[1]["kind"], "SecurityPolicy");
+        assert_eq!(d[1]["metadata"]["name"], "web-oauth2-proxy-auth");
+        assert_eq!(
+            d[1]["spec"],
+            json!({
+                "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "web"}],
+                "extAuth": {
+                    "headersToExtAuth": ["cookie", "x-forwarded-proto"],
+                    "http": {
+                        "backendRefs": [{"name": "oauth2-proxy", "port": 80}],
+                        "headersToBackend": ["X-Auth-Request-User", "X-Auth-Request-Email", "Authorization"],
+                    },
+                },
+            })
+        );
+        assert_eq!(d.len(), 2, "no Traefik Middleware on Envoy Gateway");
+        assert!(messages(&changes, Outcome::Conflict).is_empty(), "{changes:?}");
+        let (again, changes) = run(&out, &config(&envoy));
+        assert_eq!(again, out, "one policy per route, however often it runs");
+        assert!(changes.iter().all(|c| c.outcome == Outcome::Unchanged), "{changes:?}");
+        // A policy covers the whole route: oauth2-proxy's /oauth2 beside an app would loop.
+        let (out, changes) = run(HTTP_ROUTE, &config(&envoy));
+        assert!(!out.contains("SecurityPolicy"), "{out}");
+        assert!(messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("a route of its own")), "{changes:?}");
+        // oauth2-proxy's own route gets none.
+        let own = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: oauth2-proxy}\nspec:\n  rules:\n  - matches: [{path: {type: PathPrefix, value: /oauth2}}]\n";
+        let (out, _) = run(own, &config(&envoy));
+        assert!(!out.contains("SecurityPolicy"), "{out}");
+    }
+
+    #[test]
+    fn the_standard_external_auth_filter_goes_on_every_app_rule() {
+        let cfg = config(&[("gateway", "{name: public}"), ("gateway_auth", "external-auth")]);
+        let (out, changes) = run(HTTP_ROUTE, &cfg);
+        let d = docs(&out);
+        assert_eq!(
+            d[0]["spec"]["rules"][0]["filters"][1],
+            json!({"type": "ExternalAuth", "externalAuth": {
+                "protocol": "HTTP",
+                "backendRef": {"name": "oauth2-proxy", "port": 80},
+                "http": {
+                    "allowedHeaders": ["cookie", "x-forwarded-proto"],
+                    "allowedResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email", "Authorization"],
+                },
+            }})
+        );
+        assert!(d[0]["spec"]["rules"][1].get("filters").is_none(), "oauth2-proxy's own rule stays unguarded");
+        assert_eq!(d.len(), 1);
+        assert!(messages(&changes, Outcome::Conflict).is_empty(), "{changes:?}");
+        let (again, _) = run(&out, &cfg);
+        assert_eq!(again, out);
+    }
+
+    #[test]
+    fn with_a_listener_set_routes_attach_to_the_workspaces_listeners() {
+        let gateway = ("gateway", "{name: public, namespace: gateways, listenerSet: true}");
+        let (out, _) = run(HTTP_ROUTE, &config(&[TRAEFIK[0], TRAEFIK[1], gateway]));
+        assert_eq!(
+            docs(&out)[0]["spec"]["parentRefs"],
+            json!([{"group": "gateway.networking.k8s.io", "kind": "ListenerSet", "name": "workspace-https"}])
+        );
+        for bad in ["{name: g, listenerSet: 3}", "{name: g, listeners: true}"] {
+            let err = crate::testutil::config_error(&[("gateway", bad)]);
+            assert!(err.contains("gateway"), "{err}");
+        }
     }
 
     #[test]

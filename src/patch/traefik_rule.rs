@@ -220,6 +220,21 @@ pub fn is_host(name: &str) -> bool {
     matches!(name, "host" | "hostheader")
 }
 
+/// The hosts a rule answers (its Hosts that are not negated), lower-cased, or why they can't be known.
+pub fn hosts(rule: &str) -> Result<Vec<String>, String> {
+    let expr = parse(rule).map_err(|why| format!("rule not readable ({why})"))?;
+    let mut hosts = Vec::new();
+    for (name, args, negated) in expr.calls() {
+        if name == "hostregexp" {
+            return Err("hosts given by HostRegexp".into());
+        }
+        if is_host(name) && !negated {
+            hosts.extend(args.iter().map(|a| a.value.to_ascii_lowercase()));
+        }
+    }
+    Ok(hosts)
+}
+
 /// Whether the rule routes only oauth2-proxy's own paths (every match needs a `Path` or
 /// `PathPrefix` under `/oauth2`). A rule that can't be read is not: a login loop is the safer failure.
 pub fn serves_only_oauth2(rule: &str) -> bool {

@@ -123,6 +123,7 @@ def test_values_reproduce_the_values_the_real_charts_were_rendered_with(componen
 
 
 def test_oauth2_proxy_config_matches_the_runbook_except_its_insecure_settings():
+    # ...and its static upstream: Envoy's external auth (and Gateway API's ExternalAuth) allow only a 200.
     theirs = yaml.safe_load((CORPUS / "oauth2-proxy-7.7.8-maia.values.yaml").read_text())["config"]["configFile"]
     ours = values("oauth2-proxy")["config"]["configFile"]
     lines = lambda text: {l for l in text.splitlines() if l.strip()}
@@ -130,8 +131,12 @@ def test_oauth2_proxy_config_matches_the_runbook_except_its_insecure_settings():
         "insecure_oidc_skip_issuer_verification = true",
         "ssl_insecure_skip_verify = true",
         'whitelist_domains = [ "*",]',
+        'upstreams = [ "static://202",]',
     }
-    assert lines(ours) - lines(theirs) == {'whitelist_domains = [ ".maia.example.com",]'}
+    assert lines(ours) - lines(theirs) == {
+        'whitelist_domains = [ ".maia.example.com",]',
+        'upstreams = [ "static://200",]',
+    }
 
 
 def test_jupyterhub_values_carry_users_resources_gpu_and_the_shared_volume():
