@@ -4,7 +4,7 @@
 use serde_json::{Value as Json, json};
 
 use super::values::{MLFLOW_RELEASE, MYSQL_RELEASE};
-use crate::config::Config;
+use crate::config::{Config, GatewayAuth};
 
 /// One install step: what it installs, what must be installed first, and how.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,9 +90,13 @@ pub fn steps(config: &Config, config_args: &[String]) -> Vec<Step> {
         .into_iter()
         .map(|(component, depends_on, release, chart)| {
             let commands = match (component, chart) {
-                ("namespace", _) => vec![
-                    format!("maia-krm namespace {cfg} | kubectl apply -f -   # registry password from MAIA_REGISTRY_PASSWORD"),
-                ],
+                ("namespace", _) => {
+                    let mut commands = gateway_setup(config);
+                    commands.push(format!(
+                        "maia-krm namespace {cfg} | kubectl apply -f -   # registry password from MAIA_REGISTRY_PASSWORD"
+                    ));
+                    commands
+                }
                 ("kubeflow", _) => vec![
                     "mkdir -p kubeflow".into(),
                     format!("maia-krm values kubeflow {cfg} > kubeflow/kustomization.yaml"),
@@ -124,6 +128,35 @@ pub fn steps(config: &Config, config_args: &[String]) -> Vec<Step> {
             Step { component, depends_on, commands }
         })
         .collect()
+}
+
+/// What the platform team sets up once on the cluster's Gateway before a workspace's routes can
+/// serve (shell comments: the Gateway is the platform's, not the workspace's).
+fn gateway_setup(config: &Config) -> Vec<String> {
+    let Some(gateway) = &config.cluster.gateway else { return Vec::new() };
+    let at = match &gateway.namespace {
+        Some(ns) => format!("{ns}/{}", gateway.name),
+        None => gateway.name.clone(),
+    };
+    let mut notes = vec![if gateway.listener_set {
+        format!(
+            "# once per cluster: Gateway {at} allows ListenerSets from this namespace \
+             (spec.allowedListeners.namespaces; Gateway API v1.5+); `maia-krm namespace` adds the workspace's"
+        )
+    } else {
+        format!("# once per cluster: Gateway {at} has an HTTPS listener covering {}", config.workspace_host())
+    }];
+    notes.push(match config.cluster.flavour().gateway_auth {
+        Some(GatewayAuth::Traefik) => {
+            "# once per cluster: Traefik's Gateway provider runs with its Kubernetes CRD provider (for the Middleware)".into()
+        }
+        Some(GatewayAuth::EnvoyGateway) => "# once per cluster: Envoy Gateway v1.1+ (SecurityPolicy targetRefs, extAuth backendRefs)".into(),
+        Some(GatewayAuth::ExternalAuth) => {
+            "# once per cluster: Gateway API's experimental-channel HTTPRoute CRD (v1.4+) and an implementation with ExternalAuth".into()
+        }
+        None => "# no gateway_auth: HTTPRoutes get no login, and routes without parentRefs are not attached".into(),
+    });
+    notes
 }
 
 /// The steps as text: a commented shell script.

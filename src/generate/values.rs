@@ -274,7 +274,20 @@ impl<'c> Workspace<'c> {
         if let Some(class) = &self.c.cluster.ingress_class {
             ingress["ingressClassName"] = json!(class);
         }
-        Ok(json!({
+        // Where the cluster routes with Gateway API, the chart's own HTTPRoute (z2jh 4.3.0+; its
+        // template fixes `kind: Gateway`, so it attaches to the Gateway even with a ListenerSet).
+        let http_route = self.c.cluster.gateway.as_ref().map(|g| {
+            ingress = json!({"enabled": false});
+            let mut gateway = json!({"name": g.name});
+            if let Some(ns) = &g.namespace {
+                gateway["namespace"] = json!(ns);
+            }
+            if let Some(section) = &g.section_name {
+                gateway["sectionName"] = json!(section);
+            }
+            json!({"enabled": true, "hostnames": [self.host], "gateway": gateway})
+        });
+        let mut values = json!({
             "hub": {
                 "config": {
                     "JupyterHub": {"authenticator_class": "generic-oauth", "admin_access": true},
@@ -316,7 +329,11 @@ impl<'c> Workspace<'c> {
             },
             "imagePullSecrets": [self.c.cluster.image_pull_secret],
             "cull": {"timeout": 28800},
-        }))
+        });
+        if let Some(route) = http_route {
+            values["httpRoute"] = route;
+        }
+        Ok(values)
     }
 
     fn label_studio(&self) -> Json {

@@ -1,5 +1,7 @@
-//! OAuth: puts oauth2-proxy (served at `https://<oauth_url>/oauth2`) in front of every Ingress and
-//! Traefik IngressRoute (routes: see `routes`; an IngressRoute gets the Middleware on each route).
+//! OAuth: puts oauth2-proxy (served at `https://<oauth_url>/oauth2`) in front of every route (see
+//! `routes`): Ingress as below; an IngressRoute gets the Middleware on each route; an HTTPRoute
+//! gets it the way its Gateway implementation takes it (`gateway_auth`: Traefik's ExtensionRef,
+//! Gateway API's ExternalAuth filter, or an Envoy Gateway SecurityPolicy beside the route).
 //!
 //! - nginx (`nginx_cluster_issuer` set, or an nginx `ingress_class`): `auth-url` pointing at the
 //!   oauth2-proxy Service, `auth-signin` at `oauth_url`, and (option `oauth_response_headers`)

@@ -295,3 +295,40 @@ def test_the_plans_kubeflow_step_patches_notebooks_and_training_jobs(tmp_path):
     assert sorted(d["kind"] for d in docs) == ["Notebook", "PyTorchJob"]
     for d in docs:
         check_promises(d, oracle_config("nginx"))
+
+
+# --- Gateway API -------------------------------------------------------------------------------
+
+def gateway_config(tmp_path, **data):
+    config = yaml.safe_load(open(WORKSPACE).read())
+    config["data"].update(data)
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_on_a_gateway_cluster_jupyterhub_uses_its_charts_http_route(tmp_path):
+    """z2jh 4.3.0+ values (`httpRoute.enabled/hostnames/gateway.{name,namespace,sectionName}`; the
+    chart's templates/httproute.yaml and changelog, jupyterhub/zero-to-jupyterhub-k8s @b9b5fb77, @0202b918)."""
+    config = gateway_config(tmp_path, gateway="{name: public, namespace: gateways, sectionName: websecure}")
+    hub = yaml.safe_load(maia("values", "jupyterhub", "--config", config).stdout)
+    assert hub["ingress"] == {"enabled": False}
+    host = values("jupyterhub")["ingress"]["hosts"][0]
+    assert hub["httpRoute"] == {
+        "enabled": True,
+        "hostnames": [host],
+        "gateway": {"name": "public", "namespace": "gateways", "sectionName": "websecure"},
+    }
+    assert "httpRoute" not in values("jupyterhub"), "Ingress clusters keep the Ingress"
+
+
+def test_the_plan_says_what_the_platform_sets_up_once_on_the_gateway(tmp_path):
+    config = gateway_config(tmp_path, gateway="{name: public, namespace: gateways, listenerSet: true}",
+                            gateway_auth="envoy-gateway")
+    steps = json.loads(maia("plan", "--config", config, "-o", "json").stdout)
+    first = steps[0]["commands"]
+    assert first[0].startswith("# once per cluster: Gateway gateways/public allows ListenerSets"), first
+    assert "Envoy Gateway v1.1+" in first[1]
+    assert first[2].startswith("maia-krm namespace")
+    plain = json.loads(maia("plan", "--config", WORKSPACE, "-o", "json").stdout)
+    assert plain[0]["commands"][0].startswith("maia-krm namespace")
