@@ -18,6 +18,13 @@ pub struct Cli {
     /// Print each change made, and each change skipped and why, to stderr.
     #[arg(long)]
     pub explain: bool,
+    /// Write nothing; exit 1 when maia-krm would change the input (for CI gates).
+    #[arg(long)]
+    pub check: bool,
+    /// Print a unified diff per changed document instead of the stream (with --check: and exit 1
+    /// when there is one).
+    #[arg(long)]
+    pub diff: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -70,6 +77,19 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Report every route (host, path, backend, TLS, login) and pod template (pull secret, shared
+    /// volume) of rendered manifests or `kubectl get -o yaml` output, and each gap with the patch
+    /// that closes it. Exit 0: the policy holds; 1: a route lacks TLS or login, or a pod the pull
+    /// secret; 2: bad input or config.
+    Audit {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Files to read (default: stdin).
+        files: Vec<PathBuf>,
+        /// table: for people (colour on a terminal unless NO_COLOR); json; krm: a ResourceList with results.
+        #[arg(short, long, value_enum, default_value_t = AuditFormat::Table)]
+        output: AuditFormat,
+    },
     /// Print the ordered install steps.
     Plan {
         #[command(flatten)]
@@ -84,6 +104,13 @@ pub enum Command {
         #[arg(long, default_value = "https://git.example.com/maia/workspaces.git")]
         repo: String,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    Krm,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq)]

@@ -39,6 +39,17 @@ pub fn exit_code(result: &Result<bool>) -> u8 {
     }
 }
 
+/// The exit code of `audit`, which keeps 1 for "the policy is broken" (`Ok(false)`): bad input
+/// or config is 2 there.
+pub fn audit_exit_code(result: &Result<bool>) -> u8 {
+    match result {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(_) => 2,
+    }
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.document > 0 {

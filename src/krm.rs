@@ -96,7 +96,8 @@ fn has_settings(fc: &Json) -> bool {
 
 /// A change as a KRM result: info for a change made, warning for a conflict left alone. Things
 /// already as wanted are not results (a second run would otherwise repeat every one).
-fn result(c: &Change) -> Option<Json> {
+/// A change as a KRM result (`None` for what needs no saying: unchanged, disabled).
+pub fn result(c: &Change) -> Option<Json> {
     let severity = match c.outcome {
         Outcome::Changed | Outcome::Notice => "info",
         Outcome::Conflict => "warning",

@@ -3,8 +3,12 @@
 //!
 //! Reader → filters → writer: [`stream`] reads documents keeping their text, [`patch`] holds one
 //! filter per edit, [`pipeline`] runs them, and [`stream::write`] puts the stream back together.
+//! [`audit`] reports a workspace's exposure from the same rule books, and [`diff`] shows a run's
+//! changes per document.
 
+pub mod audit;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod explain;
 pub mod generate;

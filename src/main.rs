@@ -3,12 +3,13 @@
 
 mod cli;
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, ConfigArgs, FormCommand, PlanFormat};
+use cli::{AuditFormat, Cli, Command, ConfigArgs, FormCommand, PlanFormat};
 use maia_krm::config::Config;
 use maia_krm::error::{Error, Result};
 use maia_krm::generate::{
@@ -18,15 +19,27 @@ use maia_krm::generate::{
 };
 use maia_krm::stream::Limits;
 use maia_krm::stream::edit::block_document;
-use maia_krm::{explain, pipeline, stream};
+use maia_krm::{diff, explain, pipeline, stream};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        None => render(&cli),
-        Some(command) => run_command(command).map(|()| true),
+    let (result, code) = match &cli.command {
+        None => {
+            let result = render(&cli);
+            let code = maia_krm::error::exit_code(&result);
+            (result, code)
+        }
+        Some(Command::Audit { config, files, output }) => {
+            let result = audit(config, files, *output);
+            let code = maia_krm::error::audit_exit_code(&result);
+            (result, code)
+        }
+        Some(command) => {
+            let result = run_command(command).map(|()| true);
+            let code = maia_krm::error::exit_code(&result);
+            (result, code)
+        }
     };
-    let code = maia_krm::error::exit_code(&result);
     if let Err(e) = &result
         && code != 0
     {
@@ -63,8 +76,55 @@ fn render(args: &Cli) -> Result<bool> {
     if let Some(error) = &out.failed {
         eprintln!("maia-krm: bad config: {error}");
     }
+    if args.check || args.diff {
+        let diff = diff::unified(text, &out);
+        if args.diff {
+            write_out(|w| w.write_all(diff.as_bytes()))?;
+        }
+        if args.check && !diff.is_empty() {
+            eprintln!("maia-krm: --check: the output would differ from the input");
+        }
+        let differs = args.check && !diff.is_empty();
+        return Ok(out.failed.is_none() && !differs);
+    }
     write_out(|w| stream::write(w, &out.documents, &out.new_documents))?;
     Ok(out.failed.is_none())
+}
+
+/// `audit`: each file (or stdin) through the same dry run and rule books, one report for all.
+fn audit(args: &ConfigArgs, files: &[PathBuf], format: AuditFormat) -> Result<bool> {
+    let config = pipeline::require(load_config(args))?;
+    let mut report = maia_krm::audit::Audit::default();
+    let inputs: Vec<(String, Vec<u8>)> = if files.is_empty() {
+        let mut input = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut input)?;
+        vec![("-".into(), input)]
+    } else {
+        let read = |f: &PathBuf| std::fs::read(f).map(|bytes| (f.display().to_string(), bytes));
+        files.iter().map(read).collect::<std::io::Result<_>>()?
+    };
+    for (source, bytes) in &inputs {
+        let text = stream::decode(bytes, &config.options.limits)?;
+        maia_krm::audit::audit(source, text, &config, &mut report).map_err(|e| match e {
+            Error::Input(mut e) if source != "-" => {
+                e.message = format!("{} (in {source})", e.message);
+                Error::Input(e)
+            }
+            e => e,
+        })?;
+    }
+    let output = match format {
+        AuditFormat::Table => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            maia_krm::audit::to_table(&report, std::io::stdout().is_terminal() && !no_color)
+        }
+        AuditFormat::Json => {
+            format!("{}\n", serde_json::to_string_pretty(&maia_krm::audit::to_json(&report)).expect("audit serialises"))
+        }
+        AuditFormat::Krm => block_document(&maia_krm::audit::to_krm(&report)),
+    };
+    write_out(|w| w.write_all(output.as_bytes()))?;
+    Ok(report.ok())
 }
 
 fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
@@ -137,6 +197,7 @@ fn run_command(command: &Command) -> Result<()> {
                 (v, Format::Yaml) => block_document(&v),
             }
         }
+        Command::Audit { .. } => unreachable!("audit has its own exit codes (main)"),
         Command::Plan { config: args, output, argocd, repo } => {
             let config = pipeline::require(load_config(args))?;
             if *argocd {
