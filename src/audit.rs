@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 use crate::config::Config;
 use crate::error::{Error, InputError};
 use crate::patch::pods::{PodRules, PullSecrets};
-use crate::patch::routes::{self, Api, Routes};
+use crate::patch::routes::{self, Api, Login, Routes};
 use crate::patch::{self, Change, Outcome, Resource, ResourceId, traefik_rule};
 use crate::pipeline;
 use crate::stream;
@@ -59,6 +59,8 @@ pub struct Audit {
     pub routes: Vec<RouteRow>,
     pub pods: Vec<PodRow>,
     pub gaps: Vec<Gap>,
+    /// Resources in other namespaces (`kubectl get -A`): not the workspace's, not audited.
+    pub outside: usize,
 }
 
 impl Audit {
@@ -74,12 +76,18 @@ pub fn audit(source: &str, input: &str, config: &Config, audit: &mut Audit) -> R
     if let Some(error) = dry_run.failed {
         return Err(Error::Config(error));
     }
+    let routes = Routes::new(config);
     let gap = |c: Change| {
         let closes = c.outcome == Outcome::Changed;
         Gap { source: source.to_string(), change: c, closes }
     };
     audit.gaps.extend(
-        dry_run.changes.into_iter().filter(|c| matches!(c.outcome, Outcome::Changed | Outcome::Conflict)).map(gap),
+        dry_run
+            .changes
+            .into_iter()
+            .filter(|c| matches!(c.outcome, Outcome::Changed | Outcome::Conflict))
+            .filter(|c| routes.in_workspace(c.resource.namespace.as_deref()))
+            .map(gap),
     );
     let mut limits = config.options.limits.clone();
     limits.max_document_bytes = limits.max_stream_bytes; // a List is one document
@@ -102,25 +110,18 @@ pub fn audit(source: &str, input: &str, config: &Config, audit: &mut Audit) -> R
         })?;
         resources.extend(list.into_iter().map(|r| (*index, r)));
     }
-    let guarded: HashSet<String> = resources.iter().flat_map(|(_, r)| security_policy_targets(r)).collect();
+    let login = Login::new(config);
+    let guarded: HashSet<String> = resources.iter().flat_map(|(_, r)| login.policy_targets(r)).collect();
     let reader = Reader::new(config, source, guarded);
     for (document, res) in &resources {
+        if !routes.in_workspace(res.id.namespace.as_deref()) {
+            audit.outside += 1;
+            continue;
+        }
         reader.routes(*document, res, &mut audit.routes);
         reader.pods(*document, res, &mut audit.pods);
     }
     Ok(())
-}
-
-/// The HTTPRoutes an Envoy Gateway SecurityPolicy with external auth guards.
-fn security_policy_targets(res: &Resource) -> Vec<String> {
-    if res.id.kind != "SecurityPolicy" || res.node.at(&["spec", "extAuth"]).is_none() {
-        return Vec::new();
-    }
-    let refs = res.node.at(&["spec", "targetRefs"]).map(Node::items).unwrap_or_default();
-    refs.iter()
-        .filter(|r| r.get("kind").and_then(Node::str) == Some("HTTPRoute"))
-        .filter_map(|r| r.get("name").and_then(Node::str).map(str::to_string))
-        .collect()
 }
 
 /// Reads rows the way the patches read resources.
@@ -132,13 +133,15 @@ struct Reader {
     pull_secret: String,
     pull_secret_wanted: bool,
     claim: String,
-    middleware: String,
-    oauth2_proxy_service: String,
+    login: Login,
     /// HTTPRoutes a SecurityPolicy in the input guards.
     guarded: HashSet<String>,
 }
 
 const NONE: &str = "NONE";
+/// TLS without a certificate of the route's own: the controller's default (often the platform's
+/// wildcard certificate, else a self-signed one).
+const DEFAULT_CERTIFICATE: &str = "the controller's default certificate";
 
 impl Reader {
     fn new(config: &Config, source: &str, guarded: HashSet<String>) -> Self {
@@ -151,8 +154,7 @@ impl Reader {
             pull_secret: config.cluster.image_pull_secret.clone(),
             pull_secret_wanted: o.pull_secret,
             claim: o.shared_claim.clone(),
-            middleware: o.middleware_name.clone(),
-            oauth2_proxy_service: o.oauth2_proxy_service.clone(),
+            login: Login::new(config),
             guarded,
         }
     }
@@ -204,12 +206,11 @@ impl Reader {
         let resolver = res.annotation("traefik.ingress.kubernetes.io/router.tls.certresolver");
         let issuer = res.annotation("cert-manager.io/cluster-issuer").or(res.annotation("cert-manager.io/issuer"));
         let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
-        let ours = format!("-{}@kubernetescrd", self.middleware);
         let login = if routes::ingress_serves_oauth2(res) {
             "oauth2-proxy itself".to_string()
-        } else if res.annotation("nginx.ingress.kubernetes.io/auth-url").is_some_and(|u| u.contains("/oauth2/auth")) {
+        } else if res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url()) {
             "oauth2-proxy (nginx auth-url)".into()
-        } else if middlewares.split(',').any(|m| m.trim().ends_with(&ours)) {
+        } else if self.login.in_middleware_list(middlewares) {
             "oauth2-proxy (Traefik Middleware)".into()
         } else {
             self.unguarded(res)
@@ -219,14 +220,14 @@ impl Reader {
             let covering = tls_entries.iter().find(|e| {
                 e.get("hosts").map(Node::items).unwrap_or_default().iter().any(|h| h.str().is_some() && h.str() == host)
             });
+            let router_tls = res.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true");
             let mut tls = match (covering, resolver) {
                 (Some(entry), _) => match entry.get("secretName").and_then(Node::str) {
                     Some(secret) => format!("secret {secret}"),
-                    None => resolver.map_or("entry without a secret".into(), |r| format!("resolver {r}")),
+                    None => resolver.map_or(DEFAULT_CERTIFICATE.into(), |r| format!("resolver {r}")),
                 },
-                (None, Some(r)) if res.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true") => {
-                    format!("resolver {r}")
-                }
+                (None, Some(r)) if router_tls => format!("resolver {r}"),
+                (None, None) if router_tls => DEFAULT_CERTIFICATE.into(),
                 _ => NONE.into(),
             };
             if let (Some(issuer), true) = (issuer, tls.starts_with("secret")) {
@@ -254,21 +255,15 @@ impl Reader {
             Some(t) => match (t.get("secretName").and_then(Node::str), t.get("certResolver").and_then(Node::str)) {
                 (Some(secret), _) => format!("secret {secret}"),
                 (None, Some(resolver)) => format!("resolver {resolver}"),
-                (None, None) => "Traefik's default certificate".into(),
+                (None, None) => DEFAULT_CERTIFICATE.into(),
             },
         };
-        let qualified =
-            format!("{}-{}@kubernetescrd", res.id.namespace.as_deref().unwrap_or_default(), self.middleware);
         for route in res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default() {
             let rule = route.get("match").and_then(Node::str).unwrap_or_default();
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
             let login = if traefik_rule::serves_only_oauth2(rule) {
                 "oauth2-proxy itself".to_string()
-            } else if listed
-                .iter()
-                .filter_map(|m| m.get("name").and_then(Node::str))
-                .any(|n| n == self.middleware || n == qualified)
-            {
+            } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
                 "oauth2-proxy (Traefik Middleware)".into()
             } else {
                 self.unguarded(res)
@@ -306,17 +301,11 @@ impl Reader {
         let policy = self.guarded.contains(&res.id.name);
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let filters = rule.get("filters").map(Node::items).unwrap_or_default();
-            let ours = |f: &&Node| {
-                (f.at(&["extensionRef", "kind"]).and_then(Node::str) == Some("Middleware")
-                    && f.at(&["extensionRef", "name"]).and_then(Node::str) == Some(&self.middleware))
-                    || f.at(&["externalAuth", "backendRef", "name"]).and_then(Node::str)
-                        == Some(&self.oauth2_proxy_service)
-            };
             let login = if routes::http_rule_serves_only_oauth2(rule) {
                 "oauth2-proxy itself".to_string()
             } else if routes::http_rule_only_redirects(rule) {
                 "redirect only".into()
-            } else if filters.iter().any(|f| ours(&f)) {
+            } else if filters.iter().any(|f| self.login.is_filter(f)) {
                 "oauth2-proxy (filter)".into()
             } else if policy {
                 "oauth2-proxy (SecurityPolicy)".into()
@@ -410,6 +399,7 @@ pub fn to_json(audit: &Audit) -> Json {
     };
     json!({
         "ok": audit.ok(),
+        "outside_workspace": audit.outside,
         "routes": audit.routes.iter().map(|r| json!({
             "source": r.source, "document": r.document, "resource": id(&r.resource),
             "host": r.host, "path": r.path, "backend": r.backend, "tls": r.tls, "login": r.login, "problems": r.problems,
@@ -518,6 +508,12 @@ pub fn to_table(audit: &Audit, colour: bool) -> String {
     let exposed = audit.routes.iter().filter(|r| !r.problems.is_empty()).count();
     let unsecreted = audit.pods.iter().filter(|p| !p.problems.is_empty()).count();
     let closable = audit.gaps.iter().filter(|g| g.closes).count();
+    if audit.outside > 0 {
+        out.push_str(&format!(
+            "\n{} resource(s) in other namespaces: not the workspace's, not audited\n",
+            audit.outside
+        ));
+    }
     let verdict = if audit.ok() { paint("policy holds".into(), "32") } else { paint("POLICY BROKEN".into(), "31;1") };
     out.push_str(&format!(
         "\n{verdict}: {} route(s), {exposed} without TLS or login; {} pod template(s), {unsecreted} without the pull secret; {} gap(s), {closable} closed by maia-krm\n",
@@ -600,5 +596,67 @@ mod tests {
         let row = &report(route, &[("nginx_cluster_issuer", ""), ("ingress_class", "traefik")]).routes[0];
         assert_eq!(row.host, "a.maia.example.com");
         assert_eq!(row.problems, ["served without TLS", "served without the group's login"]);
+    }
+
+    #[test]
+    fn only_the_workspaces_own_login_counts() {
+        let policy = |ns: &str, backend: &str| {
+            format!(
+                "---\napiVersion: gateway.envoyproxy.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {{name: p, namespace: {ns}}}\nspec:\n  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}}]\n  extAuth:\n    http:\n      backendRefs: [{{name: {backend}, port: 80}}]\n"
+            )
+        };
+        for (ns, backend) in [("other-group", "oauth2-proxy"), ("demo-group", "some-other-authz")] {
+            let row = &report(&(ROUTE.to_string() + &policy(ns, backend)), ENVOY).routes[0];
+            assert_eq!(row.login, NONE, "{ns} {backend}");
+        }
+        assert_eq!(
+            report(&(ROUTE.to_string() + &policy("demo-group", "oauth2-proxy")), ENVOY).routes[0].login,
+            "oauth2-proxy (SecurityPolicy)"
+        );
+        let ingress = |annotations: &str| {
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: a\n  annotations: {{{annotations}}}\nspec:\n  rules:\n  - host: demo-group.maia.example.com\n    http:\n      paths: [{{path: /, backend: {{service: {{name: a, port: {{number: 80}}}}}}}}]\n"
+            )
+        };
+        for other in [
+            "traefik.ingress.kubernetes.io/router.middlewares: other-group-oauth2-proxy-auth@kubernetescrd",
+            "nginx.ingress.kubernetes.io/auth-url: http://oauth2-proxy.other-group.svc.cluster.local/oauth2/auth",
+        ] {
+            assert_eq!(report(&ingress(other), &[]).routes[0].login, NONE, "{other}");
+        }
+        let ours = "traefik.ingress.kubernetes.io/router.middlewares: demo-group-oauth2-proxy-auth@kubernetescrd";
+        assert_eq!(report(&ingress(ours), &[]).routes[0].login, "oauth2-proxy (Traefik Middleware)");
+        let route = |entry: &str| {
+            format!(
+                "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {{name: r}}\nspec:\n  tls: {{certResolver: le}}\n  routes:\n  - match: Host(`demo-group.maia.example.com`)\n    kind: Rule\n    middlewares: [{entry}]\n"
+            )
+        };
+        assert_eq!(report(&route("{name: oauth2-proxy-auth, namespace: other-group}"), &[]).routes[0].login, NONE);
+        let qualified = report(&route("{name: demo-group-oauth2-proxy-auth@kubernetescrd}"), &[]);
+        assert_eq!(qualified.routes[0].login, "oauth2-proxy (Traefik Middleware)");
+        assert!(qualified.ok(), "{:?}", qualified.routes);
+    }
+
+    #[test]
+    fn other_namespaces_are_counted_not_audited() {
+        let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: networking.k8s.io/v1\n  kind: Ingress\n  metadata: {name: grafana, namespace: monitoring}\n  spec:\n    rules:\n    - host: grafana.example.com\n      http:\n        paths: [{path: /, backend: {service: {name: g, port: {number: 80}}}}]\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: dns, namespace: kube-system}\n  spec:\n    containers: [{name: c, image: i}]\n";
+        let r = report(list, &[]);
+        assert!(r.routes.is_empty() && r.pods.is_empty() && r.gaps.is_empty(), "{r:?}");
+        assert_eq!(r.outside, 2);
+        assert!(r.ok());
+    }
+
+    #[test]
+    fn tls_by_the_controllers_default_certificate_is_tls() {
+        let ingress = |annotations: &str, tls: &str| {
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: a\n  annotations: {{{annotations}}}\nspec:\n{tls}  rules:\n  - host: demo-group.maia.example.com\n    http:\n      paths: [{{path: /, backend: {{service: {{name: a, port: {{number: 80}}}}}}}}]\n"
+            )
+        };
+        let no_secret = ingress("", "  tls: [{hosts: [demo-group.maia.example.com]}]\n");
+        assert_eq!(report(&no_secret, &[("oauth", "false")]).routes[0].tls, DEFAULT_CERTIFICATE);
+        let router = ingress("traefik.ingress.kubernetes.io/router.tls: \"true\"", "");
+        assert_eq!(report(&router, &[("oauth", "false")]).routes[0].tls, DEFAULT_CERTIFICATE);
+        assert_eq!(report(&ingress("", ""), &[("oauth", "false")]).routes[0].problems, ["served without TLS"]);
     }
 }

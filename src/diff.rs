@@ -12,13 +12,19 @@ use crate::stream;
 pub fn unified(input: &str, out: &Transformed) -> String {
     let docs = stream::documents(input);
     let mut text = String::new();
-    for (doc, new) in docs.iter().zip(&out.documents) {
-        if doc.text == new.as_ref() {
+    let last = out.documents.len().saturating_sub(1);
+    for (i, (doc, new)) in docs.iter().zip(&out.documents).enumerate() {
+        // Added documents need the last one to end its line (`stream::write` adds the break).
+        let new = match new.as_ref() {
+            n if i == last && !out.new_documents.is_empty() && !n.is_empty() && !n.ends_with('\n') => format!("{n}\n"),
+            n => n.to_string(),
+        };
+        if doc.text == new {
             continue;
         }
         let name = doc.file().map_or_else(|| format!("document {}", doc.index), str::to_string);
         let what = changed_resources(&out.changes, doc.index);
-        push_diff(&mut text, doc.text, new, &format!("a/{name}{what}"), &format!("b/{name}{what}"));
+        push_diff(&mut text, doc.text, &new, &format!("a/{name}{what}"), &format!("b/{name}{what}"));
     }
     let added = out.changes.iter().filter(|c| c.document == docs.len() + 1 && c.outcome == Outcome::Changed);
     for (new, change) in out.new_documents.iter().zip(added) {
@@ -65,5 +71,19 @@ mod tests {
         let output = out.documents.concat();
         let again = pipeline::run(&output, Some(Ok(config(&[]))), 1).unwrap();
         assert_eq!(unified(&output, &again), "", "nothing left to change");
+    }
+
+    #[test]
+    fn the_line_break_before_an_added_document_is_in_the_diff() {
+        let cfg = config(&[("gateway", "{name: g}"), ("gateway_auth", "envoy-gateway")]);
+        let input = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: web}\nspec:\n  hostnames: [demo-group.maia.example.com]\n  parentRefs: [{name: g}]\n  rules: [{backendRefs: [{name: web, port: 80}]}]";
+        let out = pipeline::run(input, Some(Ok(cfg)), 1).unwrap();
+        let diff = unified(input, &out);
+        assert!(diff.starts_with("--- a/document 1\n+++ b/document 1\n"), "{diff}");
+        assert!(
+            diff.contains("\\ No newline at end of file\n+  rules: [{backendRefs: [{name: web, port: 80}]}]\n"),
+            "{diff}"
+        );
+        assert!(diff.contains("--- /dev/null\n+++ b/(added) SecurityPolicy web-oauth2-proxy-auth\n"), "{diff}");
     }
 }

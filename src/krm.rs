@@ -61,10 +61,13 @@ pub fn finish(
         new_items.push(new.value);
         changes.push(new.change);
     }
-    let results: Vec<Json> = match failed {
+    let mut results: Vec<Json> = match failed {
         Some(message) => vec![json!({"message": message, "severity": "error"})],
         None => so_far.iter().chain(changes.iter()).filter_map(result).collect(),
     };
+    // A list that went through maia-krm before keeps its results: the same ones are not added twice.
+    let earlier: Vec<Json> = root.get("results").map(Node::items).unwrap_or_default().iter().map(to_json).collect();
+    results.retain(|r| !earlier.contains(r));
     if root.get("kind").and_then(Node::str) == Some("List") {
         if let Some(kind) = root.get("kind") {
             edits.replace_scalar(kind, "ResourceList");
@@ -221,5 +224,14 @@ mod tests {
         assert!(is_resource_list("apiVersion: v1\nkind: List\nitems: []\n", true));
         assert!(!is_resource_list("apiVersion: v1\nkind: List\nitems: []\n", false));
         assert!(!is_resource_list("kind: ResourceList\n---\nkind: Pod\n", true));
+    }
+
+    #[test]
+    fn a_list_run_twice_keeps_its_results_once() {
+        let list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n  data: {group_ID: demo, domain: maia.example.com}\nitems:\n- apiVersion: gateway.networking.k8s.io/v1\n  kind: GRPCRoute\n  metadata: {name: g}\n  spec: {hostnames: [g.local]}\n";
+        let once = crate::pipeline::run(list, None, 1).unwrap().documents.concat();
+        assert!(once.contains("results:"), "{once}");
+        let twice = crate::pipeline::run(&once, None, 1).unwrap().documents.concat();
+        assert_eq!(twice, once);
     }
 }

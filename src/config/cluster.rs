@@ -191,6 +191,10 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
     };
     let keycloak = keycloak(&mut f);
     let gateway = gateway(&mut f);
+    if gateway.as_ref().is_some_and(|g| g.listener_set) && url_type == UrlType::Subpath {
+        // Every workspace's listener would claim the bare domain on the same Gateway port.
+        f.fail("gateway.listenerSet", "needs url_type subdomain (with subpath every workspace shares one host)");
+    }
     let gateway_auth = match f.choice("gateway_auth", &["traefik", "envoy-gateway", "external-auth"], "") {
         "traefik" => Some(GatewayAuth::Traefik),
         "envoy-gateway" => Some(GatewayAuth::EnvoyGateway),

@@ -27,7 +27,6 @@ use crate::stream::tree::Node;
 
 pub struct IngressTls {
     routes: Routes,
-    namespace: String,
     cert_manager: bool,
     issuer: Option<String>,
     resolver: Option<String>,
@@ -42,7 +41,6 @@ impl IngressTls {
         let flavour = c.flavour();
         IngressTls {
             routes: Routes::new(config),
-            namespace: config.namespace(),
             cert_manager: flavour.cert_manager_issuer.is_some(),
             issuer: flavour.cert_manager_issuer.clone(),
             resolver: flavour.traefik_resolver.clone(),
@@ -275,17 +273,19 @@ impl IngressTls {
         };
         let ws = &self.routes.host;
         let field = "spec.hostnames";
+        // The route's hostnames once this patch is done (none: every host of its listener).
+        let mut hostnames: Vec<&str> = Vec::new();
         match spec.get("hostnames").filter(|h| !h.is_null()) {
             Some(list) if !list.is_seq() => report.conflict(field, "not a list; left alone"),
             Some(list) if !list.items().is_empty() => {
-                let mut listed: Vec<&str> = list.items().iter().filter_map(Node::str).collect();
+                hostnames = list.items().iter().filter_map(Node::str).collect();
                 for (i, host) in list.items().iter().enumerate() {
                     let Some(h) = host.str() else { continue };
                     if self.routes.host_change(Some(h)) != HostChange::Replace {
                         continue;
                     }
                     let field = format!("{field}[{i}]");
-                    if listed.contains(&ws.as_str()) {
+                    if hostnames.contains(&ws.as_str()) {
                         report.conflict(
                             &field,
                             format!("{h} is outside the domain, and {ws} is listed already; left alone"),
@@ -293,7 +293,7 @@ impl IngressTls {
                     } else {
                         edits.replace_scalar(host, ws);
                         report.changed(&field, self.routes.outside_message(h));
-                        listed.push(ws);
+                        hostnames.iter_mut().filter(|n| **n == h).for_each(|n| *n = ws);
                     }
                 }
             }
@@ -320,6 +320,19 @@ impl IngressTls {
                 field,
                 "not attached to the Gateway: the group's login can't be added here (set the cluster key gateway_auth)",
             );
+        }
+        if gateway.listener_set {
+            // The workspace's listener answers its host only; another host would attach and never serve.
+            let other: Vec<&str> = hostnames.into_iter().filter(|h| !h.eq_ignore_ascii_case(ws)).collect();
+            if !other.is_empty() {
+                return report.conflict(
+                    field,
+                    format!(
+                        "not attached: the workspace's ListenerSet serves {ws} only, not {}; give the route parentRefs",
+                        other.join(", ")
+                    ),
+                );
+            }
         }
         let (parent, message) = routes::parent_ref(gateway);
         match add_items(edits, spec, "parentRefs", vec![parent]) {
@@ -447,7 +460,7 @@ impl IngressTls {
             }
             Ok(hosts) => {
                 report.want(
-                    routes::certificate(&name, &self.namespace, &hosts, issuer),
+                    routes::certificate(&name, res.id.namespace.as_deref(), &hosts, issuer),
                     format!("added for IngressRoute {}: cert-manager does not read IngressRoutes", res.id.name),
                 );
                 return Some(name);

@@ -268,7 +268,10 @@ pub fn new_documents(patches: &[Box<dyn Patch + '_>], stream: &StreamSummary) ->
             new.change.outcome = Outcome::Unchanged;
             new.change.message = format!("in the stream already ({})", new.change.message);
             present.push(new.change);
-        } else if !added.iter().any(|a| a.change.resource.kind == id.kind && a.change.resource.name == id.name) {
+        } else if !added.iter().any(|a| {
+            let a = &a.change.resource;
+            a.kind == id.kind && a.name == id.name && a.namespace == id.namespace
+        }) {
             added.push(new);
         }
     }

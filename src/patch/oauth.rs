@@ -17,7 +17,7 @@
 use serde_json::json;
 
 use super::ingress_tls::ingress_spec;
-use super::routes::{self, Api, Routes};
+use super::routes::{self, Api, Login, Routes};
 use super::traefik_rule;
 use super::{NewDocument, Patch, Report, Resource, StreamSummary, add_items, annotate};
 use crate::config::{Config, GatewayAuth, MiddlewareMode};
@@ -30,14 +30,14 @@ const OAUTH2_PROXY_INGRESS: &str = "oauth2-proxy-ingress";
 
 pub struct OAuth {
     routes: Routes,
+    login: Login,
     namespace: String,
     nginx: Vec<(String, String)>,
     /// `<ns>-<middleware>@kubernetescrd`, when the Traefik flavour is on.
     middleware_ref: Option<String>,
     middleware_name: String,
     middleware_mode: MiddlewareMode,
-    /// oauth2-proxy's Service, and its in-cluster URL.
-    service: String,
+    /// oauth2-proxy's in-cluster URL.
     service_url: String,
 }
 
@@ -46,11 +46,12 @@ impl OAuth {
         let (c, o) = (&config.cluster, &config.options);
         let ns = config.namespace();
         let flavour = c.flavour();
-        let service_url = format!("http://{}.{ns}.svc.cluster.local", o.oauth2_proxy_service);
+        let login = Login::new(config);
+        let service_url = login.service_url();
         let mut nginx = Vec::new();
         if flavour.nginx {
             let oauth_url = config.form.oauth_url.as_deref().unwrap_or_default();
-            nginx.push(("nginx.ingress.kubernetes.io/auth-url".into(), format!("{service_url}/oauth2/auth")));
+            nginx.push(("nginx.ingress.kubernetes.io/auth-url".into(), login.auth_url()));
             nginx.push((
                 "nginx.ingress.kubernetes.io/auth-signin".into(),
                 format!("https://{oauth_url}/oauth2/start?rd=$scheme://$host$escaped_request_uri"),
@@ -64,12 +65,12 @@ impl OAuth {
         }
         OAuth {
             routes: Routes::new(config),
-            middleware_ref: flavour.traefik.then(|| format!("{ns}-{}@kubernetescrd", o.middleware_name)),
+            middleware_ref: flavour.traefik.then(|| login.middleware_ref()),
+            login,
             namespace: ns,
             nginx,
             middleware_name: o.middleware_name.clone(),
             middleware_mode: o.middleware,
-            service: o.oauth2_proxy_service.clone(),
             service_url,
         }
     }
@@ -79,7 +80,7 @@ impl OAuth {
         let node = res.node.at(&["metadata", "annotations", MIDDLEWARES]);
         // The chart's list is kept exactly as written (spaces too); the reference goes after it.
         match node.and_then(Node::str).filter(|v| !v.trim().is_empty()) {
-            Some(list) if list.split(',').any(|m| m.trim() == reference) => {
+            Some(list) if self.login.in_middleware_list(list) => {
                 report.unchanged(&field, format!("already lists {reference}"))
             }
             Some(list) => {
@@ -170,7 +171,7 @@ impl OAuth {
             }
             let filters = rule.get("filters").map(Node::items).unwrap_or_default();
             let (filter, what) = self.gateway_filter(auth);
-            if filters.iter().any(|f| self.is_our_filter(auth, f)) {
+            if filters.iter().any(|f| self.login.is_filter(f)) {
                 report.unchanged(&field, format!("already has {what}"));
                 continue;
             }
@@ -188,28 +189,17 @@ impl OAuth {
                 "type": "ExternalAuth",
                 "externalAuth": {
                     "protocol": "HTTP",
-                    "backendRef": {"name": self.service, "port": 80},
+                    "backendRef": {"name": self.login.service, "port": 80},
                     "http": {"allowedHeaders": AUTH_REQUEST_HEADERS, "allowedResponseHeaders": AUTH_RESPONSE_HEADERS},
                 },
             });
-            return (filter, format!("an ExternalAuth filter to Service {}", self.service));
+            return (filter, format!("an ExternalAuth filter to Service {}", self.login.service));
         }
         let filter = json!({
             "type": "ExtensionRef",
             "extensionRef": {"group": "traefik.io", "kind": "Middleware", "name": self.middleware_name},
         });
         (filter, format!("an ExtensionRef to Middleware {}", self.middleware_name))
-    }
-
-    fn is_our_filter(&self, auth: GatewayAuth, filter: &Node) -> bool {
-        let at = |path: &[&str]| filter.at(path).and_then(Node::str);
-        match auth {
-            GatewayAuth::ExternalAuth => at(&["externalAuth", "backendRef", "name"]) == Some(&self.service),
-            _ => {
-                at(&["extensionRef", "kind"]) == Some("Middleware")
-                    && at(&["extensionRef", "name"]) == Some(&self.middleware_name)
-            }
-        }
     }
 
     /// Envoy Gateway: a `SecurityPolicy` whose `extAuth` asks oauth2-proxy, one per route, added
@@ -248,17 +238,13 @@ impl OAuth {
             json!({
                 "apiVersion": "gateway.envoyproxy.io/v1alpha1",
                 "kind": "SecurityPolicy",
-                "metadata": {
-                    "name": name,
-                    "namespace": self.namespace,
-                    "labels": {"app.kubernetes.io/managed-by": "maia-krm"},
-                },
+                "metadata": routes::beside(&name, res.id.namespace.as_deref()),
                 "spec": {
                     "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": res.id.name}],
                     "extAuth": {
                         "headersToExtAuth": AUTH_REQUEST_HEADERS,
                         "http": {
-                            "backendRefs": [{"name": self.service, "port": 80}],
+                            "backendRefs": [{"name": self.login.service, "port": 80}],
                             "headersToBackend": AUTH_RESPONSE_HEADERS,
                         },
                     },
@@ -286,17 +272,7 @@ impl OAuth {
                 continue;
             }
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
-            // Traefik also takes the provider-qualified name as a reference.
-            let qualified = format!("{}-{}@kubernetescrd", self.namespace, self.middleware_name);
-            let ours = |m: &Node| match m.get("name").and_then(Node::str) {
-                Some(name) if name == qualified => true,
-                Some(name) => {
-                    name == self.middleware_name
-                        && m.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
-                }
-                None => false,
-            };
-            if listed.iter().any(ours) {
+            if listed.iter().any(|m| self.login.is_route_middleware(m)) {
                 report.unchanged(&field, format!("already lists {}", self.middleware_name));
                 continue;
             }

@@ -110,8 +110,14 @@ impl Routes {
     /// host and login there would expose that namespace's service under the group's name, and a
     /// Middleware reference across namespaces works only where Traefik allows it.
     pub fn outside_workspace(&self, res: &Resource) -> Option<String> {
-        let ns = res.id.namespace.as_deref().filter(|ns| !ns.is_empty() && *ns != self.namespace)?;
+        let ns = res.id.namespace.as_deref().filter(|ns| !self.in_workspace(Some(ns)))?;
         Some(format!("in namespace {ns}, outside the workspace namespace {}: route left alone", self.namespace))
+    }
+
+    /// A resource in this namespace is the workspace's; one without (or with an empty one) is the
+    /// release's, which is the workspace's.
+    pub fn in_workspace(&self, namespace: Option<&str>) -> bool {
+        namespace.is_none_or(|ns| ns.is_empty() || ns == self.namespace)
     }
 
     /// Why the group's login does not go in front of a route that is not oauth2-proxy's own.
@@ -119,6 +125,94 @@ impl Routes {
         let jupyterhub = [res.label("app"), res.label("app.kubernetes.io/name")].contains(&Some("jupyterhub"));
         (jupyterhub && !self.jupyterhub)
             .then_some("JupyterHub logs in through Keycloak itself (option oauth_jupyterhub)")
+    }
+}
+
+/// The group's login (oauth2-proxy) as routes refer to it: the one definition of "this route is
+/// guarded by the workspace's oauth2-proxy", for the oauth patch and for `audit`.
+pub struct Login {
+    pub namespace: String,
+    /// The forwardAuth Middleware's name (option `middleware_name`).
+    pub middleware: String,
+    /// oauth2-proxy's Service (option `oauth2_proxy_service`), port 80.
+    pub service: String,
+}
+
+impl Login {
+    pub fn new(config: &Config) -> Self {
+        let o = &config.options;
+        Login {
+            namespace: config.namespace(),
+            middleware: o.middleware_name.clone(),
+            service: o.oauth2_proxy_service.clone(),
+        }
+    }
+
+    pub fn service_url(&self) -> String {
+        format!("http://{}.{}.svc.cluster.local", self.service, self.namespace)
+    }
+
+    /// Where nginx asks (`auth-url`).
+    pub fn auth_url(&self) -> String {
+        format!("{}/oauth2/auth", self.service_url())
+    }
+
+    /// Traefik's provider-qualified name of the Middleware.
+    pub fn middleware_ref(&self) -> String {
+        format!("{}-{}@kubernetescrd", self.namespace, self.middleware)
+    }
+
+    /// An Ingress's `router.middlewares` list names the Middleware.
+    pub fn in_middleware_list(&self, list: &str) -> bool {
+        let reference = self.middleware_ref();
+        list.split(',').any(|m| m.trim() == reference)
+    }
+
+    /// An IngressRoute `middlewares` entry names the Middleware (by name in the workspace
+    /// namespace, or by its qualified name).
+    pub fn is_route_middleware(&self, entry: &Node) -> bool {
+        match entry.get("name").and_then(Node::str) {
+            Some(name) if name == self.middleware_ref() => true,
+            Some(name) => {
+                name == self.middleware
+                    && entry.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
+            }
+            None => false,
+        }
+    }
+
+    /// An HTTPRoute filter asks oauth2-proxy: Traefik's ExtensionRef to the Middleware, or Gateway
+    /// API's ExternalAuth to the Service (routes outside the workspace namespace are never ours).
+    pub fn is_filter(&self, filter: &Node) -> bool {
+        let at = |path: &[&str]| filter.at(path).and_then(Node::str);
+        let middleware = at(&["extensionRef", "kind"]) == Some("Middleware")
+            && at(&["extensionRef", "name"]) == Some(&self.middleware);
+        let external = at(&["externalAuth", "backendRef", "name"]) == Some(&self.service)
+            && at(&["externalAuth", "backendRef", "namespace"]).is_none_or(|ns| ns == self.namespace);
+        middleware || external
+    }
+
+    /// The HTTPRoutes an Envoy Gateway SecurityPolicy of the workspace guards with oauth2-proxy.
+    pub fn policy_targets(&self, res: &Resource) -> Vec<String> {
+        let in_workspace = res.id.namespace.as_deref().is_none_or(|ns| ns.is_empty() || ns == self.namespace);
+        if res.id.kind != "SecurityPolicy" || !in_workspace {
+            return Vec::new();
+        }
+        let http = res.node.at(&["spec", "extAuth", "http"]);
+        let backends = http.and_then(|h| h.get("backendRefs")).map(Node::items).unwrap_or_default();
+        let deprecated = http.and_then(|h| h.get("backendRef"));
+        let asks = backends.iter().chain(deprecated).any(|b| {
+            b.get("name").and_then(Node::str) == Some(&self.service)
+                && b.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
+        });
+        if !asks {
+            return Vec::new();
+        }
+        let refs = res.node.at(&["spec", "targetRefs"]).map(Node::items).unwrap_or_default();
+        refs.iter()
+            .filter(|r| r.get("kind").and_then(Node::str) == Some("HTTPRoute"))
+            .filter_map(|r| r.get("name").and_then(Node::str).map(str::to_string))
+            .collect()
     }
 }
 
@@ -213,17 +307,27 @@ pub fn parent_ref(gateway: &GatewayRef) -> (Json, String) {
 
 /// A cert-manager `Certificate` from the cluster's issuer, for what cert-manager does not read
 /// on its own (IngressRoutes; ListenerSets before its Gateway support covers them).
-pub fn certificate(name: &str, namespace: &str, hosts: &[String], issuer: &str) -> Json {
+pub fn certificate(name: &str, namespace: Option<&str>, hosts: &[String], issuer: &str) -> Json {
     json!({
         "apiVersion": "cert-manager.io/v1",
         "kind": "Certificate",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "maia-krm"}},
+        "metadata": beside(name, namespace),
         "spec": {
             "secretName": name,
             "dnsNames": hosts,
             "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer},
         },
     })
+}
+
+/// The metadata of an object maia-krm adds beside another: in that one's namespace, or, like it,
+/// in the release's when it names none (a policy or secret elsewhere would not reach it).
+pub fn beside(name: &str, namespace: Option<&str>) -> Json {
+    let mut metadata = json!({"name": name, "labels": {"app.kubernetes.io/managed-by": "maia-krm"}});
+    if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
+        metadata["namespace"] = json!(ns);
+    }
+    metadata
 }
 
 /// The workspace's ListenerSet (Gateway API v1.5): an HTTPS listener for the workspace host,
@@ -254,7 +358,7 @@ pub fn listener_set(config: &Config) -> Vec<Json> {
         },
     })];
     if let Some(issuer) = &config.cluster.flavour().cert_manager_issuer {
-        resources.push(certificate(&secret, &ns, &[host], issuer));
+        resources.push(certificate(&secret, Some(&ns), &[host], issuer));
     }
     resources
 }
@@ -601,6 +705,23 @@ mod ingress_route_tests {
             let err = crate::testutil::config_error(&[("gateway", bad)]);
             assert!(err.contains("gateway"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_listener_set_takes_only_routes_for_the_workspace_host() {
+        let gateway = ("gateway", "{name: public, listenerSet: true}");
+        let other = HTTP_ROUTE.replace("spec:\n", "spec:\n  hostnames: [labelstudio.demo-group.maia.example.com]\n");
+        let (out, changes) = run(&other, &config(&[TRAEFIK[0], TRAEFIK[1], gateway]));
+        assert!(!out.contains("parentRefs"), "{out}");
+        assert!(
+            messages(&changes, Outcome::Conflict).iter().any(|m| m.contains("serves demo-group.maia.example.com only"))
+        );
+        // A host rewritten to the workspace host in the same run is the workspace's.
+        let rewritten = HTTP_ROUTE.replace("spec:\n", "spec:\n  hostnames: [chart-example.local]\n");
+        let (out, _) = run(&rewritten, &config(&[TRAEFIK[0], TRAEFIK[1], gateway]));
+        assert!(out.contains("kind: ListenerSet"), "{out}");
+        let err = crate::testutil::config_error(&[gateway, ("url_type", "subpath")]);
+        assert!(err.contains("gateway.listenerSet"), "{err}");
     }
 
     #[test]
