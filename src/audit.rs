@@ -269,15 +269,7 @@ impl Reader {
                 self.unguarded(res)
             };
             let hosts = traefik_rule::hosts(rule).map(|h| h.join(",")).unwrap_or_else(|why| why);
-            let services = route.get("services").map(Node::items).unwrap_or_default();
-            let backend = services
-                .iter()
-                .map(|s| {
-                    let port = s.get("port").and_then(Node::scalar).unwrap_or("-");
-                    format!("{}:{port}", s.get("name").and_then(Node::str).unwrap_or("-"))
-                })
-                .collect::<Vec<_>>()
-                .join(",");
+            let backend = backends(route.get("services"));
             rows.push(self.route(document, res, [hosts, format!("match {rule}"), backend, tls.clone(), login]));
         }
     }
@@ -318,15 +310,7 @@ impl Reader {
             let paths: Vec<&str> =
                 matches.iter().filter_map(|m| m.at(&["path", "value"]).and_then(Node::str)).collect();
             let path = if paths.is_empty() { "/".to_string() } else { paths.join(",") };
-            let backends = rule.get("backendRefs").map(Node::items).unwrap_or_default();
-            let backend = backends
-                .iter()
-                .map(|b| {
-                    let port = b.get("port").and_then(Node::scalar).unwrap_or("-");
-                    format!("{}:{port}", b.get("name").and_then(Node::str).unwrap_or("-"))
-                })
-                .collect::<Vec<_>>()
-                .join(",");
+            let backend = backends(rule.get("backendRefs"));
             rows.push(self.route(document, res, [host.clone(), path, backend, tls.clone(), login]));
         }
     }
@@ -386,6 +370,16 @@ impl Reader {
             });
         }
     }
+}
+
+/// `name:port` of each service in a list of them (IngressRoute `services`, HTTPRoute `backendRefs`).
+fn backends(list: Option<&Node>) -> String {
+    let list = list.map(Node::items).unwrap_or_default();
+    let one = |b: &Node| {
+        let port = b.get("port").and_then(Node::scalar).unwrap_or("-");
+        format!("{}:{port}", b.get("name").and_then(Node::str).unwrap_or("-"))
+    };
+    list.iter().map(one).collect::<Vec<_>>().join(",")
 }
 
 /// The audit as JSON, for scripts.
