@@ -163,3 +163,28 @@ def test_fn_eval_routes_an_ingress_route_and_an_http_route_through_traefik(tmp_p
     out, inp = strip_managed(route, load(INGRESS_ROUTE), cfg)
     assert out == inp
     check_promises(route, cfg)
+
+
+def test_fn_eval_adds_a_security_policy_and_a_certificate_once(tmp_path):
+    """Envoy Gateway and cert-manager without a resolver: the documents maia-krm adds beside the
+    routes come out as kpt files of their own, and a second run adds none."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "route.yaml").write_text(INGRESS_ROUTE)
+    (pkg / "httproute.yaml").write_text(HTTP_ROUTE)
+    args = ["fn", "eval", str(pkg), "--exec", BIN, "--", "group_ID=Demo_Group", "domain=maia.example.com",
+            "nginx_cluster_issuer=letsencrypt", "ingress_class=traefik", "oauth_url=demo-group.maia.example.com",
+            "gateway={name: public, namespace: gateways}", "gateway_auth=envoy-gateway"]
+    assert kpt(*args).returncode == 0
+    docs = [load(d) for p in sorted(pkg.rglob("*.yaml")) for d in split_documents(p.read_text())]
+    kinds = sorted(d["kind"] for d in docs)
+    assert kinds == ["Certificate", "HTTPRoute", "IngressRoute", "SecurityPolicy"], kinds
+    route = next(d for d in docs if d["kind"] == "IngressRoute")
+    certificate = next(d for d in docs if d["kind"] == "Certificate")
+    assert route["spec"]["tls"] == {"secretName": certificate["spec"]["secretName"]}
+    assert certificate["spec"]["dnsNames"] == ["demo-group.maia.example.com"]
+    policy = next(d for d in docs if d["kind"] == "SecurityPolicy")
+    assert policy["spec"]["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "web"}]
+    files = {p: p.read_text() for p in pkg.rglob("*.yaml")}
+    assert kpt(*args).returncode == 0
+    assert {p: p.read_text() for p in pkg.rglob("*.yaml")} == files, "a second run changes nothing"
