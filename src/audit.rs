@@ -71,8 +71,9 @@ impl Audit {
 }
 
 /// Audits one input (`source` names it in the rows): a manifest stream, a `List`, or a ResourceList.
-pub fn audit(source: &str, input: &str, config: &Config, audit: &mut Audit) -> Result<(), Error> {
-    let dry_run = pipeline::run(input, Some(Ok(config.clone())), 1)?;
+/// The dry run uses `jobs` threads.
+pub fn audit(source: &str, input: &str, config: &Config, jobs: usize, audit: &mut Audit) -> Result<(), Error> {
+    let dry_run = pipeline::run(input, Some(Ok(config.clone())), jobs)?;
     if let Some(error) = dry_run.failed {
         return Err(Error::Config(error));
     }
@@ -553,7 +554,7 @@ mod tests {
 
     fn report(input: &str, extra: &[(&str, &str)]) -> Audit {
         let mut report = Audit::default();
-        audit("-", input, &config(extra), &mut report).expect("input is valid");
+        audit("-", input, &config(extra), 1, &mut report).expect("input is valid");
         report
     }
 

@@ -103,9 +103,10 @@ fn audit(args: &ConfigArgs, files: &[PathBuf], format: AuditFormat) -> Result<bo
         let read = |f: &PathBuf| std::fs::read(f).map(|bytes| (f.display().to_string(), bytes));
         files.iter().map(read).collect::<std::io::Result<_>>()?
     };
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (source, bytes) in &inputs {
         let text = stream::decode(bytes, &config.options.limits)?;
-        maia_krm::audit::audit(source, text, &config, &mut report).map_err(|e| match e {
+        maia_krm::audit::audit(source, text, &config, jobs, &mut report).map_err(|e| match e {
             Error::Input(mut e) if source != "-" => {
                 e.message = format!("{} (in {source})", e.message);
                 Error::Input(e)
