@@ -140,6 +140,8 @@ struct Reader {
 }
 
 const NONE: &str = "NONE";
+const NO_TLS: &str = "served without TLS";
+const NO_LOGIN: &str = "served without the group's login";
 /// TLS without a certificate of the route's own: the controller's default (often the platform's
 /// wildcard certificate, else a self-signed one).
 const DEFAULT_CERTIFICATE: &str = "the controller's default certificate";
@@ -164,10 +166,10 @@ impl Reader {
     fn route(&self, document: usize, res: &Resource, [host, path, backend, tls, login]: [String; 5]) -> RouteRow {
         let mut problems = Vec::new();
         if tls == NONE {
-            problems.push("served without TLS".to_string());
+            problems.push(NO_TLS.to_string());
         }
         if login == NONE && self.login_wanted {
-            problems.push("served without the group's login".to_string());
+            problems.push(NO_LOGIN.to_string());
         }
         RouteRow {
             source: self.source.clone(),
@@ -470,7 +472,12 @@ pub fn to_table(audit: &Audit, colour: bool) -> String {
         })
         .collect();
     out.push_str(&table(&["ROUTE", "HOST", "PATH", "BACKEND", "TLS", "LOGIN"], &route_rows, &|row, col, cell| {
-        let bad = !audit.routes[row].problems.is_empty() && cell == NONE && (col == 4 || col == 5);
+        let problems = &audit.routes[row].problems;
+        let bad = match col {
+            4 => problems.iter().any(|p| p == NO_TLS),
+            5 => problems.iter().any(|p| p == NO_LOGIN),
+            _ => false,
+        };
         if bad { paint(cell.to_string(), "31;1") } else { cell.to_string() }
     }));
     out.push('\n');
