@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 use crate::config::Config;
 use crate::error::{Error, InputError};
 use crate::patch::pods::{PodRules, PullSecrets};
-use crate::patch::routes::{self, Api, Login, Routes};
+use crate::patch::routes::{self, Api, Login, Routes, RuleRole};
 use crate::patch::{self, Change, Outcome, Resource, ResourceId, traefik_rule};
 use crate::pipeline;
 use crate::stream;
@@ -296,18 +296,13 @@ impl Reader {
         let policy = self.guarded.contains(&res.id.name);
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let filters = rule.get("filters").map(Node::items).unwrap_or_default();
-            let login = if routes::http_rule_serves_only_oauth2(rule) {
-                "oauth2-proxy itself".to_string()
-            } else if routes::http_rule_only_redirects(rule) {
-                "redirect only".into()
-            } else if filters.iter().any(|f| self.login.is_filter(f)) {
-                "oauth2-proxy (filter)".into()
-            } else if policy {
-                "oauth2-proxy (SecurityPolicy)".into()
-            } else if res.id.kind == "GRPCRoute" {
-                NONE.into()
-            } else {
-                self.unguarded(res)
+            let login = match routes::rule_role(rule) {
+                RuleRole::OAuth2Proxy => "oauth2-proxy itself".to_string(),
+                RuleRole::Redirect => "redirect only".into(),
+                RuleRole::App if filters.iter().any(|f| self.login.is_filter(f)) => "oauth2-proxy (filter)".into(),
+                RuleRole::App if policy => "oauth2-proxy (SecurityPolicy)".into(),
+                RuleRole::App if res.id.kind == "GRPCRoute" => NONE.into(),
+                RuleRole::App => self.unguarded(res),
             };
             let matches = rule.get("matches").map(Node::items).unwrap_or_default();
             let paths: Vec<&str> =

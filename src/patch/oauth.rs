@@ -17,7 +17,7 @@
 use serde_json::json;
 
 use super::ingress_tls::ingress_spec;
-use super::routes::{self, Api, Login, Routes};
+use super::routes::{self, Api, Login, Routes, RuleRole};
 use super::traefik_rule;
 use super::{NewDocument, Patch, Report, Resource, StreamSummary, add_items, annotate};
 use crate::config::{Config, GatewayAuth, MiddlewareMode};
@@ -31,23 +31,17 @@ const OAUTH2_PROXY_INGRESS: &str = "oauth2-proxy-ingress";
 pub struct OAuth {
     routes: Routes,
     login: Login,
-    namespace: String,
     nginx: Vec<(String, String)>,
     /// `<ns>-<middleware>@kubernetescrd`, when the Traefik flavour is on.
     middleware_ref: Option<String>,
-    middleware_name: String,
     middleware_mode: MiddlewareMode,
-    /// oauth2-proxy's in-cluster URL.
-    service_url: String,
 }
 
 impl OAuth {
     pub fn new(config: &Config) -> Self {
         let (c, o) = (&config.cluster, &config.options);
-        let ns = config.namespace();
         let flavour = c.flavour();
         let login = Login::new(config);
-        let service_url = login.service_url();
         let mut nginx = Vec::new();
         if flavour.nginx {
             let oauth_url = config.form.oauth_url.as_deref().unwrap_or_default();
@@ -67,11 +61,8 @@ impl OAuth {
             routes: Routes::new(config),
             middleware_ref: flavour.traefik.then(|| login.middleware_ref()),
             login,
-            namespace: ns,
             nginx,
-            middleware_name: o.middleware_name.clone(),
             middleware_mode: o.middleware,
-            service_url,
         }
     }
 
@@ -96,14 +87,14 @@ impl OAuth {
             "apiVersion": "traefik.io/v1alpha1",
             "kind": "Middleware",
             "metadata": {
-                "name": self.middleware_name,
-                "namespace": self.namespace,
+                "name": self.login.middleware,
+                "namespace": self.login.namespace,
                 "labels": {"app.kubernetes.io/managed-by": "maia-krm"},
             },
             "spec": {"forwardAuth": {
                 // oauth2-proxy runs auth-only (`upstreams = static://200`): an authenticated request
                 // gets 200, an anonymous one the sign-in page, which Traefik passes to the browser.
-                "address": format!("{}/", self.service_url),
+                "address": format!("{}/", self.login.service_url()),
                 "trustForwardHeader": true,
                 "authResponseHeaders": AUTH_RESPONSE_HEADERS,
             }},
@@ -116,25 +107,6 @@ const AUTH_RESPONSE_HEADERS: [&str; 3] = ["X-Auth-Request-User", "X-Auth-Request
 /// Headers an external-auth check must carry to oauth2-proxy beyond the defaults (host, method,
 /// path, authorization): the session cookie, and the scheme for the sign-in redirect.
 const AUTH_REQUEST_HEADERS: [&str; 2] = ["cookie", "x-forwarded-proto"];
-
-/// What a Gateway API rule is to the login.
-enum RuleRole {
-    /// oauth2-proxy's own: no login in front of it (it would loop).
-    OAuth2Proxy,
-    /// Forwards nothing: a login before a redirect would only get in its way.
-    Redirect,
-    App,
-}
-
-fn rule_role(rule: &Node) -> RuleRole {
-    if routes::http_rule_serves_only_oauth2(rule) {
-        RuleRole::OAuth2Proxy
-    } else if routes::http_rule_only_redirects(rule) {
-        RuleRole::Redirect
-    } else {
-        RuleRole::App
-    }
-}
 
 impl OAuth {
     /// A Gateway API HTTPRoute, the way its implementation (`gateway_auth`) takes a login: a
@@ -157,7 +129,7 @@ impl OAuth {
         }
         for (i, rule) in rules.items().iter().enumerate().filter(|(_, r)| r.is_map()) {
             let field = format!("spec.rules[{i}].filters");
-            match rule_role(rule) {
+            match routes::rule_role(rule) {
                 RuleRole::OAuth2Proxy => {
                     report.mark(OAUTH2_PROXY_INGRESS);
                     report.unchanged(&field, "oauth2-proxy's own rule: no auth in front of it (it would loop)");
@@ -197,16 +169,16 @@ impl OAuth {
         }
         let filter = json!({
             "type": "ExtensionRef",
-            "extensionRef": {"group": "traefik.io", "kind": "Middleware", "name": self.middleware_name},
+            "extensionRef": {"group": "traefik.io", "kind": "Middleware", "name": self.login.middleware},
         });
-        (filter, format!("an ExtensionRef to Middleware {}", self.middleware_name))
+        (filter, format!("an ExtensionRef to Middleware {}", self.login.middleware))
     }
 
     /// Envoy Gateway: a `SecurityPolicy` whose `extAuth` asks oauth2-proxy, one per route, added
     /// beside it (a policy covers the whole route, so a route that mixes oauth2-proxy's own rules
     /// with an app's is reported rather than locked in a login loop).
     fn security_policy(&self, res: &Resource, rules: &Node, report: &mut Report) {
-        let roles: Vec<RuleRole> = rules.items().iter().filter(|r| r.is_map()).map(rule_role).collect();
+        let roles: Vec<RuleRole> = rules.items().iter().filter(|r| r.is_map()).map(routes::rule_role).collect();
         let apps = roles.iter().filter(|r| matches!(r, RuleRole::App)).count();
         let own = roles.iter().any(|r| matches!(r, RuleRole::OAuth2Proxy));
         if own {
@@ -227,7 +199,7 @@ impl OAuth {
             }
             _ => {}
         }
-        let name = format!("{}-{}", res.id.name, self.middleware_name);
+        let name = format!("{}-{}", res.id.name, self.login.middleware);
         if name.len() > 253 {
             return report.conflict(
                 "spec.rules",
@@ -273,12 +245,14 @@ impl OAuth {
             }
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
             if listed.iter().any(|m| self.login.is_route_middleware(m)) {
-                report.unchanged(&field, format!("already lists {}", self.middleware_name));
+                report.unchanged(&field, format!("already lists {}", self.login.middleware));
                 continue;
             }
-            let reference = json!({"name": self.middleware_name, "namespace": self.namespace});
+            let reference = json!({"name": self.login.middleware, "namespace": self.login.namespace});
             match add_items(edits, route, "middlewares", vec![reference]) {
-                Ok(()) => report.changed(&field, format!("appended {}/{}", self.namespace, self.middleware_name)),
+                Ok(()) => {
+                    report.changed(&field, format!("appended {}/{}", self.login.namespace, self.login.middleware))
+                }
                 Err(why) => report.conflict(&field, format!("{why}; left alone")),
             }
         }
@@ -345,8 +319,8 @@ impl Patch for OAuth {
         };
         let exists = stream.resources.iter().any(|r| {
             r.kind == "Middleware"
-                && r.name == self.middleware_name
-                && r.namespace.as_deref().is_none_or(|ns| ns == self.namespace)
+                && r.name == self.login.middleware
+                && r.namespace.as_deref().is_none_or(|ns| ns == self.login.namespace)
         });
         if !wanted || exists {
             return Vec::new();
@@ -354,8 +328,8 @@ impl Patch for OAuth {
         let resource = ResourceId {
             api_version: "traefik.io/v1alpha1".into(),
             kind: "Middleware".into(),
-            name: self.middleware_name.clone(),
-            namespace: Some(self.namespace.clone()),
+            name: self.login.middleware.clone(),
+            namespace: Some(self.login.namespace.clone()),
             file: None,
         };
         vec![NewDocument {
@@ -366,7 +340,7 @@ impl Patch for OAuth {
                 resource,
                 document: stream.documents + 1,
                 field: String::new(),
-                message: format!("added the forwardAuth Middleware to {}", self.service_url),
+                message: format!("added the forwardAuth Middleware to {}", self.login.service_url()),
             },
         }]
     }

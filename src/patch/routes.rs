@@ -372,15 +372,34 @@ pub fn is_mesh_route(res: &Resource) -> bool {
 
 /// An HTTPRoute rule that only redirects forwards nothing, and a login before a redirect (to
 /// https, say) would only get in its way.
-pub fn http_rule_only_redirects(rule: &Node) -> bool {
+fn http_rule_only_redirects(rule: &Node) -> bool {
     let filters = rule.get("filters").map(Node::items).unwrap_or_default();
     filters.iter().any(|f| f.get("type").and_then(Node::str) == Some("RequestRedirect"))
         && rule.get("backendRefs").is_none_or(|b| b.items().is_empty())
 }
 
+/// What a Gateway API rule is to the login.
+pub enum RuleRole {
+    /// oauth2-proxy's own: no login in front of it (it would loop).
+    OAuth2Proxy,
+    /// Forwards nothing: a login before a redirect would only get in its way.
+    Redirect,
+    App,
+}
+
+pub fn rule_role(rule: &Node) -> RuleRole {
+    if http_rule_serves_only_oauth2(rule) {
+        RuleRole::OAuth2Proxy
+    } else if http_rule_only_redirects(rule) {
+        RuleRole::Redirect
+    } else {
+        RuleRole::App
+    }
+}
+
 /// oauth2-proxy's own HTTPRoute rule: every match needs a path under `/oauth2` (a rule without
 /// matches matches every path).
-pub fn http_rule_serves_only_oauth2(rule: &Node) -> bool {
+fn http_rule_serves_only_oauth2(rule: &Node) -> bool {
     let matches = rule.get("matches").map(Node::items).unwrap_or_default();
     !matches.is_empty()
         && matches.iter().all(|m| {
