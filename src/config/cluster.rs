@@ -75,6 +75,20 @@ pub struct GatewayRef {
     pub listener_set: bool,
 }
 
+impl GatewayRef {
+    /// The Gateway as a Gateway API parent reference: `{name, namespace, sectionName}` as set.
+    pub fn reference(&self) -> Json {
+        let mut parent = serde_json::json!({"name": self.name});
+        if let Some(ns) = &self.namespace {
+            parent["namespace"] = Json::from(ns.as_str());
+        }
+        if let Some(section) = &self.section_name {
+            parent["sectionName"] = Json::from(section.as_str());
+        }
+        parent
+    }
+}
+
 /// How the cluster routes and certifies, decided here once for every patch, report and command.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flavour {

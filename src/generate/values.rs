@@ -278,14 +278,7 @@ impl<'c> Workspace<'c> {
         // template fixes `kind: Gateway`, so it attaches to the Gateway even with a ListenerSet).
         let http_route = self.c.cluster.gateway.as_ref().map(|g| {
             ingress = json!({"enabled": false});
-            let mut gateway = json!({"name": g.name});
-            if let Some(ns) = &g.namespace {
-                gateway["namespace"] = json!(ns);
-            }
-            if let Some(section) = &g.section_name {
-                gateway["sectionName"] = json!(section);
-            }
-            json!({"enabled": true, "hostnames": [self.host], "gateway": gateway})
+            json!({"enabled": true, "hostnames": [self.host], "gateway": g.reference()})
         });
         let mut values = json!({
             "hub": {

@@ -295,14 +295,7 @@ pub fn parent_ref(gateway: &GatewayRef) -> (Json, String) {
         let parent = json!({"group": "gateway.networking.k8s.io", "kind": "ListenerSet", "name": LISTENER_SET});
         return (parent, format!("attached to the workspace's ListenerSet {LISTENER_SET} on Gateway {}", gateway.name));
     }
-    let mut parent = json!({"name": gateway.name});
-    if let Some(ns) = &gateway.namespace {
-        parent["namespace"] = json!(ns);
-    }
-    if let Some(section) = &gateway.section_name {
-        parent["sectionName"] = json!(section);
-    }
-    (parent, format!("attached to Gateway {}", gateway.name))
+    (gateway.reference(), format!("attached to Gateway {}", gateway.name))
 }
 
 /// A cert-manager `Certificate` from the cluster's issuer, for what cert-manager does not read
@@ -336,6 +329,7 @@ pub fn beside(name: &str, namespace: Option<&str>) -> Json {
 /// the namespace (`allowedListeners`).
 pub fn listener_set(config: &Config) -> Vec<Json> {
     let Some(gateway) = config.cluster.gateway.as_ref().filter(|g| g.listener_set) else { return Vec::new() };
+    // A ListenerSet's parent is the whole Gateway: no sectionName.
     let mut parent = json!({"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway.name});
     if let Some(ns) = &gateway.namespace {
         parent["namespace"] = json!(ns);
