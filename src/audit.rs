@@ -208,6 +208,7 @@ impl Reader {
         let tls_entries = spec.and_then(|s| s.get("tls")).map(Node::items).unwrap_or_default();
         let resolver = res.annotation("traefik.ingress.kubernetes.io/router.tls.certresolver");
         let issuer = res.annotation("cert-manager.io/cluster-issuer").or(res.annotation("cert-manager.io/issuer"));
+        let router_tls = res.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true");
         let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
         let login = if routes::ingress_serves_oauth2(res) {
             "oauth2-proxy itself".to_string()
@@ -223,7 +224,6 @@ impl Reader {
             let covering = tls_entries.iter().find(|e| {
                 e.get("hosts").map(Node::items).unwrap_or_default().iter().any(|h| h.str().is_some() && h.str() == host)
             });
-            let router_tls = res.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true");
             let mut tls = match (covering, resolver) {
                 (Some(entry), _) => match entry.get("secretName").and_then(Node::str) {
                     Some(secret) => format!("secret {secret}"),

@@ -2,6 +2,8 @@
 //! came from (Helm 3's `# Source:`, Helm 4's filename annotation) and its resource, so a
 //! pull-request comment says where each change lands. Added documents diff against /dev/null.
 
+use std::borrow::Cow;
+
 use similar::TextDiff;
 
 use crate::patch::{Change, Outcome, ResourceId};
@@ -15,9 +17,11 @@ pub fn unified(input: &str, out: &Transformed) -> String {
     let last = out.documents.len().saturating_sub(1);
     for (i, (doc, new)) in docs.iter().zip(&out.documents).enumerate() {
         // Added documents need the last one to end its line (`stream::write` adds the break).
-        let new = match new.as_ref() {
-            n if i == last && !out.new_documents.is_empty() && !n.is_empty() && !n.ends_with('\n') => format!("{n}\n"),
-            n => n.to_string(),
+        let new: Cow<str> = match new.as_ref() {
+            n if i == last && !out.new_documents.is_empty() && !n.is_empty() && !n.ends_with('\n') => {
+                Cow::Owned(format!("{n}\n"))
+            }
+            n => Cow::Borrowed(n),
         };
         if doc.text == new {
             continue;
