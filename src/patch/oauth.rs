@@ -317,12 +317,7 @@ impl Patch for OAuth {
             MiddlewareMode::Always => true,
             MiddlewareMode::Auto => stream.marks.contains(&OAUTH2_PROXY_INGRESS),
         };
-        let exists = stream.resources.iter().any(|r| {
-            r.kind == "Middleware"
-                && r.name == self.login.middleware
-                && r.namespace.as_deref().is_none_or(|ns| ns == self.login.namespace)
-        });
-        if !wanted || exists {
+        if !wanted || stream.holds("Middleware", &self.login.middleware, Some(&self.login.namespace)) {
             return Vec::new();
         }
         let resource = ResourceId {
