@@ -6,45 +6,16 @@
 //! (the same driver, the same rule books), so `audit` can't disagree with what maia-krm would
 //! change. The rows read the same rule books for what a route or a pod is and who logs in where.
 
-use std::collections::HashSet;
-
 use serde_json::{Value as Json, json};
 
 use crate::config::Config;
 use crate::error::{Error, InputError};
-use crate::patch::pods::{PodRules, PullSecrets};
-use crate::patch::routes::{self, Api, Login, Routes, RuleRole};
-use crate::patch::{self, Change, Outcome, Resource, ResourceId, traefik_rule};
+use crate::patch::routes::Routes;
+use crate::patch::{self, Change, Outcome, ResourceId};
 use crate::pipeline;
+use crate::policy::{NO_LOGIN, NO_TLS, NOT_WORKSPACE_HOST, PodRow, Policy, RouteRow};
 use crate::stream;
-use crate::stream::tree::{self, Node};
-
-/// One way into the workspace: a host and path of a route, and what guards it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RouteRow {
-    pub source: String,
-    pub document: usize,
-    pub resource: ResourceId,
-    pub host: String,
-    pub path: String,
-    pub backend: String,
-    pub tls: String,
-    pub login: String,
-    /// What breaks the workspace policy here: no TLS, no login.
-    pub problems: Vec<String>,
-}
-
-/// One pod template, and whether its pods get the registry secret and the shared volume.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PodRow {
-    pub source: String,
-    pub document: usize,
-    pub resource: ResourceId,
-    pub pod: String,
-    pub pull_secret: bool,
-    pub shared_volume: String,
-    pub problems: Vec<String>,
-}
+use crate::stream::tree;
 
 /// What maia-krm would change (`closes`), or has to leave alone and warns about.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,273 +82,16 @@ pub fn audit(source: &str, input: &str, config: &Config, jobs: usize, audit: &mu
         })?;
         resources.extend(list.into_iter().map(|r| (*index, r)));
     }
-    let login = Login::new(config);
-    let guarded: HashSet<String> = resources.iter().flat_map(|(_, r)| login.policy_targets(r)).collect();
-    let reader = Reader::new(config, source, guarded);
+    let policy = Policy::new(config, source, Policy::guarded(config, resources.iter().map(|(_, r)| r)));
     for (document, res) in &resources {
-        if !routes.in_workspace(res.id.namespace.as_deref()) {
+        if !policy.in_workspace(&res.id) {
             audit.outside += 1;
             continue;
         }
-        reader.routes(*document, res, &mut audit.routes);
-        reader.pods(*document, res, &mut audit.pods);
+        policy.routes(*document, res, &mut audit.routes);
+        policy.pods(*document, res, &mut audit.pods);
     }
     Ok(())
-}
-
-/// Reads rows the way the patches read resources.
-struct Reader {
-    source: String,
-    routes: Routes,
-    pods: PodRules,
-    login_wanted: bool,
-    pull_secret: String,
-    pull_secret_wanted: bool,
-    claim: String,
-    login: Login,
-    /// HTTPRoutes a SecurityPolicy in the input guards.
-    guarded: HashSet<String>,
-}
-
-const NONE: &str = "NONE";
-const NO_TLS: &str = "served without TLS";
-const NO_LOGIN: &str = "served without the group's login";
-/// TLS without a certificate of the route's own: the controller's default (often the platform's
-/// wildcard certificate, else a self-signed one).
-const DEFAULT_CERTIFICATE: &str = "the controller's default certificate";
-
-impl Reader {
-    fn new(config: &Config, source: &str, guarded: HashSet<String>) -> Self {
-        let o = &config.options;
-        Reader {
-            source: source.to_string(),
-            routes: Routes::new(config),
-            pods: PodRules::new(&o.pod_templates),
-            login_wanted: o.oauth && config.form.oauth_url.is_some(),
-            pull_secret: config.cluster.image_pull_secret.clone(),
-            pull_secret_wanted: o.pull_secret,
-            claim: o.shared_claim.clone(),
-            login: Login::new(config),
-            guarded,
-        }
-    }
-
-    /// A row from its cells: host, path, backend, TLS, login.
-    fn route(&self, document: usize, res: &Resource, [host, path, backend, tls, login]: [String; 5]) -> RouteRow {
-        let mut problems = Vec::new();
-        if tls == NONE {
-            problems.push(NO_TLS.to_string());
-        }
-        if login == NONE && self.login_wanted {
-            problems.push(NO_LOGIN.to_string());
-        }
-        RouteRow {
-            source: self.source.clone(),
-            document,
-            resource: res.id.clone(),
-            host,
-            path,
-            backend,
-            tls,
-            login,
-            problems,
-        }
-    }
-
-    fn routes(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
-        match routes::api(&res.id.api_version, &res.id.kind) {
-            Some(Api::Ingress) => self.ingress(document, res, rows),
-            Some(Api::IngressRoute) => self.ingress_route(document, res, rows),
-            Some(Api::HttpRoute | Api::GrpcRoute) if !routes::is_mesh_route(res) => {
-                self.http_route(document, res, rows)
-            }
-            _ => {}
-        }
-    }
-
-    /// Who logs in in front of a route that is not oauth2-proxy's own, when nothing guards it.
-    fn unguarded(&self, res: &Resource) -> String {
-        match self.routes.skips_login(res) {
-            Some(_) => "app's own (Keycloak)".into(),
-            None => NONE.into(),
-        }
-    }
-
-    fn ingress(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
-        let spec = res.node.get("spec");
-        let tls_entries = spec.and_then(|s| s.get("tls")).map(Node::items).unwrap_or_default();
-        let resolver = res.annotation("traefik.ingress.kubernetes.io/router.tls.certresolver");
-        let issuer = res.annotation("cert-manager.io/cluster-issuer").or(res.annotation("cert-manager.io/issuer"));
-        let router_tls = res.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true");
-        let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
-        let login = if routes::ingress_serves_oauth2(res) {
-            "oauth2-proxy itself".to_string()
-        } else if res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url()) {
-            "oauth2-proxy (nginx auth-url)".into()
-        } else if self.login.in_middleware_list(middlewares) {
-            "oauth2-proxy (Traefik Middleware)".into()
-        } else {
-            self.unguarded(res)
-        };
-        for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
-            let host = rule.get("host").and_then(Node::str).filter(|h| !h.is_empty());
-            let covering = tls_entries.iter().find(|e| {
-                e.get("hosts").map(Node::items).unwrap_or_default().iter().any(|h| h.str().is_some() && h.str() == host)
-            });
-            let mut tls = match (covering, resolver) {
-                (Some(entry), _) => match entry.get("secretName").and_then(Node::str) {
-                    Some(secret) => format!("secret {secret}"),
-                    None => resolver.map_or(DEFAULT_CERTIFICATE.into(), |r| format!("resolver {r}")),
-                },
-                (None, Some(r)) if router_tls => format!("resolver {r}"),
-                (None, None) if router_tls => DEFAULT_CERTIFICATE.into(),
-                _ => NONE.into(),
-            };
-            if let (Some(issuer), true) = (issuer, tls.starts_with("secret")) {
-                tls.push_str(&format!(" (issuer {issuer})"));
-            }
-            let paths = rule.at(&["http", "paths"]).map(Node::items).unwrap_or_default();
-            for p in paths {
-                let service = p.at(&["backend", "service", "name"]).and_then(Node::str).unwrap_or("-");
-                let port = p
-                    .at(&["backend", "service", "port", "number"])
-                    .or(p.at(&["backend", "service", "port", "name"]))
-                    .and_then(Node::scalar)
-                    .unwrap_or("-");
-                let path = p.get("path").and_then(Node::str).unwrap_or("/").to_string();
-                let cells = [host.unwrap_or("*").into(), path, format!("{service}:{port}"), tls.clone(), login.clone()];
-                rows.push(self.route(document, res, cells));
-            }
-        }
-    }
-
-    fn ingress_route(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
-        let tls = res.node.at(&["spec", "tls"]).filter(|t| !t.is_null());
-        let tls = match tls {
-            None => NONE.to_string(),
-            Some(t) => match (t.get("secretName").and_then(Node::str), t.get("certResolver").and_then(Node::str)) {
-                (Some(secret), _) => format!("secret {secret}"),
-                (None, Some(resolver)) => format!("resolver {resolver}"),
-                (None, None) => DEFAULT_CERTIFICATE.into(),
-            },
-        };
-        for route in res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default() {
-            let rule = route.get("match").and_then(Node::str).unwrap_or_default();
-            let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
-            let login = if traefik_rule::serves_only_oauth2(rule) {
-                "oauth2-proxy itself".to_string()
-            } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
-                "oauth2-proxy (Traefik Middleware)".into()
-            } else {
-                self.unguarded(res)
-            };
-            let hosts = traefik_rule::hosts(rule).map(|h| h.join(",")).unwrap_or_else(|why| why);
-            let backend = backends(route.get("services"));
-            rows.push(self.route(document, res, [hosts, format!("match {rule}"), backend, tls.clone(), login]));
-        }
-    }
-
-    fn http_route(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
-        let spec = res.node.get("spec");
-        let hostnames = spec.and_then(|s| s.get("hostnames")).map(Node::items).unwrap_or_default();
-        let hosts: Vec<&str> = hostnames.iter().filter_map(Node::str).collect();
-        let host = if hosts.is_empty() { "*".to_string() } else { hosts.join(",") };
-        let parents: Vec<&str> = spec
-            .and_then(|s| s.get("parentRefs"))
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|p| p.get("name").and_then(Node::str))
-            .collect();
-        if parents.is_empty() {
-            return; // attached to nothing: serves nothing
-        }
-        let tls = format!("listener of {}", parents.join(","));
-        let policy = self.guarded.contains(&res.id.name);
-        for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
-            let filters = rule.get("filters").map(Node::items).unwrap_or_default();
-            let login = match routes::rule_role(rule) {
-                RuleRole::OAuth2Proxy => "oauth2-proxy itself".to_string(),
-                RuleRole::Redirect => "redirect only".into(),
-                RuleRole::App if filters.iter().any(|f| self.login.is_filter(f)) => "oauth2-proxy (filter)".into(),
-                RuleRole::App if policy => "oauth2-proxy (SecurityPolicy)".into(),
-                RuleRole::App if res.id.kind == "GRPCRoute" => NONE.into(),
-                RuleRole::App => self.unguarded(res),
-            };
-            let matches = rule.get("matches").map(Node::items).unwrap_or_default();
-            let paths: Vec<&str> =
-                matches.iter().filter_map(|m| m.at(&["path", "value"]).and_then(Node::str)).collect();
-            let path = if paths.is_empty() { "/".to_string() } else { paths.join(",") };
-            let backend = backends(rule.get("backendRefs"));
-            rows.push(self.route(document, res, [host.clone(), path, backend, tls.clone(), login]));
-        }
-    }
-
-    fn pods(&self, document: usize, res: &Resource, rows: &mut Vec<PodRow>) {
-        if !self.pods.holds_pods(&res.id.api_version, &res.id.kind) {
-            return;
-        }
-        let (pods, _) = self.pods.pods(res);
-        for pod in pods {
-            let pull_secret = match pod.shape.pull_secrets {
-                PullSecrets::List(key) => pod
-                    .node
-                    .get(key)
-                    .map(Node::items)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|s| s.get("name").and_then(Node::str) == Some(&self.pull_secret)),
-                PullSecrets::Single(key) => pod.node.at(&[key, "name"]).and_then(Node::str) == Some(&self.pull_secret),
-            };
-            let shared_volume = match self.pods.mounts(res) {
-                Err((why, _)) => format!("n/a ({why})"),
-                Ok(()) => {
-                    let volumes = pod.node.get("volumes").map(Node::items).unwrap_or_default();
-                    let volume = volumes.iter().find(|v| {
-                        v.at(&["persistentVolumeClaim", "claimName"]).and_then(Node::str) == Some(&self.claim)
-                    });
-                    match volume.and_then(|v| v.get("name")).and_then(Node::str) {
-                        None => "no".into(),
-                        Some(name) => {
-                            let containers = pod.containers(false);
-                            let mounted = containers
-                                .iter()
-                                .filter(|c| c.mounts().any(|m| m.get("name").and_then(Node::str) == Some(name)))
-                                .count();
-                            if mounted == containers.len() {
-                                "yes".into()
-                            } else {
-                                format!("in {mounted} of {} containers", containers.len())
-                            }
-                        }
-                    }
-                }
-            };
-            let mut problems = Vec::new();
-            if !pull_secret && self.pull_secret_wanted {
-                problems.push(format!("pods without the pull secret {}", self.pull_secret));
-            }
-            rows.push(PodRow {
-                source: self.source.clone(),
-                document,
-                resource: res.id.clone(),
-                pod: pod.path,
-                pull_secret,
-                shared_volume,
-                problems,
-            });
-        }
-    }
-}
-
-/// `name:port` of each service in a list of them (IngressRoute `services`, HTTPRoute `backendRefs`).
-fn backends(list: Option<&Node>) -> String {
-    let list = list.map(Node::items).unwrap_or_default();
-    let one = |b: &Node| {
-        let port = b.get("port").and_then(Node::scalar).unwrap_or("-");
-        format!("{}:{port}", b.get("name").and_then(Node::str).unwrap_or("-"))
-    };
-    list.iter().map(one).collect::<Vec<_>>().join(",")
 }
 
 /// The audit as JSON, for scripts.
@@ -469,6 +183,7 @@ pub fn to_table(audit: &Audit, colour: bool) -> String {
     out.push_str(&table(&["ROUTE", "HOST", "PATH", "BACKEND", "TLS", "LOGIN"], &route_rows, &|row, col, cell| {
         let problems = &audit.routes[row].problems;
         let bad = match col {
+            1 => problems.iter().any(|p| p == NOT_WORKSPACE_HOST),
             4 => problems.iter().any(|p| p == NO_TLS),
             5 => problems.iter().any(|p| p == NO_LOGIN),
             _ => false,
@@ -489,7 +204,12 @@ pub fn to_table(audit: &Audit, colour: bool) -> String {
         })
         .collect();
     out.push_str(&table(&["WORKLOAD", "POD", "PULL SECRET", "SHARED VOLUME"], &pod_rows, &|row, col, cell| {
-        let bad = col == 2 && !audit.pods[row].problems.is_empty();
+        let problems = &audit.pods[row].problems;
+        let bad = match col {
+            2 => !audit.pods[row].pull_secret && !problems.is_empty(),
+            3 => problems.iter().any(|p| p.contains("shared volume")),
+            _ => false,
+        };
         if bad { paint(cell.to_string(), "31;1") } else { cell.to_string() }
     }));
     out.push('\n');
@@ -513,7 +233,7 @@ pub fn to_table(audit: &Audit, colour: bool) -> String {
     }
     let verdict = if audit.ok() { paint("policy holds".into(), "32") } else { paint("POLICY BROKEN".into(), "31;1") };
     out.push_str(&format!(
-        "\n{verdict}: {} route(s), {exposed} without TLS or login; {} pod template(s), {unsecreted} without the pull secret; {} gap(s), {closable} closed by maia-krm\n",
+        "\n{verdict}: {} route(s), {exposed} without the workspace host, TLS or login; {} pod template(s), {unsecreted} without the pull secret or shared volume; {} gap(s), {closable} closed by maia-krm\n",
         audit.routes.len(),
         audit.pods.len(),
         audit.gaps.len(),
@@ -552,6 +272,7 @@ fn table(head: &[&str], rows: &[Vec<String>], style: &dyn Fn(usize, usize, &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::{DEFAULT_CERTIFICATE, NONE};
     use crate::testutil::config;
 
     fn report(input: &str, extra: &[(&str, &str)]) -> Audit {

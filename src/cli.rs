@@ -18,6 +18,10 @@ pub struct Cli {
     /// Print each change made, and each change skipped and why, to stderr.
     #[arg(long)]
     pub explain: bool,
+    /// Print no warnings (one line per resource a patch had to leave alone); refusals and
+    /// errors are still printed.
+    #[arg(long, short, conflicts_with = "explain")]
+    pub quiet: bool,
     /// Write nothing; exit 1 when maia-krm would change the input (for CI gates).
     #[arg(long)]
     pub check: bool,

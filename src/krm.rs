@@ -104,6 +104,7 @@ pub fn result(c: &Change) -> Option<Json> {
     let severity = match c.outcome {
         Outcome::Changed | Outcome::Notice => "info",
         Outcome::Conflict => "warning",
+        Outcome::Unprotected => "error",
         Outcome::Unchanged | Outcome::Disabled => return None,
     };
     let r = &c.resource;

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod krm;
 pub mod patch;
 pub mod pipeline;
+pub mod policy;
 pub mod stream;
 #[cfg(test)]
 mod testutil;

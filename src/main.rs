@@ -64,11 +64,19 @@ fn render(args: &Cli) -> Result<bool> {
     let out = pipeline::run(text, config, jobs)?;
     if args.explain {
         eprint!("{}", explain::render(&out.changes));
-    } else {
-        // A failed check is a maia-krm bug that left a resource unpatched: never keep it quiet.
-        for c in out.changes.iter().filter(|c| c.patch == pipeline::CHECK) {
-            eprintln!("maia-krm: warning: document {}: {}: {}", c.document, c.resource, c.message);
+    } else if !args.quiet && out.refused.is_empty() {
+        eprint!("{}", explain::warnings(&out.changes));
+    }
+    if !out.refused.is_empty() {
+        // Helm, kpt and Argo CD all stop on a non-zero exit: nothing unprotected gets installed.
+        for line in &out.refused {
+            eprintln!("maia-krm: refused: {line}");
         }
+        eprintln!(
+            "maia-krm: {} resource(s) left without what the workspace requires: nothing written",
+            out.refused.len()
+        );
+        return Ok(false);
     }
     if text.trim().is_empty() {
         eprintln!("maia-krm: the input stream is empty; passed through");

@@ -4,13 +4,15 @@
 //! new items and results are added by `krm` through the same round of edits.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use crate::config::Config;
 use crate::error::{Error, InputError};
 use crate::krm;
+use crate::policy::Policy;
 use crate::patch::{self, Change, NewDocument, Outcome, Patch, Report, Resource, ResourceId, StreamSummary};
 use crate::stream::edit::{Edits, block_document};
-use crate::stream::tree::{self, Node};
+use crate::stream::tree::{self, Node, Shared};
 use crate::stream::{self, Doc, Limits, check};
 
 /// What a run produced: the documents to write (borrowed where untouched), new documents to
@@ -21,6 +23,9 @@ pub struct Transformed<'a> {
     pub changes: Vec<Change>,
     /// A KRM run whose ResourceList carries an error result (kpt and kustomize need exit 1).
     pub failed: Option<String>,
+    /// Resources the output leaves without what the workspace policy requires, one line each
+    /// (where, what, why, what to do): the run fails and writes nothing (`on_unpatchable: fail`).
+    pub refused: Vec<String>,
 }
 
 /// Where the config comes from: the command line (or `MAIA_KRM_CONFIG`), which a KRM
@@ -38,6 +43,7 @@ pub fn run<'a>(input: &'a str, config: ConfigArg, jobs: usize) -> Result<Transfo
             new_documents: Vec::new(),
             changes: Vec::new(),
             failed: None,
+            refused: Vec::new(),
         });
     }
     if let [doc] = docs.as_slice()
@@ -69,6 +75,7 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
         new_documents: Vec::new(),
         changes: Vec::new(),
         failed: None,
+        refused: Vec::new(),
     };
     for result in results {
         let patched = result?;
@@ -95,8 +102,130 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
         }
         out.changes.push(new.change);
     }
+    let outputs: Vec<Doc> = docs
+        .iter()
+        .zip(&out.documents)
+        .map(|(doc, text)| Doc { index: doc.index, text, first_line: doc.first_line })
+        .collect();
+    let unprotected = enforce(&outputs, &out.new_documents, config, jobs)?;
+    refuse(docs, &mut out.changes, &mut out.refused, unprotected, config);
     Ok(out)
 }
+
+/// The policy's verdict on the output: a change (`Unprotected`) for every route and pod spec
+/// of the workspace that still lacks what the policy requires. Only documents of kinds the
+/// policy covers are read again (and SecurityPolicies, which give HTTPRoutes their login).
+fn enforce(outputs: &[Doc], added: &[String], config: &Config, jobs: usize) -> Result<Vec<Change>, InputError> {
+    let limits = &config.options.limits;
+    let probe = Policy::new(config, "", HashSet::new());
+    let kind_of = |text: &str| {
+        let kind = stream::top_level(text, "kind");
+        (stream::top_level(text, "apiVersion").unwrap_or_default().to_string(), kind.map(str::to_string))
+    };
+    // A kind the cheap look can't tell (no single `kind:` line) is read, like a List's items.
+    let read = |text: &str| match kind_of(text) {
+        (api, Some(kind)) => probe.covers(&api, &kind) || kind.ends_with("List"),
+        (_, None) => !text.trim().is_empty(),
+    };
+    let mut guarded = HashSet::new();
+    for text in outputs.iter().map(|d| d.text).chain(added.iter().map(String::as_str)) {
+        let kind = kind_of(text).1;
+        let may_hold_policies = kind.as_deref().is_none_or(|k| k == "SecurityPolicy" || k.ends_with("List"));
+        if may_hold_policies && let Ok(Some(root)) = tree::parse(text, limits) {
+            guarded.extend(Policy::guarded(config, patch::resources_of(&root).unwrap_or_default().iter()));
+        }
+    }
+    let policy = Policy::new(config, "", guarded);
+    let verdicts = stream::par_map(outputs, jobs, |doc| -> Result<Vec<Change>, InputError> {
+        if !read(doc.text) {
+            return Ok(Vec::new());
+        }
+        let Some(root) = tree::parse(doc.text, limits).map_err(|e| doc.error(e.line, e.message))? else {
+            return Ok(Vec::new());
+        };
+        let resources = patch::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
+        Ok(unprotected(&policy, doc.index, &resources))
+    });
+    let mut changes = Vec::new();
+    for verdict in verdicts {
+        changes.extend(verdict?);
+    }
+    Ok(changes)
+}
+
+/// The policy's problems with `resources` (of document `document`), one change per row.
+fn unprotected(policy: &Policy, document: usize, resources: &[Resource]) -> Vec<Change> {
+    let (mut routes, mut pods) = (Vec::new(), Vec::new());
+    for res in resources.iter().filter(|r| policy.in_workspace(&r.id)) {
+        policy.routes(document, res, &mut routes);
+        policy.pods(document, res, &mut pods);
+    }
+    let routes = routes.into_iter().map(|r| (r.resource, format!("{} {}", r.host, r.path), r.problems));
+    let pods = pods.into_iter().map(|p| (p.resource, p.pod, p.problems));
+    routes
+        .chain(pods)
+        .filter(|(_, _, problems)| !problems.is_empty())
+        .map(|(resource, field, problems)| Change {
+            outcome: Outcome::Unprotected,
+            patch: POLICY,
+            resource,
+            document,
+            field,
+            message: problems.join("; "),
+        })
+        .collect()
+}
+
+/// Adds the policy's verdicts to the report; under `on_unpatchable: fail` also one line per
+/// resource for stderr (the run then writes nothing), under `warn` they are warnings.
+fn refuse(docs: &[Doc], changes: &mut Vec<Change>, refused: &mut Vec<String>, verdicts: Vec<Change>, config: &Config) {
+    let fail = config.options.fail_closed;
+    let mut lines: Vec<(usize, ResourceId, Vec<String>)> = Vec::new();
+    for verdict in verdicts {
+        match lines.iter_mut().find(|(d, r, _)| *d == verdict.document && *r == verdict.resource) {
+            Some((_, _, whats)) => whats.push(format!("{}: {}", verdict.field, verdict.message)),
+            None => lines.push((
+                verdict.document,
+                verdict.resource.clone(),
+                vec![format!("{}: {}", verdict.field, verdict.message)],
+            )),
+        }
+        changes.push(if fail { verdict } else { let_through(verdict) });
+    }
+    if !fail {
+        return;
+    }
+    for (document, resource, whats) in lines {
+        let doc = &docs[document - 1];
+        let why: Vec<&str> = changes
+            .iter()
+            .filter(|c| c.document == document && c.resource == resource && c.outcome == Outcome::Conflict)
+            .map(|c| c.message.as_str())
+            .collect();
+        let mut why = why;
+        why.dedup();
+        let because = if why.is_empty() { String::new() } else { format!(" (because {})", why.join("; ")) };
+        let place = doc.error(resource_line(doc, &resource, &config.options.limits), "");
+        let file = place.file.map(|f| format!(" ({f})")).unwrap_or_default();
+        refused.push(format!(
+            "document {document}{file}, line {}: {resource}: {}{because}; fix the manifest so maia-krm can patch \
+             it, or set option on_unpatchable: warn to let it through unprotected",
+            place.line,
+            whats.join("; "),
+        ));
+    }
+}
+
+/// The line (within the document) where a resource starts in the input: the document's own
+/// first line, or a List item's.
+fn resource_line(doc: &Doc, resource: &ResourceId, limits: &Limits) -> usize {
+    let Ok(Some(root)) = tree::parse(doc.text, limits) else { return 1 };
+    let resources = patch::resources_of(&root).unwrap_or_default();
+    resources.iter().find(|r| r.id == *resource).map_or(root.line, |r| r.node.line)
+}
+
+/// The name under which the policy's verdicts are reported (`--explain`, KRM results).
+pub const POLICY: &str = "policy";
 
 /// Whether the stream's last document may get the line break that must precede a new document:
 /// true unless that would change its meaning (a `|` text ending the stream gains a final break).
@@ -128,7 +257,52 @@ fn krm_run<'a>(doc: &Doc<'a>, fallback: ConfigArg) -> Result<Transformed<'a>, Er
             krm::finish(root, &patches, summary, failed.as_deref(), so_far, edits, changes)
         };
     let patched = patch_document(doc, Some(root), &patches, &limits, &finish)?;
-    Ok(Transformed { documents: vec![patched.text], new_documents: Vec::new(), changes: patched.changes, failed })
+    let mut out = Transformed {
+        documents: vec![patched.text],
+        new_documents: Vec::new(),
+        changes: patched.changes,
+        failed,
+        refused: Vec::new(),
+    };
+    if let Some(config) = &config {
+        krm_enforce(&mut out, config, &limits).map_err(|m| doc.error(1, m))?;
+    }
+    Ok(out)
+}
+
+/// The policy on a ResourceList's patched items: its verdicts become results (errors that fail
+/// the call under `on_unpatchable: fail`, as kpt and kustomize expect, else warnings).
+fn krm_enforce(out: &mut Transformed, config: &Config, limits: &Limits) -> Result<(), String> {
+    let text = out.documents[0].to_string();
+    let root = tree::parse(&text, limits).map_err(|e| e.message)?.ok_or("the ResourceList became empty")?;
+    let resources = patch::resources_of(&root)?;
+    let policy = Policy::new(config, "", Policy::guarded(config, resources.iter()));
+    let verdicts = unprotected(&policy, 1, &resources);
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    let changes: Vec<Change> = if config.options.fail_closed {
+        let count = verdicts.len();
+        out.failed = Some(format!("{count} route(s) or pod spec(s) left without what the workspace requires"));
+        verdicts
+    } else {
+        verdicts.into_iter().map(let_through).collect()
+    };
+    let results: Vec<serde_json::Value> = changes.iter().filter_map(krm::result).collect();
+    let mut edits = Edits::new(&text);
+    patch::add_items(&mut edits, &root, "results", results).map_err(str::to_string)?;
+    let new = edits.apply();
+    check::edited(&root, edits.intents(), &new, limits)?;
+    out.changes.extend(changes);
+    out.documents[0] = Cow::Owned(new);
+    Ok(())
+}
+
+/// A verdict under `on_unpatchable: warn`: a warning, and the resource goes out as it is.
+fn let_through(mut verdict: Change) -> Change {
+    verdict.outcome = Outcome::Conflict;
+    verdict.message = format!("left without what the workspace requires (on_unpatchable: warn): {}", verdict.message);
+    verdict
 }
 
 /// Edits made once the patches are done, on the same parse, given the changes so far (a
@@ -198,6 +372,7 @@ fn patch_document<'a>(
             },
         };
         let resources = patch::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
+        let shared = Shared::of(&root);
         if next_patch == 0 && !finished {
             out.resources = resources.iter().map(|r| r.id.clone()).collect();
             for res in resources.iter().filter(|r| r.node.duplicate_key().is_some()) {
@@ -209,6 +384,8 @@ fn patch_document<'a>(
             let (mut changes, mut marks, mut wanted) = (Vec::new(), Vec::new(), Vec::new());
             let mut edits = Edits::new(&out.text);
             for res in resources.iter().filter(|r| patch.applies_to(&r.id.api_version, &r.id.kind)) {
+                let kept = (changes.len(), marks.len(), wanted.len());
+                let mut own = edits.fork();
                 let mut report = Report {
                     patch: patch.name(),
                     resource: &res.id,
@@ -220,10 +397,26 @@ fn patch_document<'a>(
                 if res.skips(patch.name()) {
                     let why = format!("disabled by annotation {}", patch::SKIP_ANNOTATION);
                     report.push(Outcome::Disabled, "metadata.annotations", why);
-                } else if let Some(why) = res.ambiguity {
-                    report.conflict("", format!("not patched: {why}"));
-                } else {
-                    patch.apply(res, &mut edits, &mut report);
+                    continue;
+                }
+                patch.apply(res, &mut own, &mut report);
+                match shared.refuses_any(own.intents()) {
+                    None => edits.absorb(own),
+                    Some(why) => {
+                        // The patch's own account of this resource is withdrawn with its edits.
+                        let fields = withdraw(&mut changes, kept.0);
+                        marks.truncate(kept.1);
+                        wanted.truncate(kept.2);
+                        let mut report = Report {
+                            patch: patch.name(),
+                            resource: &res.id,
+                            document: doc.index,
+                            changes: &mut changes,
+                            marks: &mut marks,
+                            wanted: &mut wanted,
+                        };
+                        report.conflict(&fields, format!("not patched: {why}"));
+                    }
                 }
             }
             if batch.collides_with(&edits) {
@@ -292,6 +485,15 @@ fn left_alone<'a>(doc: &Doc<'a>, resources: Vec<ResourceId>, changes: Vec<Change
     Patched { text: Cow::Borrowed(doc.text), resources, changes: kept, marks: Vec::new(), wanted: Vec::new() }
 }
 
+/// Takes a patch's changes from `from` on out of the report, and names the fields it would
+/// have changed.
+fn withdraw(changes: &mut Vec<Change>, from: usize) -> String {
+    let withdrawn = changes.split_off(from);
+    let fields: Vec<&str> =
+        withdrawn.iter().filter(|c| c.outcome == Outcome::Changed).map(|c| c.field.as_str()).collect();
+    fields.join(", ")
+}
+
 /// The name under which failed checks are reported (`--explain`, KRM results).
 pub const CHECK: &str = "check";
 
@@ -306,6 +508,6 @@ fn read_warning(doc: &Doc, res: &Resource) -> Change {
         resource: res.id.clone(),
         document: doc.index,
         field: String::new(),
-        message: format!("key {key:?} is repeated (line {line}): Helm and kubectl read the last one; left alone"),
+        message: format!("key {key:?} is repeated (line {line}): Helm and kubectl read the last one, and so does maia-krm"),
     }
 }

@@ -91,14 +91,15 @@ fn invalid_yaml_names_document_file_and_line() {
 
 #[test]
 fn duplicate_keys_are_read_as_helm_reads_them_and_reported() {
-    // Helm 3, Helm 4 and kubectl take the last occurrence; so does maia-krm, warning about it and
-    // leaving the resource alone (an edit could land on the occurrence nobody reads).
+    // Helm 3, Helm 4 and kubectl take the last occurrence; so does maia-krm, which patches the
+    // resource (edits only ever go to the occurrence readers keep) and warns about the key.
     let dup = "---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n  name: b\n";
     let input = format!("{SA}{dup}");
     let config = fixture("config-nginx.yaml");
     let out = maia_krm(&["--config", config.to_str().unwrap(), "--explain"], &[], input.as_bytes());
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{SA}{PATCHED_SA}{dup}"));
+    let patched = format!("{dup}imagePullSecrets:\n  - name: maia-docker-registry-secret\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{SA}{PATCHED_SA}{patched}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("key \"name\" is repeated (line 12)"), "{stderr}");
 }

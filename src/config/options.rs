@@ -44,6 +44,9 @@ pub struct Options {
     pub shared_mount_path: String,
     pub shared_init_containers: bool,
     pub shared_hooks: bool,
+    /// A route or pod spec that can't be given what the policy requires fails the run (true), or
+    /// passes as it is with a warning (`on_unpatchable: warn`).
+    pub fail_closed: bool,
     /// Pod templates in custom resources that admins declare, beside the built-in ones.
     pub pod_templates: Vec<PodTemplate>,
     pub limits: Limits,
@@ -81,6 +84,11 @@ pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
     ("shared_init_containers", "false", "mount the shared volume in init containers too"),
     ("shared_hooks", "false", "mount the shared volume in Helm hook pods too"),
     (
+        "on_unpatchable",
+        "fail",
+        "a route or pod spec that can't be given the workspace host, TLS, login, pull secret or shared volume: fail (exit 1, nothing written) or warn (written as it is, a warning on stderr)",
+    ),
+    (
         "pod_templates",
         "[]",
         "more kinds that hold pod specs: a YAML list of `{group, kind, paths}`, each path dotted from the object root to a pod spec, `*` for every map value or list item",
@@ -91,7 +99,7 @@ pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
     (
         "strict_duplicate_keys",
         "false",
-        "refuse a mapping that repeats a key (default: read the last one, as Helm does, warn, and leave that resource alone)",
+        "refuse a mapping that repeats a key (default: read the last one, as Helm does, patch that one, and warn)",
     ),
 ];
 
@@ -129,6 +137,7 @@ pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Option
         shared_mount_path,
         shared_init_containers: f.bool("shared_init_containers", false),
         shared_hooks: f.bool("shared_hooks", false),
+        fail_closed: f.choice("on_unpatchable", &["fail", "warn"], "fail") == "fail",
         pod_templates: pod_templates(&mut f),
         limits: Limits {
             max_depth: f.uint("max_depth", limits.max_depth),

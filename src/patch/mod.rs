@@ -92,9 +92,6 @@ impl std::fmt::Display for ResourceId {
 pub struct Resource<'n, 'a> {
     pub node: &'n Node<'a>,
     pub id: ResourceId,
-    /// Why an edit could land somewhere readers don't look (anchors, repeated keys): computed
-    /// once, since every patch asks.
-    pub ambiguity: Option<&'static str>,
 }
 
 impl<'n, 'a> Resource<'n, 'a> {
@@ -113,7 +110,7 @@ impl<'n, 'a> Resource<'n, 'a> {
             namespace: node.at(&["metadata", "namespace"]).and_then(Node::str).map(str::to_string),
             file,
         };
-        Resource { node, id, ambiguity: node.ambiguity() }
+        Resource { node, id }
     }
 
     pub fn annotation(&self, key: &str) -> Option<&'n str> {
@@ -147,6 +144,9 @@ pub enum Outcome {
     Disabled,
     /// Nothing changed, but the admin should know (a pod spec no rule covers).
     Notice,
+    /// The output still breaks the workspace policy here (no login, no pull secret, ...): the
+    /// run fails unless the admin chose `on_unpatchable: warn`.
+    Unprotected,
 }
 
 #[derive(Debug, Clone, PartialEq)]

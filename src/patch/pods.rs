@@ -402,6 +402,19 @@ impl<'n, 'a> Pod<'n, 'a> {
         out
     }
 
+    /// The pod's volumes, wherever they are declared (claim templates are not volumes).
+    pub fn volumes(&self) -> Vec<&'n Node<'a>> {
+        let listed = self.node.get("volumes").map(Node::items).unwrap_or_default();
+        let elsewhere = self
+            .shape
+            .other_volume_names
+            .iter()
+            .filter_map(|p| p.strip_suffix(".*.name").filter(|p| p.ends_with("volumes")))
+            .flat_map(|p| resolve(self.node, p, String::new()))
+            .flat_map(|(_, list)| list.items());
+        listed.iter().chain(elsewhere).collect()
+    }
+
     /// Names of the pod's volumes, wherever they are declared.
     pub fn volume_names(&self) -> Vec<&'n str> {
         let listed = self.node.get("volumes").map(Node::items).unwrap_or_default();

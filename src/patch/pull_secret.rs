@@ -9,7 +9,7 @@ use serde_json::json;
 
 use std::sync::Arc;
 
-use super::pods::{PodRules, PullSecrets};
+use super::pods::{Pod, PodRules, PullSecrets};
 use super::{Patch, Report, Resource, add_items};
 use crate::config::Config;
 use crate::stream::edit::Edits;
@@ -25,10 +25,26 @@ impl PullSecret {
         PullSecret { secret: config.cluster.image_pull_secret.clone(), pods }
     }
 
+    pub fn name(&self) -> &str {
+        &self.secret
+    }
+
+    /// Whether a pod's pods get the secret: what the patch acts on and the policy checks.
+    pub fn holds(&self, pod: &Pod) -> bool {
+        match pod.shape.pull_secrets {
+            PullSecrets::List(key) => self.listed(pod.node, key),
+            PullSecrets::Single(key) => pod.node.at(&[key, "name"]).and_then(Node::str) == Some(&self.secret),
+        }
+    }
+
+    fn listed(&self, parent: &Node, key: &str) -> bool {
+        let listed = parent.get(key).map(Node::items).unwrap_or_default();
+        listed.iter().any(|s| s.get("name").and_then(Node::str) == Some(&self.secret))
+    }
+
     /// Appends the secret to the list under `parent.key` unless it is listed.
     fn list(&self, parent: &Node, key: &str, field: &str, edits: &mut Edits, report: &mut Report) {
-        let listed = parent.get(key).map(Node::items).unwrap_or_default();
-        if listed.iter().any(|s| s.get("name").and_then(Node::str) == Some(&self.secret)) {
+        if self.listed(parent, key) {
             return report.unchanged(field, format!("already lists {}", self.secret));
         }
         match add_items(edits, parent, key, vec![json!({ "name": self.secret })]) {
@@ -137,15 +153,14 @@ mod tests {
     }
 
     #[test]
-    fn a_document_ending_in_an_unterminated_block_scalar_is_left_alone_with_the_reason() {
-        // A line after `|` text that ends the stream would give that text a line break; a `-`
-        // inside a tag before the header is not strip chomping (found in review).
-        for tail in ["secrets: |\n  y", "secrets: !a-b |\n  y"] {
-            let input = format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: x\n{tail}");
-            let (out, changes) = run(&input, &config(&[]));
-            assert_eq!(out, input);
-            let conflicts = messages(&changes, Outcome::Conflict);
-            assert!(conflicts.iter().any(|m| m.contains("block scalar without a line break")), "{conflicts:?}");
+    fn a_document_ending_in_an_unterminated_block_scalar_gets_it_after_chomping_that_text() {
+        // A line after `|` text that ends the stream would give that text a line break: it is
+        // chomped first (`|-` reads the same). A `-` inside a tag before the header is not strip
+        // chomping (found in review).
+        for (tail, chomped) in [("secrets: |\n  y", "secrets: |-\n  y"), ("secrets: !a-b |\n  y", "secrets: !a-b |-\n  y")] {
+            let head = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: x\n";
+            let (out, changes) = run(&format!("{head}{tail}"), &config(&[]));
+            assert_eq!(out, format!("{head}{chomped}\nimagePullSecrets:\n  - name: maia-docker-registry-secret"));
             assert!(!changes.iter().any(|c| c.patch == crate::pipeline::CHECK), "{changes:?}");
         }
     }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use std::sync::Arc;
 
-use super::pods::{Pod, PodRules};
+use super::pods::{Container, Pod, PodRules};
 use super::{Patch, Report, Resource, add_items};
 use crate::config::Config;
 use crate::stream::edit::Edits;
@@ -47,12 +47,8 @@ impl SharedVolume {
         if pod.node.get("volumes").is_some_and(|v| !v.is_seq() && !v.is_null()) {
             return report.conflict(&volumes_field, "not a list; left alone");
         }
-        let volumes = pod.node.get("volumes").map(Node::items).unwrap_or_default();
-        let for_claim = volumes
-            .iter()
-            .find(|v| v.at(&["persistentVolumeClaim", "claimName"]).and_then(Node::str) == Some(&self.claim));
-        let (volume, volume_exists) = match for_claim {
-            Some(v) => (v.get("name").and_then(Node::str).unwrap_or_default().to_string(), true),
+        let (volume, volume_exists) = match self.claim_volume(pod) {
+            Some(v) => (v.to_string(), true),
             None if pod.volume_names().contains(&self.volume_name.as_str()) => {
                 return report.conflict(
                     &volumes_field,
@@ -74,37 +70,27 @@ impl SharedVolume {
             }
         }
         let mut mounted_any = false;
-        let containers = pod.containers(self.init_containers);
+        let containers = self.containers(pod);
         if containers.is_empty() {
             return report.unchanged(&volumes_field, "no containers to mount the shared volume in");
         }
         for container in containers {
             let field = format!("{}.volumeMounts", container.path);
-            let name_of = |m: &Node| m.get("name").and_then(Node::str).map(str::to_string);
-            if container.mirrors_mounts() {
-                report.unchanged(&field, "mirrors the main container's mounts (mirrorVolumeMounts)");
-            } else if let Some(at_path) =
-                container.mounts().find(|m| m.get("mountPath").and_then(Node::str) == Some(&self.mount_path))
-            {
-                match name_of(at_path) {
-                    Some(n) if n == volume => {
-                        report.unchanged(&field, format!("already mounts {volume} at {}", self.mount_path))
+            match self.state(&container, &volume) {
+                Mount::Mirrors => report.unchanged(&field, "mirrors the main container's mounts (mirrorVolumeMounts)"),
+                Mount::AtPath => report.unchanged(&field, format!("already mounts {volume} at {}", self.mount_path)),
+                Mount::AtOwnPath => report.unchanged(&field, format!("already mounts {volume} at its own path")),
+                Mount::Taken(other) => report
+                    .conflict(&field, format!("{} is taken by volume {other}; left alone", self.mount_path)),
+                Mount::Missing => {
+                    let mount = json!({"name": volume, "mountPath": self.mount_path});
+                    match add_items(edits, container.node, "volumeMounts", vec![mount]) {
+                        Ok(()) => {
+                            report.changed(&field, format!("mounted {volume} at {}", self.mount_path));
+                            mounted_any = true;
+                        }
+                        Err(why) => report.conflict(&field, format!("{why}; left alone")),
                     }
-                    other => report.conflict(
-                        &field,
-                        format!("{} is taken by volume {}; left alone", self.mount_path, other.unwrap_or_default()),
-                    ),
-                }
-            } else if container.mounts().any(|m| name_of(m).as_deref() == Some(&volume)) {
-                report.unchanged(&field, format!("already mounts {volume} at its own path"));
-            } else {
-                let mount = json!({"name": volume, "mountPath": self.mount_path});
-                match add_items(edits, container.node, "volumeMounts", vec![mount]) {
-                    Ok(()) => {
-                        report.changed(&field, format!("mounted {volume} at {}", self.mount_path));
-                        mounted_any = true;
-                    }
-                    Err(why) => report.conflict(&field, format!("{why}; left alone")),
                 }
             }
         }
@@ -118,6 +104,63 @@ impl SharedVolume {
     }
 }
 
+/// Where a container stands with the shared volume.
+pub enum Mount {
+    /// Mounted at the mount path.
+    AtPath,
+    /// Mounted, at a path of the chart's choosing.
+    AtOwnPath,
+    /// Gets the main container's mounts (Argo's `mirrorVolumeMounts`).
+    Mirrors,
+    /// Something else (this volume name) is mounted at the mount path.
+    Taken(String),
+    Missing,
+}
+
+impl SharedVolume {
+    /// The name of the pod's volume for the claim, if it has one.
+    pub fn claim_volume<'n>(&self, pod: &Pod<'n, '_>) -> Option<&'n str> {
+        let volume = pod
+            .volumes()
+            .into_iter()
+            .find(|v| v.at(&["persistentVolumeClaim", "claimName"]).and_then(Node::str) == Some(&self.claim))?;
+        Some(volume.get("name").and_then(Node::str).unwrap_or_default())
+    }
+
+    /// Where `container` stands with the pod's volume `volume`: what the patch acts on and
+    /// what the workspace policy checks, one reading for both.
+    pub fn state(&self, container: &Container, volume: &str) -> Mount {
+        let name_of = |m: &Node| m.get("name").and_then(Node::str).unwrap_or_default().to_string();
+        if container.mirrors_mounts() {
+            Mount::Mirrors
+        } else if let Some(at_path) =
+            container.mounts().find(|m| m.get("mountPath").and_then(Node::str) == Some(&self.mount_path))
+        {
+            match name_of(at_path) {
+                n if n == volume => Mount::AtPath,
+                other => Mount::Taken(other),
+            }
+        } else if container.mounts().any(|m| name_of(m) == volume) {
+            Mount::AtOwnPath
+        } else {
+            Mount::Missing
+        }
+    }
+
+    /// The containers of a pod the volume goes into (init containers only when asked).
+    pub fn containers<'n, 'a>(&self, pod: &Pod<'n, 'a>) -> Vec<Container<'n, 'a>> {
+        pod.containers(self.init_containers)
+    }
+
+    /// Why a resource's pods do not get the volume (`Err`), and whether that is worth a notice.
+    pub fn exempt(&self, res: &Resource) -> Result<(), (&'static str, bool)> {
+        if res.is_hook() && !self.hooks {
+            return Err(("Helm hook: shared volume not mounted (option shared_hooks)", false));
+        }
+        self.pods.mounts(res)
+    }
+}
+
 impl Patch for SharedVolume {
     fn name(&self) -> &'static str {
         "shared-volume"
@@ -128,10 +171,7 @@ impl Patch for SharedVolume {
     }
 
     fn apply(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
-        if res.is_hook() && !self.hooks {
-            return report.unchanged("", "Helm hook: shared volume not mounted (option shared_hooks)");
-        }
-        match self.pods.mounts(res) {
+        match self.exempt(res) {
             Err((why, true)) => return report.notice("", why),
             Err((why, false)) => return report.unchanged("", why),
             Ok(()) => {}

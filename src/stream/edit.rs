@@ -17,6 +17,9 @@ use super::tree::{Node, Value, start_of_line};
 /// so the result can be checked before it is written (`stream::check`).
 pub struct Edits<'t> {
     text: &'t str,
+    /// The document is JSON (its root a flow collection): what is written into it is JSON too,
+    /// so `kubectl get -o json | maia-krm | kubectl apply -f -` stays a JSON pipeline.
+    json: bool,
     splices: Vec<Splice>,
     /// What the splices claim, so edits computed separately against the same tree can be merged
     /// when (and only when) they cannot step on each other.
@@ -37,6 +40,9 @@ pub type Refused = &'static str;
 
 const OPEN_BLOCK_SCALAR: Refused =
     "the document ends in a block scalar without a line break, which a line after it would change";
+
+/// The depth of a splice that chomps a block scalar ([`Edits::chomp_last_block_scalar`]).
+const CHOMP: usize = usize::MAX;
 
 /// What an edit means, addressed to the node it changes by that node's (start, depth) in the
 /// text the edits were computed against.
@@ -74,13 +80,22 @@ struct Splice {
 
 impl<'t> Edits<'t> {
     pub fn new(text: &'t str) -> Self {
-        Edits { text, splices: Vec::new(), claims: Vec::new(), intents: Vec::new() }
+        Edits { text, json: is_json(text), splices: Vec::new(), claims: Vec::new(), intents: Vec::new() }
     }
 
     /// Empty edits on the same text: to try an edit before committing to the ones that need it
     /// (then [`Edits::absorb`] it).
     pub fn fork(&self) -> Edits<'t> {
-        Edits::new(self.text)
+        Edits { text: self.text, json: self.json, splices: Vec::new(), claims: Vec::new(), intents: Vec::new() }
+    }
+
+    /// A value as flow text: JSON in a JSON document, else YAML flow with plain scalars where safe.
+    fn flow(&self, value: &Json) -> String {
+        if self.json { json_text(value) } else { flow(value) }
+    }
+
+    fn string(&self, s: &str) -> String {
+        if self.json { json_text(&Json::String(s.to_string())) } else { quote(s) }
     }
 
     /// True when `other` (computed against the same text) touches what these edits touch.
@@ -94,9 +109,15 @@ impl<'t> Edits<'t> {
         })
     }
 
-    /// Takes over `other`'s splices (check [`Edits::collides_with`] first).
+    /// Takes over `other`'s splices (check [`Edits::collides_with`] first). A block scalar
+    /// both chomped is chomped once.
     pub fn absorb(&mut self, other: Edits) {
-        self.splices.extend(other.splices);
+        for splice in other.splices {
+            let chomped = |s: &Splice| s.depth == CHOMP && s.start == splice.start;
+            if !(chomped(&splice) && self.splices.iter().any(chomped)) {
+                self.splices.push(splice);
+            }
+        }
         self.claims.extend(other.claims);
         self.intents.extend(other.intents);
     }
@@ -117,9 +138,9 @@ impl<'t> Edits<'t> {
         match map.entries().iter().rev().find(|(k, _)| k.scalar() == Some(key)) {
             Some((k, v)) if v.is_null() => self.fill_null(k, v, value)?,
             Some(_) => return Err("it already holds a value"),
-            None if map.is_flow() => self.insert_flow(map, format!("{}: {}", quote(key), flow(value))),
-            None if ends_open_block_scalar(self.text, map) => return Err(OPEN_BLOCK_SCALAR),
+            None if map.is_flow() => self.insert_flow(map, format!("{}: {}", self.string(key), self.flow(value))),
             None => {
+                self.chomp_last_block_scalar(map)?;
                 let mut lines = Vec::new();
                 entry_lines(key, value, 0, &mut lines);
                 let indent = map.entries().first().map_or(map.col, |(k, _)| column(self.text, k.start));
@@ -136,16 +157,14 @@ impl<'t> Edits<'t> {
     /// Appends claim nothing: several at one sequence keep their call order (see `apply`).
     pub fn append(&mut self, seq: &Node, item: &Json) -> Result<(), Refused> {
         if seq.is_flow() {
-            self.insert_flow(seq, flow(item));
+            self.insert_flow(seq, self.flow(item));
         } else {
             let dash_col = seq
                 .items()
                 .first()
                 .and_then(|i| self.dash_column(i))
                 .ok_or("the column of its items' dashes can't be found")?;
-            if ends_open_block_scalar(self.text, seq) {
-                return Err(OPEN_BLOCK_SCALAR);
-            }
+            self.chomp_last_block_scalar(seq)?;
             let mut lines = Vec::new();
             item_lines(item, 0, &mut lines);
             self.insert_lines_after(seq.content_end(), dash_col, seq.depth + 1, &lines);
@@ -164,7 +183,7 @@ impl<'t> Edits<'t> {
             flow_first: false,
             lines: false,
             depth: node.depth,
-            with: quote(new),
+            with: self.string(new),
         });
         self.intend(node, Op::Replace(new.to_string()));
     }
@@ -188,6 +207,20 @@ impl<'t> Edits<'t> {
         }
         out.push_str(&self.text[at..]);
         out
+    }
+
+    /// Makes room for lines after `node` when the document ends in its block scalar without a
+    /// line break (see [`open_block_scalar`]); once per document, however many edits need it.
+    fn chomp_last_block_scalar(&mut self, node: &Node) -> Result<(), Refused> {
+        if let Some((start, end)) = open_block_scalar(self.text, node)? {
+            let claim = Claim::Range(start, end.max(start + 1));
+            if !self.claims.contains(&claim) {
+                self.claims.push(claim);
+                let with = "-".to_string();
+                self.splices.push(Splice { start, end, flow_first: false, lines: false, depth: CHOMP, with });
+            }
+        }
+        Ok(())
     }
 
     fn intend(&mut self, node: &Node, op: Op) {
@@ -224,13 +257,14 @@ impl<'t> Edits<'t> {
                 flow_first: false,
                 lines: false,
                 depth: value.depth,
-                with: flow(new),
+                with: self.flow(new),
             });
             return Ok(());
         }
         match colon_after(self.text, key.end) {
             Some(colon) => {
-                self.insert(colon + 1, false, value.depth, format!(" {}", flow(new)));
+                let text = format!(" {}", self.flow(new));
+                self.insert(colon + 1, false, value.depth, text);
                 Ok(())
             }
             None => Err("its key has no `:` to write after"),
@@ -283,28 +317,42 @@ impl<'t> Edits<'t> {
     }
 }
 
-/// True when `node`'s text ends with a `|` or `>` scalar (not `-`-chomped) that ends the
-/// document without a line break: a line added after it would give that text a final line
-/// break it does not have.
-fn ends_open_block_scalar(text: &str, node: &Node) -> bool {
+/// When `node`'s text ends with a `|` or `>` scalar that ends the document without a line
+/// break (and is not `-`-chomped), a line added after it would give that text a final line break
+/// it does not have. The fix: chomp it (`|` becomes `|-`, `|+` becomes `|-`), which reads the
+/// same without the break and with one. Returns the splice `(start, end, text)` that does it, or
+/// `Err` when the scalar can't be chomped without changing it (a `+` scalar ending in a blank line).
+fn open_block_scalar(text: &str, node: &Node) -> Result<Option<(usize, usize)>, Refused> {
     let mut last = node;
     loop {
         last = match &last.value {
             Value::Seq { items, flow: false, .. } => match items.last() {
                 Some(item) => item,
-                None => return false,
+                None => return Ok(None),
             },
             Value::Map { entries, flow: false, .. } => match entries.last() {
                 Some((_, v)) => v,
-                None => return false,
+                None => return Ok(None),
             },
-            Value::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. } => {
-                let header = &text[super::tree::skip_properties(text, last.start)..];
+            Value::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. } if last.end == text.len() => {
+                let indicator = super::tree::skip_properties(text, last.start);
+                let header = &text[indicator..];
                 let header = &header[..header.find(['\n', '\r']).unwrap_or(header.len())];
-                let stripped = header.split('#').next().unwrap_or_default().contains('-');
-                return last.end == text.len() && !stripped;
+                let flags = header[1..].split([' ', '\t', '#']).next().unwrap_or_default();
+                if flags.contains('-') {
+                    return Ok(None);
+                }
+                let last_line = &text[start_of_line(text.as_bytes(), text.len())..];
+                if last_line.trim().is_empty() {
+                    return Err(OPEN_BLOCK_SCALAR);
+                }
+                // Replace a `+`, or put `-` right after the `|`/`>`.
+                return Ok(Some(match flags.find('+') {
+                    Some(plus) => (indicator + 1 + plus, indicator + 2 + plus),
+                    None => (indicator + 1, indicator + 1),
+                }));
             }
-            _ => return false,
+            _ => return Ok(None),
         };
     }
 }
@@ -343,6 +391,36 @@ pub fn flow(v: &Json) -> String {
         }
         Json::Null | Json::Bool(_) | Json::Number(_) => v.to_string(),
     }
+}
+
+/// Whether a document is written as JSON: its first node (after comments, directives and
+/// `---`) opens a flow collection.
+fn is_json(text: &str) -> bool {
+    for line in text.trim_start_matches('\u{feff}').lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('%') || line == "---" {
+            continue;
+        }
+        return line.trim_start_matches("--- ").trim_start().starts_with(['{', '[']);
+    }
+    false
+}
+
+/// A value as JSON text, with the characters YAML readers take for line breaks or framing
+/// escaped (JSON allows them raw).
+fn json_text(value: &Json) -> String {
+    let text = value.to_string();
+    if !text.contains(['\u{85}', '\u{2028}', '\u{2029}', '\u{feff}']) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 12);
+    for c in text.chars() {
+        match c {
+            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A whole new document (a mapping) as block YAML, ending with a newline.
@@ -465,14 +543,32 @@ mod tests {
     }
 
     #[test]
-    fn a_line_after_an_unterminated_block_scalar_is_refused() {
-        // Adding a line after `|` text that ends the stream without a line break would give the
-        // text a final line break; `|-` text has none to gain.
-        let text = "a:\n  b: |\n    text";
+    fn a_block_scalar_ending_the_document_without_a_line_break_is_chomped_first() {
+        // A line after `|` text that ends the stream without a line break would give the text a
+        // final line break; chomped (`|-`), it reads the same with the break and without.
+        let cases = [
+            ("a:\n  b: |\n    text", "a:\n  b: |-\n    text\n  k: v"),
+            ("a:\n  b: |+\n    text", "a:\n  b: |-\n    text\n  k: v"),
+            ("a:\n  b: >2 # c\n      text", "a:\n  b: >-2 # c\n      text\n  k: v"),
+            ("a:\n  b: !!str &x |\n    text", "a:\n  b: !!str &x |-\n    text\n  k: v"),
+            ("a:\n  b: |-\n    text", "a:\n  b: |-\n    text\n  k: v"),
+        ];
+        for (text, want) in cases {
+            let root = parse(text, &Limits::default()).unwrap().unwrap();
+            let mut e = Edits::new(text);
+            e.put(root.get("a").unwrap(), "k", &json!("v")).unwrap();
+            e.put(root.get("a").unwrap(), "l", &json!("w")).unwrap();
+            let mut once = e.fork();
+            once.put(root.get("a").unwrap(), "m", &json!("x")).unwrap();
+            e.absorb(once);
+            let out = e.apply();
+            assert_eq!(out, format!("{want}\n  l: w\n  m: x"), "{text:?}");
+            crate::stream::check::edited(&root, e.intents(), &out, &Limits::default()).expect("same meaning");
+        }
+        // `|+` text whose last line is blank keeps that break: chomping would drop it.
+        let text = "a:\n  b: |+\n    text\n  ";
         let root = parse(text, &Limits::default()).unwrap().unwrap();
         assert_eq!(Edits::new(text).put(root.get("a").unwrap(), "k", &json!("v")), Err(OPEN_BLOCK_SCALAR));
-        let out = edit("a:\n  b: |-\n    text", |e, r| assert!(e.put(r.get("a").unwrap(), "k", &json!("v")).is_ok()));
-        assert_eq!(out, "a:\n  b: |-\n    text\n  k: v");
     }
 
     #[test]
@@ -498,6 +594,21 @@ mod tests {
         two.put(root.get("a").unwrap(), "k2", &json!("w")).unwrap();
         one.absorb(two);
         assert_eq!(one.apply(), "a: {k1: v, k2: w}\n");
+    }
+
+    #[test]
+    fn json_documents_get_json() {
+        let text = "# Source: x\n{\"a\": {}, \"b\": [1], \"c\": null, \"d\": \"x\"}\n";
+        let out = edit(text, |e, r| {
+            e.put(r.get("a").unwrap(), "k/v", &json!({"n": ["on", 1, "\u{2028}"]})).unwrap();
+            e.append(r.get("b").unwrap(), &json!({"name": "s"})).unwrap();
+            e.put(r, "c", &json!("yes")).unwrap();
+            e.replace_scalar(r.get("d").unwrap(), "no");
+        });
+        let want = "# Source: x\n{\"a\": {\"k/v\": {\"n\":[\"on\",1,\"\\u2028\"]}}, \"b\": [1, {\"name\":\"s\"}], \"c\": \"yes\", \"d\": \"no\"}\n";
+        assert_eq!(out, want);
+        let parsed: Json = serde_json::from_str(out.trim_start_matches("# Source: x\n")).expect("JSON");
+        assert_eq!(parsed["c"], json!("yes"));
     }
 
     #[test]

@@ -33,10 +33,12 @@ pub fn split(input: &str) -> Vec<Chunk<'_>> {
         }
         // After a `...`, what follows up to here is a bare document (or directives for the next).
         let bare = ended.is_some_and(|after| cutter.cut_bare_document(after, pos));
-        if is_start && ((ended.is_some() && !bare) || has_content(&input[cutter.start..pos])) {
+        // A byte order mark starting the stream is no content (yaml.v3 drops it), even before a directive.
+        let from = if cutter.start == 0 && input.starts_with('\u{feff}') { pos.min(3) } else { cutter.start };
+        if is_start && ((ended.is_some() && !bare) || has_content(&input[from..pos])) {
             // Directives right before the `---` (yaml.v3 reads them even without a `...`) open
             // the next document.
-            cutter.cut(cutter.start + directives_at_end(&input[cutter.start..pos]).unwrap_or(pos - cutter.start));
+            cutter.cut(from + directives_at_end(&input[from..pos]).unwrap_or(pos - from));
         }
         ended = (!is_start).then(|| (line_end + 1).min(input.len()));
     }
@@ -237,6 +239,12 @@ mod tests {
         );
         // yaml.v3 also reads a directive after a document that has no `...`.
         assert_eq!(texts("kind: A\n%YAML 1.1\n---\nkind: B\n"), ["kind: A\n", "%YAML 1.1\n---\nkind: B\n"]);
+        // A byte order mark before the first directive is dropped by yaml.v3, not content.
+        assert_eq!(texts("\u{feff}%YAML 1.1\n---\nkind: A\n"), ["\u{feff}%YAML 1.1\n---\nkind: A\n"]);
+        assert_eq!(
+            texts("\u{feff}%TAG !e! tag:e.com,2000:\n---\nkind: A\n---\nkind: B\n"),
+            ["\u{feff}%TAG !e! tag:e.com,2000:\n---\nkind: A\n", "---\nkind: B\n"]
+        );
     }
 
     #[test]

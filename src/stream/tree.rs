@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use super::Limits;
+use super::edit::{Intent, Op};
 
 /// A node of a parsed document; offsets are bytes into the document text.
 #[derive(Debug)]
@@ -157,28 +158,74 @@ impl<'a> Node<'a> {
             Value::Scalar { .. } | Value::Alias => self.end,
         }
     }
+}
 
-    /// Why a text edit anywhere in this node could mean something other than intended: an anchor
-    /// or alias (the edit would change every alias too, or none), or a duplicated key (an edit
-    /// could land on the occurrence readers ignore). None when edits are safe.
-    pub fn ambiguity(&self) -> Option<&'static str> {
-        if self.anchored {
-            return Some(ANCHORS);
+/// Where in a document an edit would change more than the node it targets: the text of every
+/// anchored node (its aliases share whatever is written there) and every mapping that merges
+/// another (`<<`: a key added there would shadow the merged one, not extend it). Edits anywhere
+/// else are exact, whatever the rest of the resource uses: an anchor on the labels does not
+/// make the annotations or the pod spec ambiguous.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// `(start, end)` of each anchored node's text, in document order.
+    anchored: Vec<(usize, usize)>,
+    /// `(start, depth)` of each mapping with a merge key.
+    merging: Vec<(usize, usize)>,
+}
+
+impl Shared {
+    pub fn of(root: &Node) -> Shared {
+        let mut shared = Shared::default();
+        shared.collect(root);
+        shared
+    }
+
+    fn collect(&mut self, node: &Node) {
+        if node.anchored {
+            self.anchored.push((node.start, node.content_end()));
         }
-        match &self.value {
-            Value::Alias => Some(ANCHORS),
-            Value::Scalar { .. } => None,
-            Value::Seq { items, .. } => items.iter().find_map(Node::ambiguity),
-            Value::Map { duplicates: true, .. } => Some(DUPLICATES),
-            Value::Map { entries, .. } => entries.iter().find_map(|(k, v)| {
-                if k.scalar() == Some("<<") { Some(ANCHORS) } else { k.ambiguity().or_else(|| v.ambiguity()) }
-            }),
+        match &node.value {
+            Value::Seq { items, .. } => items.iter().for_each(|i| self.collect(i)),
+            Value::Map { entries, .. } => {
+                if entries.iter().any(|(k, _)| k.scalar() == Some("<<")) {
+                    self.merging.push((node.start, node.depth));
+                }
+                for (k, v) in entries {
+                    self.collect(k);
+                    self.collect(v);
+                }
+            }
+            Value::Scalar { .. } | Value::Alias => {}
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.anchored.is_empty() && self.merging.is_empty()
+    }
+
+    /// [`Shared::refuses`] for the first of `intents` it refuses.
+    pub fn refuses_any(&self, intents: &[Intent]) -> Option<&'static str> {
+        if self.is_empty() {
+            return None;
+        }
+        intents.iter().find_map(|i| self.refuses(i.target, matches!(i.op, Op::Put { .. })))
+    }
+
+    /// Why an edit of the node at `target` (its start and depth), adding a key when `puts`, would
+    /// change something else too; None when it changes only what it means to.
+    pub fn refuses(&self, target: (usize, usize), puts: bool) -> Option<&'static str> {
+        if self.anchored.iter().any(|&(start, end)| start <= target.0 && target.0 <= end) {
+            return Some(ANCHORED);
+        }
+        if puts && self.merging.contains(&target) {
+            return Some(MERGED);
+        }
+        None
     }
 }
 
-const ANCHORS: &str = "it uses YAML anchors, aliases or merge keys";
-const DUPLICATES: &str = "a mapping in it repeats a key";
+const ANCHORED: &str = "it lies in an anchored node (`&name`), and every alias of it would change too";
+const MERGED: &str = "its mapping merges another (`<<`), whose value for the key a new entry would hide";
 
 /// A syntax or structure error at a position in the document text.
 #[derive(Debug, Clone, PartialEq)]
@@ -644,7 +691,6 @@ mod tests {
         let root = parse_ok("a: 1\nb: 2\na: 3\n");
         assert_eq!(root.get("a").and_then(Node::str), Some("3"));
         assert_eq!(root.duplicate_key(), Some((3, "a")));
-        assert!(root.ambiguity().is_some());
         let err = parse("a: 1\nb: 2\na: 3\n", &STRICT).unwrap_err();
         assert_eq!(err.line, 3);
         assert!(err.duplicate && err.message.contains("duplicate key \"a\""), "{}", err.message);
@@ -737,12 +783,22 @@ mod tests {
     }
 
     #[test]
-    fn anchors_and_merge_keys_are_visible() {
-        let root = parse_ok("a: &x {k: v}\nb: *x\nc: {<<: *x}\nd: {k: v}\n");
-        assert!(root.get("a").unwrap().ambiguity().is_some());
-        assert!(root.get("b").unwrap().ambiguity().is_some());
-        assert!(root.get("c").unwrap().ambiguity().is_some());
-        assert!(root.get("d").unwrap().ambiguity().is_none());
+    fn only_edits_in_anchored_or_merging_nodes_are_refused() {
+        let text = "a: &x {k: v}\nb: *x\nc: {<<: *x, l: 1}\nd: {k: v}\ne: [&y 1, 2]\n";
+        let root = parse_ok(text);
+        let shared = Shared::of(&root);
+        let at = |n: &Node| (n.start, n.depth);
+        let a = root.get("a").unwrap();
+        assert!(shared.refuses(at(a), true).is_some());
+        assert!(shared.refuses(at(a.get("k").unwrap()), false).is_some());
+        let c = root.get("c").unwrap();
+        assert!(shared.refuses(at(c), true).is_some(), "a new key would hide the merged one");
+        assert!(shared.refuses(at(c.get("l").unwrap()), false).is_none(), "an explicit value is the one read");
+        assert!(shared.refuses(at(root.get("d").unwrap()), true).is_none());
+        let e = root.get("e").unwrap();
+        assert!(shared.refuses(at(e), false).is_none(), "appending beside an anchored item changes no alias");
+        assert!(shared.refuses(at(&e.items()[0]), false).is_some());
+        assert!(Shared::of(&parse_ok("a: {b: 1}\n")).is_empty());
     }
 
     #[test]

@@ -173,8 +173,8 @@ def load(text):
 
 def repeats_a_key(text):
     """True when a mapping in the document repeats a key. PyYAML (like Go's readers) keeps the
-    last one silently; maia-krm reads it the same way but leaves such a resource alone, since an
-    edit could land on the occurrence nobody reads. Found here with PyYAML's own composer."""
+    last one silently, and so does maia-krm; kustomize refuses it. Found here with PyYAML's own
+    composer."""
     def walk(node):
         if isinstance(node, yaml.MappingNode):
             keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]

@@ -58,7 +58,9 @@ def external_checks(corpus, path, flavour):
         # the whole stream above.
         ins = split_documents(data.decode())
         outs = split_documents(out.decode())
-        changed = [t for i, t in enumerate(outs) if i >= len(ins) or ins[i] != t]
+        # kustomize refuses a repeated key outright (Helm and kubectl read the last one): such a
+        # document is read by yaml.v3 above, and by the oracle.
+        changed = [t for i, t in enumerate(outs) if (i >= len(ins) or ins[i] != t) and not repeats_a_key(t)]
         if not changed:
             res["kustomize"] = "maia-krm changed no document: the output is the input, byte for byte"
             return res
@@ -167,12 +169,9 @@ def test_every_document_keeps_its_meaning_outside_managed_fields(rendered):
 
 def test_patch_promises_hold_on_every_document(rendered):
     cfg = oracle_config(rendered.flavour)
-    ins = {t for t, _ in rendered.ins()}
     for text, doc in rendered.outs():
-        if repeats_a_key(text):
-            # Helm and kubectl read the last occurrence; maia-krm warns and leaves it as it came.
-            assert text in ins, "a resource that repeats a key was edited"
-            continue
+        # A repeated key is read as Helm and kubectl read it (the last one), by PyYAML here too,
+        # and the resource is patched there like any other.
         check_promises(doc, cfg)
 
 

@@ -110,10 +110,14 @@ def test_empty_items_stay_empty_not_an_error():
     assert out["items"] == []
 
 
-def test_results_describe_each_change_and_conflict():
+def test_results_describe_each_change_conflict_and_refusal():
+    # A volume `shared` for something else: the shared volume can't be added, so besides the
+    # patch's warning the policy refuses the Deployment: an error result, and exit 1 (kpt and
+    # kustomize then stop the pipeline).
     conflict = DEPLOY.replace("containers: [{name: web, image: nginx}]",
                               "containers: [{name: web, image: nginx}]\n        volumes: [{name: shared, emptyDir: {}}]")
-    out = yaml.safe_load(krm(resource_list(SA + conflict, KPT_INPUT)).stdout)
+    proc = krm(resource_list(SA + conflict, KPT_INPUT), code=1)
+    out = yaml.safe_load(proc.stdout)
     by_severity = {}
     for r in out["results"]:
         by_severity.setdefault(r["severity"], []).append(r)
@@ -123,7 +127,15 @@ def test_results_describe_each_change_and_conflict():
     assert info["file"] == {"path": "sa.yaml", "index": 0}
     warning = by_severity["warning"][0]
     assert warning["resourceRef"]["name"] == "web" and "left alone" in warning["message"]
-    assert set(by_severity) == {"info", "warning"}
+    [error] = by_severity["error"]
+    assert error["resourceRef"]["name"] == "web" and "without the shared volume" in error["message"]
+    assert error["field"] == {"path": "spec.template.spec"}
+    assert set(by_severity) == {"info", "warning", "error"}
+    # Under `on_unpatchable: warn` the same is a warning, and the call succeeds.
+    lenient = KPT_INPUT.replace("imagePullSecrets: regcred}", "imagePullSecrets: regcred, on_unpatchable: warn}")
+    out = yaml.safe_load(krm(resource_list(SA + conflict, lenient)).stdout)
+    assert {r["severity"] for r in out["results"]} == {"info", "warning"}
+    assert any("on_unpatchable: warn" in r["message"] for r in out["results"])
 
 
 def test_missing_config_is_an_error_result_with_exit_1_and_every_item_kept():
@@ -147,11 +159,14 @@ def test_a_broken_resource_list_is_exit_1_with_nothing_on_stdout():
     assert b"line" in proc.stderr
 
 
-def test_an_item_that_repeats_a_key_is_a_warning_and_left_alone():
-    # Helm and kubectl read the last occurrence; maia-krm reads it so too, and does not edit it.
+def test_an_item_that_repeats_a_key_is_patched_where_readers_look_with_a_warning():
+    # Helm and kubectl read the last occurrence; maia-krm reads it so too, and edits only that.
     pod = "- kind: Pod\n  metadata: {name: a}\n  metadata: {name: b}\n  spec: {containers: [{name: c, image: x}]}\n"
     out = yaml.safe_load(krm(resource_list(SA + pod, KPT_INPUT)).stdout)
-    assert out["items"][1] == yaml.safe_load(pod)[0]
+    item = out["items"][1]
+    assert item["metadata"] == {"name": "b"}
+    assert item["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    assert item["spec"]["containers"][0]["volumeMounts"] == [{"name": "shared", "mountPath": "/home/maia-user/shared"}]
     warnings = [r for r in out["results"] if r["severity"] == "warning" and r["resourceRef"]["name"] == "b"]
     assert any("repeated" in r["message"] for r in warnings), out["results"]
 

@@ -1,0 +1,344 @@
+//! The workspace policy: what every route and pod spec of a workspace must have — the
+//! workspace host, TLS, the group's login, the registry pull secret, the shared volume — and
+//! whether a resource has it. One reading of a resource, used by `audit` (its rows and
+//! problems) and by the pipeline's enforcement (a run whose output still breaks the policy
+//! fails), so the two can't disagree. It reads the same rule books the patches act on
+//! (`patch::routes`, `patch::pods`, and the patches' own `holds`/`state` readers).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::patch::pods::{Container, PodRules};
+use crate::patch::pull_secret::PullSecret;
+use crate::patch::routes::{self, Api, HostChange, Login, RuleHosts, RuleRole, Routes};
+use crate::patch::shared_volume::{Mount, SharedVolume};
+use crate::patch::{Resource, ResourceId, traefik_rule};
+use crate::stream::tree::Node;
+
+/// One way into the workspace: a host and path of a route, and what guards it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteRow {
+    pub source: String,
+    pub document: usize,
+    pub resource: ResourceId,
+    pub host: String,
+    pub path: String,
+    pub backend: String,
+    pub tls: String,
+    pub login: String,
+    /// What breaks the workspace policy here: no TLS, no login, not on the workspace host.
+    pub problems: Vec<String>,
+}
+
+/// One pod template, and whether its pods get the registry secret and the shared volume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodRow {
+    pub source: String,
+    pub document: usize,
+    pub resource: ResourceId,
+    pub pod: String,
+    pub pull_secret: bool,
+    pub shared_volume: String,
+    /// What breaks the workspace policy here: no pull secret, containers without the volume.
+    pub problems: Vec<String>,
+}
+
+
+/// The workspace policy, from the config: what each route and pod spec must have.
+pub struct Policy {
+    source: String,
+    routes: Routes,
+    pods: PodRules,
+    tls_wanted: bool,
+    login_wanted: bool,
+    pull_secret: PullSecret,
+    pull_secret_wanted: bool,
+    shared_volume: SharedVolume,
+    shared_volume_wanted: bool,
+    login: Login,
+    /// HTTPRoutes a SecurityPolicy in the input guards.
+    guarded: HashSet<String>,
+}
+
+pub const NONE: &str = "NONE";
+pub const NO_TLS: &str = "served without TLS";
+pub const NO_LOGIN: &str = "served without the group's login";
+pub const NOT_WORKSPACE_HOST: &str = "not on the workspace host";
+/// TLS without a certificate of the route's own: the controller's default (often the platform's
+/// wildcard certificate, else a self-signed one).
+pub const DEFAULT_CERTIFICATE: &str = "the controller's default certificate";
+
+impl Policy {
+    /// `source` names the input in rows; `guarded` are the HTTPRoutes a SecurityPolicy in the
+    /// same stream guards ([`Policy::guarded`]).
+    pub fn new(config: &Config, source: &str, guarded: HashSet<String>) -> Self {
+        let o = &config.options;
+        let pods = Arc::new(PodRules::new(&o.pod_templates));
+        Policy {
+            source: source.to_string(),
+            routes: Routes::new(config),
+            pods: PodRules::new(&o.pod_templates),
+            tls_wanted: o.ingress_tls,
+            login_wanted: o.oauth && config.form.oauth_url.is_some(),
+            pull_secret: PullSecret::new(config, pods.clone()),
+            pull_secret_wanted: o.pull_secret,
+            shared_volume: SharedVolume::new(config, pods),
+            shared_volume_wanted: o.shared_volume,
+            login: Login::new(config),
+            guarded,
+        }
+    }
+
+    /// The HTTPRoutes that SecurityPolicies among `resources` give the group's login.
+    pub fn guarded<'r>(config: &Config, resources: impl IntoIterator<Item = &'r Resource<'r, 'r>>) -> HashSet<String> {
+        let login = Login::new(config);
+        resources.into_iter().flat_map(|r| login.policy_targets(r)).collect()
+    }
+
+    /// Whether the policy asks anything of resources of this kind (routes, pod templates).
+    pub fn covers(&self, api_version: &str, kind: &str) -> bool {
+        routes::api(api_version, kind).is_some() || self.pods.holds_pods(api_version, kind)
+    }
+
+    /// Whether a resource is the workspace's (in its namespace, or in the release's).
+    pub fn in_workspace(&self, res: &ResourceId) -> bool {
+        self.routes.in_workspace(res.namespace.as_deref())
+    }
+
+    /// A row from its cells: host, path, backend, TLS, login; `host_ok` says whether the host is
+    /// the one the policy wants.
+    fn route(&self, document: usize, res: &Resource, cells: [String; 5], host_ok: bool) -> RouteRow {
+        let [host, path, backend, tls, login] = cells;
+        let mut problems = Vec::new();
+        if !host_ok && self.tls_wanted {
+            problems.push(NOT_WORKSPACE_HOST.to_string());
+        }
+        if tls == NONE && self.tls_wanted {
+            problems.push(NO_TLS.to_string());
+        }
+        if login == NONE && self.login_wanted {
+            problems.push(NO_LOGIN.to_string());
+        }
+        RouteRow {
+            source: self.source.clone(),
+            document,
+            resource: res.id.clone(),
+            host,
+            path,
+            backend,
+            tls,
+            login,
+            problems,
+        }
+    }
+
+    /// One row per host and path a route serves.
+    pub fn routes(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
+        match routes::api(&res.id.api_version, &res.id.kind) {
+            Some(Api::Ingress) => self.ingress(document, res, rows),
+            Some(Api::IngressRoute) => self.ingress_route(document, res, rows),
+            Some(Api::HttpRoute | Api::GrpcRoute) if !routes::is_mesh_route(res) => {
+                self.http_route(document, res, rows)
+            }
+            _ => {}
+        }
+    }
+
+    /// Who logs in in front of a route that is not oauth2-proxy's own, when nothing guards it.
+    fn unguarded(&self, res: &Resource) -> String {
+        match self.routes.skips_login(res) {
+            Some(_) => "app's own (Keycloak)".into(),
+            None => NONE.into(),
+        }
+    }
+
+    fn ingress(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
+        let spec = res.node.get("spec");
+        let tls_entries = spec.and_then(|s| s.get("tls")).map(Node::items).unwrap_or_default();
+        let resolver = res.annotation("traefik.ingress.kubernetes.io/router.tls.certresolver");
+        let issuer = res.annotation("cert-manager.io/cluster-issuer").or(res.annotation("cert-manager.io/issuer"));
+        let router_tls = res.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true");
+        let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
+        let login = if routes::ingress_serves_oauth2(res) {
+            "oauth2-proxy itself".to_string()
+        } else if res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url()) {
+            "oauth2-proxy (nginx auth-url)".into()
+        } else if self.login.in_middleware_list(middlewares) {
+            "oauth2-proxy (Traefik Middleware)".into()
+        } else {
+            self.unguarded(res)
+        };
+        for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
+            let host = rule.get("host").and_then(Node::str).filter(|h| !h.is_empty());
+            let covering = tls_entries.iter().find(|e| {
+                e.get("hosts").map(Node::items).unwrap_or_default().iter().any(|h| h.str().is_some() && h.str() == host)
+            });
+            let mut tls = match (covering, resolver) {
+                (Some(entry), _) => match entry.get("secretName").and_then(Node::str) {
+                    Some(secret) => format!("secret {secret}"),
+                    None => resolver.map_or(DEFAULT_CERTIFICATE.into(), |r| format!("resolver {r}")),
+                },
+                (None, Some(r)) if router_tls => format!("resolver {r}"),
+                (None, None) if router_tls => DEFAULT_CERTIFICATE.into(),
+                _ => NONE.into(),
+            };
+            if let (Some(issuer), true) = (issuer, tls.starts_with("secret")) {
+                tls.push_str(&format!(" (issuer {issuer})"));
+            }
+            let paths = rule.at(&["http", "paths"]).map(Node::items).unwrap_or_default();
+            for p in paths {
+                let service = p.at(&["backend", "service", "name"]).and_then(Node::str).unwrap_or("-");
+                let port = p
+                    .at(&["backend", "service", "port", "number"])
+                    .or(p.at(&["backend", "service", "port", "name"]))
+                    .and_then(Node::scalar)
+                    .unwrap_or("-");
+                let path = p.get("path").and_then(Node::str).unwrap_or("/").to_string();
+                let cells = [host.unwrap_or("*").into(), path, format!("{service}:{port}"), tls.clone(), login.clone()];
+                rows.push(self.route(document, res, cells, self.routes.host_change(host) == HostChange::Keep));
+            }
+        }
+    }
+
+    fn ingress_route(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
+        let tls = res.node.at(&["spec", "tls"]).filter(|t| !t.is_null());
+        let tls = match tls {
+            None => NONE.to_string(),
+            Some(t) => match (t.get("secretName").and_then(Node::str), t.get("certResolver").and_then(Node::str)) {
+                (Some(secret), _) => format!("secret {secret}"),
+                (None, Some(resolver)) => format!("resolver {resolver}"),
+                (None, None) => DEFAULT_CERTIFICATE.into(),
+            },
+        };
+        for route in res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default() {
+            let rule = route.get("match").and_then(Node::str).unwrap_or_default();
+            let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
+            let login = if traefik_rule::serves_only_oauth2(rule) {
+                "oauth2-proxy itself".to_string()
+            } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
+                "oauth2-proxy (Traefik Middleware)".into()
+            } else {
+                self.unguarded(res)
+            };
+            let hosts = traefik_rule::hosts(rule).map(|h| h.join(",")).unwrap_or_else(|why| why);
+            let backend = backends(route.get("services"));
+            let host_ok = self.routes.rule_hosts(rule) == RuleHosts::Kept;
+            rows.push(self.route(document, res, [hosts, format!("match {rule}"), backend, tls.clone(), login], host_ok));
+        }
+    }
+
+    fn http_route(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
+        let spec = res.node.get("spec");
+        let hostnames = spec.and_then(|s| s.get("hostnames")).map(Node::items).unwrap_or_default();
+        let hosts: Vec<&str> = hostnames.iter().filter_map(Node::str).collect();
+        let host = if hosts.is_empty() { "*".to_string() } else { hosts.join(",") };
+        let host_ok = if hosts.is_empty() {
+            self.routes.host_change(None) == HostChange::Keep
+        } else {
+            hosts.iter().all(|h| self.routes.host_change(Some(h)) == HostChange::Keep)
+        };
+        let parents: Vec<&str> = spec
+            .and_then(|s| s.get("parentRefs"))
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.get("name").and_then(Node::str))
+            .collect();
+        if parents.is_empty() {
+            return; // attached to nothing: serves nothing
+        }
+        let tls = format!("listener of {}", parents.join(","));
+        let policy = self.guarded.contains(&res.id.name);
+        for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
+            let filters = rule.get("filters").map(Node::items).unwrap_or_default();
+            let login = match routes::rule_role(rule) {
+                RuleRole::OAuth2Proxy => "oauth2-proxy itself".to_string(),
+                RuleRole::Redirect => "redirect only".into(),
+                RuleRole::App if filters.iter().any(|f| self.login.is_filter(f)) => "oauth2-proxy (filter)".into(),
+                RuleRole::App if policy => "oauth2-proxy (SecurityPolicy)".into(),
+                RuleRole::App if res.id.kind == "GRPCRoute" => NONE.into(),
+                RuleRole::App => self.unguarded(res),
+            };
+            let matches = rule.get("matches").map(Node::items).unwrap_or_default();
+            let paths: Vec<&str> =
+                matches.iter().filter_map(|m| m.at(&["path", "value"]).and_then(Node::str)).collect();
+            let path = if paths.is_empty() { "/".to_string() } else { paths.join(",") };
+            let backend = backends(rule.get("backendRefs"));
+            rows.push(self.route(document, res, [host.clone(), path, backend, tls.clone(), login], host_ok));
+        }
+    }
+
+    /// One row per pod template a resource holds, and one per pod spec it should hold but whose
+    /// text can't take an edit (an alias, a scalar).
+    pub fn pods(&self, document: usize, res: &Resource, rows: &mut Vec<PodRow>) {
+        if !self.pods.holds_pods(&res.id.api_version, &res.id.kind) {
+            return;
+        }
+        let row = |pod: String, pull_secret: bool, shared_volume: String, problems: Vec<String>| PodRow {
+            source: self.source.clone(),
+            document,
+            resource: res.id.clone(),
+            pod,
+            pull_secret,
+            shared_volume,
+            problems,
+        };
+        let (pods, missing) = self.pods.pods(res);
+        for (path, why) in missing {
+            let mut problems = Vec::new();
+            if self.pull_secret_wanted {
+                problems.push(format!("the pod spec {why}: {}", self.no_pull_secret()));
+            }
+            if self.shared_volume_wanted && self.shared_volume.exempt(res).is_ok() {
+                problems.push(format!("the pod spec {why}: no shared volume"));
+            }
+            rows.push(row(path, false, "no".into(), problems));
+        }
+        for pod in pods {
+            let pull_secret = self.pull_secret.holds(&pod);
+            let mut problems = Vec::new();
+            if !pull_secret && self.pull_secret_wanted {
+                problems.push(self.no_pull_secret());
+            }
+            let shared_volume = match self.shared_volume.exempt(res) {
+                Err((why, _)) => format!("n/a ({why})"),
+                Ok(()) => {
+                    let containers = self.shared_volume.containers(&pod);
+                    let volume = self.shared_volume.claim_volume(&pod);
+                    let has = |c: &Container| {
+                        volume.is_some_and(|v| {
+                            matches!(self.shared_volume.state(c, v), Mount::AtPath | Mount::AtOwnPath | Mount::Mirrors)
+                        })
+                    };
+                    let without: Vec<&str> = containers.iter().filter(|c| !has(c)).map(|c| c.path.as_str()).collect();
+                    if !without.is_empty() && self.shared_volume_wanted {
+                        problems.push(format!("containers without the shared volume: {}", without.join(", ")));
+                    }
+                    match (containers.len(), without.len()) {
+                        (0, _) => "n/a (no containers)".into(),
+                        (_, 0) => "yes".into(),
+                        (all, none) if all == none => "no".into(),
+                        (all, some) => format!("in {} of {all} containers", all - some),
+                    }
+                }
+            };
+            rows.push(row(pod.path, pull_secret, shared_volume, problems));
+        }
+    }
+
+    fn no_pull_secret(&self) -> String {
+        format!("pods without the pull secret {}", self.pull_secret.name())
+    }
+}
+
+/// `name:port` of each service in a list of them (IngressRoute `services`, HTTPRoute `backendRefs`).
+fn backends(list: Option<&Node>) -> String {
+    let list = list.map(Node::items).unwrap_or_default();
+    let one = |b: &Node| {
+        let port = b.get("port").and_then(Node::scalar).unwrap_or("-");
+        format!("{}:{port}", b.get("name").and_then(Node::str).unwrap_or("-"))
+    };
+    list.iter().map(one).collect::<Vec<_>>().join(",")
+}
+
