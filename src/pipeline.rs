@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use crate::config::Config;
 use crate::error::{Error, InputError};
 use crate::krm;
-use crate::policy::Policy;
 use crate::patch::{self, Change, NewDocument, Outcome, Patch, Report, Resource, ResourceId, StreamSummary};
+use crate::policy::Policy;
 use crate::stream::edit::{Edits, block_document};
 use crate::stream::tree::{self, Node, Shared};
 use crate::stream::{self, Doc, Limits, check};
@@ -508,6 +508,8 @@ fn read_warning(doc: &Doc, res: &Resource) -> Change {
         resource: res.id.clone(),
         document: doc.index,
         field: String::new(),
-        message: format!("key {key:?} is repeated (line {line}): Helm and kubectl read the last one, and so does maia-krm"),
+        message: format!(
+            "key {key:?} is repeated (line {line}): Helm and kubectl read the last one, and so does maia-krm"
+        ),
     }
 }

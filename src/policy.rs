@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::patch::pods::{Container, PodRules};
 use crate::patch::pull_secret::PullSecret;
-use crate::patch::routes::{self, Api, HostChange, Login, RuleHosts, RuleRole, Routes};
+use crate::patch::routes::{self, Api, HostChange, Login, Routes, RuleHosts, RuleRole};
 use crate::patch::shared_volume::{Mount, SharedVolume};
 use crate::patch::{Resource, ResourceId, traefik_rule};
 use crate::stream::tree::Node;
@@ -43,7 +43,6 @@ pub struct PodRow {
     /// What breaks the workspace policy here: no pull secret, containers without the volume.
     pub problems: Vec<String>,
 }
-
 
 /// The workspace policy, from the config: what each route and pod spec must have.
 pub struct Policy {
@@ -224,7 +223,12 @@ impl Policy {
             let hosts = traefik_rule::hosts(rule).map(|h| h.join(",")).unwrap_or_else(|why| why);
             let backend = backends(route.get("services"));
             let host_ok = self.routes.rule_hosts(rule) == RuleHosts::Kept;
-            rows.push(self.route(document, res, [hosts, format!("match {rule}"), backend, tls.clone(), login], host_ok));
+            rows.push(self.route(
+                document,
+                res,
+                [hosts, format!("match {rule}"), backend, tls.clone(), login],
+                host_ok,
+            ));
         }
     }
 
@@ -341,4 +345,3 @@ fn backends(list: Option<&Node>) -> String {
     };
     list.iter().map(one).collect::<Vec<_>>().join(",")
 }
-

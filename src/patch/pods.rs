@@ -270,6 +270,8 @@ pub struct Pod<'n, 'a> {
     pub shape: &'static Shape,
 }
 
+const ALIAS: &str = "is an alias, and anything written into it would go into its anchor (and every other alias of it)";
+
 /// A site a resource should have but doesn't: (dotted path, why).
 pub type Missing = (String, String);
 
@@ -336,10 +338,10 @@ impl PodRules {
                 missing.push((site.path.clone(), "is missing".to_string()));
             }
             for (path, node) in found {
-                if node.is_map() {
-                    pods.push(Pod { node, path, shape: site.shape });
-                } else {
-                    missing.push((path, "is not a mapping".to_string()));
+                match node.value {
+                    Value::Map { .. } => pods.push(Pod { node, path, shape: site.shape }),
+                    Value::Alias => missing.push((path, ALIAS.to_string())),
+                    _ => missing.push((path, "is not a mapping".to_string())),
                 }
             }
         }
@@ -393,7 +395,10 @@ impl<'n, 'a> Pod<'n, 'a> {
             let defaults = list.defaults.and_then(|p| resolve(self.node, p, String::new()).pop()).map(|(_, n)| n);
             for (group_path, group) in resolve(self.node, list.group, self.path.clone()) {
                 let group_mounts = list.group_mounts.and_then(|m| group.get(m));
-                for (path, node) in resolve(group, list.each, group_path).into_iter().filter(|(_, c)| c.is_map()) {
+                // An aliased container stays a container: nothing can be mounted into it, which the
+                // patch reports and the policy refuses, rather than a container nobody counts.
+                let containers = resolve(group, list.each, group_path).into_iter();
+                for (path, node) in containers.filter(|(_, c)| c.is_map() || matches!(c.value, Value::Alias)) {
                     let inherited = defaults.into_iter().chain(group_mounts).collect();
                     out.push(Container { path, node, inherited_mounts: inherited });
                 }
@@ -434,6 +439,11 @@ fn resolve<'n, 'a>(node: &'n Node<'a>, path: &str, prefix: String) -> Vec<(Strin
 
 fn walk<'n, 'a>(node: &'n Node<'a>, steps: &[&str], at: String, out: &mut Vec<(String, &'n Node<'a>)>) {
     if node.is_null() {
+        return;
+    }
+    if matches!(node.value, Value::Alias) {
+        // What lies below an alias is its anchor's: it is found, and can't be written, here.
+        out.push((at, node));
         return;
     }
     let Some((step, rest)) = steps.split_first() else {

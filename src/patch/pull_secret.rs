@@ -157,7 +157,9 @@ mod tests {
         // A line after `|` text that ends the stream would give that text a line break: it is
         // chomped first (`|-` reads the same). A `-` inside a tag before the header is not strip
         // chomping (found in review).
-        for (tail, chomped) in [("secrets: |\n  y", "secrets: |-\n  y"), ("secrets: !a-b |\n  y", "secrets: !a-b |-\n  y")] {
+        for (tail, chomped) in
+            [("secrets: |\n  y", "secrets: |-\n  y"), ("secrets: !a-b |\n  y", "secrets: !a-b |-\n  y")]
+        {
             let head = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: x\n";
             let (out, changes) = run(&format!("{head}{tail}"), &config(&[]));
             assert_eq!(out, format!("{head}{chomped}\nimagePullSecrets:\n  - name: maia-docker-registry-secret"));

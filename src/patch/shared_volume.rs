@@ -80,8 +80,9 @@ impl SharedVolume {
                 Mount::Mirrors => report.unchanged(&field, "mirrors the main container's mounts (mirrorVolumeMounts)"),
                 Mount::AtPath => report.unchanged(&field, format!("already mounts {volume} at {}", self.mount_path)),
                 Mount::AtOwnPath => report.unchanged(&field, format!("already mounts {volume} at its own path")),
-                Mount::Taken(other) => report
-                    .conflict(&field, format!("{} is taken by volume {other}; left alone", self.mount_path)),
+                Mount::Taken(other) => {
+                    report.conflict(&field, format!("{} is taken by volume {other}; left alone", self.mount_path))
+                }
                 Mount::Missing => {
                     let mount = json!({"name": volume, "mountPath": self.mount_path});
                     match add_items(edits, container.node, "volumeMounts", vec![mount]) {

@@ -44,6 +44,8 @@ const OPEN_BLOCK_SCALAR: Refused =
 /// The depth of a splice that chomps a block scalar ([`Edits::chomp_last_block_scalar`]).
 const CHOMP: usize = usize::MAX;
 
+const ALIAS: Refused = "it is an alias: what is written there would go into its anchor";
+
 /// What an edit means, addressed to the node it changes by that node's (start, depth) in the
 /// text the edits were computed against.
 #[derive(Debug, Clone)]
@@ -135,6 +137,9 @@ impl<'t> Edits<'t> {
     /// Refuses, changing nothing, when `key` already holds a value or its text can't be written
     /// safely (a `? key` with no `:`, a block scalar ending the document without a line break).
     pub fn put(&mut self, map: &Node, key: &str, value: &Json) -> Result<(), Refused> {
+        if !map.is_map() {
+            return Err(if matches!(map.value, Value::Alias) { ALIAS } else { "not a mapping" });
+        }
         match map.entries().iter().rev().find(|(k, _)| k.scalar() == Some(key)) {
             Some((k, v)) if v.is_null() => self.fill_null(k, v, value)?,
             Some(_) => return Err("it already holds a value"),
@@ -156,6 +161,9 @@ impl<'t> Edits<'t> {
     /// sequence's dashes can't be found or a block scalar ends the document without a line break.
     /// Appends claim nothing: several at one sequence keep their call order (see `apply`).
     pub fn append(&mut self, seq: &Node, item: &Json) -> Result<(), Refused> {
+        if !seq.is_seq() {
+            return Err(if matches!(seq.value, Value::Alias) { ALIAS } else { "not a list" });
+        }
         if seq.is_flow() {
             self.insert_flow(seq, self.flow(item));
         } else {
