@@ -53,12 +53,11 @@ fn main() -> ExitCode {
 /// succeeded, so a failure never leaves half a stream for Helm to install.
 fn render(args: &Cli) -> Result<bool> {
     let config = load_config(&args.config);
-    let mut input = Vec::new();
-    std::io::stdin().lock().read_to_end(&mut input)?;
     let limits = match &config {
         Some(Ok(c)) => c.options.limits.clone(),
         _ => Limits::default(),
     };
+    let input = read_stdin(&limits)?;
     let text = stream::decode(&input, &limits)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let out = pipeline::run(text, config, jobs)?;
@@ -103,12 +102,14 @@ fn render(args: &Cli) -> Result<bool> {
 fn audit(args: &ConfigArgs, files: &[PathBuf], format: AuditFormat) -> Result<bool> {
     let config = pipeline::require(load_config(args))?;
     let mut report = maia_krm::audit::Audit::default();
+    let limits = &config.options.limits;
     let inputs: Vec<(String, Vec<u8>)> = if files.is_empty() {
-        let mut input = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut input)?;
-        vec![("-".into(), input)]
+        vec![("-".into(), read_stdin(limits)?)]
     } else {
-        let read = |f: &PathBuf| std::fs::read(f).map(|bytes| (f.display().to_string(), bytes));
+        let read = |f: &PathBuf| {
+            let file = std::fs::File::open(f)?;
+            read_bounded(file, limits).map(|bytes| (f.display().to_string(), bytes))
+        };
         files.iter().map(read).collect::<std::io::Result<_>>()?
     };
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -134,6 +135,18 @@ fn audit(args: &ConfigArgs, files: &[PathBuf], format: AuditFormat) -> Result<bo
     };
     write_out(|w| w.write_all(output.as_bytes()))?;
     Ok(report.ok())
+}
+
+/// Stdin, read no further than one byte over `max_stream_bytes`: a larger stream is refused
+/// (by `stream::decode`) before it is held in memory.
+fn read_stdin(limits: &Limits) -> std::io::Result<Vec<u8>> {
+    read_bounded(std::io::stdin().lock(), limits)
+}
+
+fn read_bounded(from: impl Read, limits: &Limits) -> std::io::Result<Vec<u8>> {
+    let mut input = Vec::new();
+    from.take(limits.max_stream_bytes as u64 + 1).read_to_end(&mut input)?;
+    Ok(input)
 }
 
 fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {

@@ -12,8 +12,8 @@ use crate::krm;
 use crate::patch::{self, Change, NewDocument, Outcome, Patch, Report, Resource, ResourceId, StreamSummary};
 use crate::policy::Policy;
 use crate::stream::edit::{Edits, block_document};
-use crate::stream::tree::{self, Node, Shared};
-use crate::stream::{self, Doc, Limits, check};
+use crate::stream::tree::{self, ALIASED, Node, Shared};
+use crate::stream::{self, Doc, Limits, check, rewrite};
 
 /// What a run produced: the documents to write (borrowed where untouched), new documents to
 /// append, and the report.
@@ -363,6 +363,9 @@ fn patch_document<'a>(
     }
     let mut next_patch = 0;
     let mut finished = false;
+    // A document whose anchors or merge keys stand where an edit must go is written anew in plain
+    // block style, once, and patched from the start.
+    let mut rewritten = false;
     loop {
         let root = match parsed.take() {
             Some(root) => root,
@@ -380,7 +383,8 @@ fn patch_document<'a>(
             }
         }
         let mut batch = Edits::new(&out.text);
-        while let Some(patch) = patches.get(next_patch) {
+        let mut plain = None;
+        'patches: while let Some(patch) = patches.get(next_patch) {
             let (mut changes, mut marks, mut wanted) = (Vec::new(), Vec::new(), Vec::new());
             let mut edits = Edits::new(&out.text);
             for res in resources.iter().filter(|r| patch.applies_to(&r.id.api_version, &r.id.kind)) {
@@ -400,8 +404,15 @@ fn patch_document<'a>(
                     continue;
                 }
                 patch.apply(res, &mut own, &mut report);
-                match shared.refuses_any(own.intents()) {
+                // A patch that had to leave something alone in a resource with aliases may have met
+                // one where it reads or writes (a pod spec, a host): the plain form has none.
+                let aliased = changes[kept.0..].iter().any(|c| c.outcome == Outcome::Conflict) && res.node.has_alias();
+                match shared.refuses_any(own.intents()).or(aliased.then_some(ALIASED)) {
                     None => edits.absorb(own),
+                    Some(why) if !rewritten && let Ok(text) = rewrite::plain_block(&out.text, &root, limits) => {
+                        plain = Some((text, why));
+                        break 'patches;
+                    }
                     Some(why) => {
                         // The patch's own account of this resource is withdrawn with its edits.
                         let fields = withdraw(&mut changes, kept.0);
@@ -415,7 +426,7 @@ fn patch_document<'a>(
                             marks: &mut marks,
                             wanted: &mut wanted,
                         };
-                        report.conflict(&fields, format!("not patched: {why}"));
+                        report.conflict(&fields, format!("not patched: the place of the edit {why}"));
                     }
                 }
             }
@@ -427,6 +438,28 @@ fn patch_document<'a>(
             out.marks.append(&mut marks);
             out.wanted.append(&mut wanted);
             next_patch += 1;
+        }
+        if let Some((text, why)) = plain {
+            drop((batch, shared));
+            let ids: Vec<ResourceId> = resources.into_iter().map(|r| r.id).collect();
+            drop(root);
+            out.text = Cow::Owned(text);
+            (out.changes, out.marks, out.wanted) = (Vec::new(), Vec::new(), Vec::new());
+            for resource in ids {
+                out.changes.push(Change {
+                    outcome: Outcome::Changed,
+                    patch: REWRITE,
+                    resource,
+                    document: doc.index,
+                    field: String::new(),
+                    message: format!(
+                        "written anew in plain block style (anchors, aliases and merge keys expanded, comments \
+                         dropped), since the place of an edit {why}"
+                    ),
+                });
+            }
+            (next_patch, finished, rewritten) = (0, false, true);
+            continue;
         }
         if next_patch == patches.len() && !finished {
             let summary = StreamSummary {
@@ -493,6 +526,9 @@ fn withdraw(changes: &mut Vec<Change>, from: usize) -> String {
         withdrawn.iter().filter(|c| c.outcome == Outcome::Changed).map(|c| c.field.as_str()).collect();
     fields.join(", ")
 }
+
+/// The name under which a document written anew in plain style is reported.
+pub const REWRITE: &str = "rewrite";
 
 /// The name under which failed checks are reported (`--explain`, KRM results).
 pub const CHECK: &str = "check";

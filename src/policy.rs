@@ -5,7 +5,7 @@
 //! fails), so the two can't disagree. It reads the same rule books the patches act on
 //! (`patch::routes`, `patch::pods`, and the patches' own `holds`/`state` readers).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -168,11 +168,16 @@ impl Policy {
         } else {
             self.unguarded(res)
         };
+        // The first TLS entry for each host, found once: linear in rules and entries.
+        let mut by_host: HashMap<&str, &Node> = HashMap::new();
+        for entry in tls_entries {
+            for h in entry.get("hosts").map(Node::items).unwrap_or_default().iter().filter_map(Node::str) {
+                by_host.entry(h).or_insert(entry);
+            }
+        }
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let host = rule.get("host").and_then(Node::str).filter(|h| !h.is_empty());
-            let covering = tls_entries.iter().find(|e| {
-                e.get("hosts").map(Node::items).unwrap_or_default().iter().any(|h| h.str().is_some() && h.str() == host)
-            });
+            let covering = host.and_then(|h| by_host.get(h));
             let mut tls = match (covering, resolver) {
                 (Some(entry), _) => match entry.get("secretName").and_then(Node::str) {
                     Some(secret) => format!("secret {secret}"),

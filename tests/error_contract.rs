@@ -248,3 +248,41 @@ fn fuzz_regressions_replay_cleanly() {
         }
     }
 }
+
+#[test]
+fn a_stream_over_the_limit_is_refused_before_it_is_read_whole() {
+    // max_stream_bytes 1 MiB, and 200 MiB offered: maia-krm reads one byte past the limit and
+    // stops, so the writer is cut off (EPIPE) after little more than the limit and a pipe buffer.
+    let dir = std::env::temp_dir().join(format!("maia-krm-contract-bound-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.yaml");
+    let base =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config-nginx.yaml"))
+            .unwrap();
+    std::fs::write(&config, format!("{base}  max_stream_bytes: \"1048576\"\n")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_maia-krm"))
+        .args(["--config", config.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = "a: b\n".repeat(13107); // 64 KiB
+        let mut written = 0usize;
+        while written < 200 << 20 {
+            if stdin.write_all(chunk.as_bytes()).is_err() {
+                break;
+            }
+            written += chunk.len();
+        }
+        written
+    });
+    let out = child.wait_with_output().unwrap();
+    let written = writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_stream_bytes=1048576"));
+    assert!(written < 8 << 20, "maia-krm read {written} bytes of a stream over a 1 MiB limit");
+}

@@ -14,7 +14,7 @@
 //!   entrypoints/tls/certresolver with `traefik_resolver`; both sets when both are set. An
 //!   annotation the chart already sets to another value is kept and reported.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
@@ -53,6 +53,7 @@ impl IngressTls {
     /// Sets rule hosts per policy; returns every rule host after the change and the rewrites made.
     fn rule_hosts(&self, spec: &Node, edits: &mut Edits, report: &mut Report) -> (Vec<String>, Vec<(String, String)>) {
         let (mut hosts, mut rewrites) = (Vec::new(), Vec::new());
+        let mut seen = HashSet::new();
         for (i, rule) in spec.get("rules").map(Node::items).unwrap_or_default().iter().enumerate() {
             if !rule.is_map() {
                 continue;
@@ -92,7 +93,7 @@ impl IngressTls {
                     None => continue,
                 },
             };
-            if !hosts.contains(&host) {
+            if seen.insert(host.clone()) {
                 hosts.push(host);
             }
         }
@@ -110,6 +111,14 @@ impl IngressTls {
         let entries: Vec<&Node> =
             spec.get("tls").map(Node::items).unwrap_or_default().iter().filter(|e| e.is_map()).collect();
         let secret_of = |e: &Node| e.get("secretName").and_then(Node::str).map(str::to_string);
+        // Entry by secret name, looked up once per entry and per host: linear however many entries.
+        let mut by_secret: HashMap<String, &Node> = HashMap::new();
+        for e in entries.iter().rev() {
+            if let Some(s) = secret_of(e) {
+                by_secret.insert(s, e);
+            }
+        }
+        let rewrite: HashMap<&str, &str> = rewrites.iter().rev().map(|(f, t)| (f.as_str(), t.as_str())).collect();
         let mut secrets: HashSet<String> = HashSet::new();
         let mut covered: HashSet<String> = HashSet::new();
         for (i, entry) in entries.iter().enumerate() {
@@ -117,11 +126,11 @@ impl IngressTls {
             let entry_hosts = entry.get("hosts").map(Node::items).unwrap_or_default();
             for h in entry_hosts {
                 let Some(old) = h.str() else { continue };
-                match rewrites.iter().find(|(from, _)| from == old) {
-                    Some((_, new)) => {
+                match rewrite.get(old) {
+                    Some(&new) => {
                         edits.replace_scalar(h, new);
                         report.changed(&format!("{field}.hosts"), format!("followed rule host {old} to {new}"));
-                        covered.insert(new.clone());
+                        covered.insert(new.to_string());
                     }
                     None => {
                         covered.insert(old.to_string());
@@ -136,9 +145,8 @@ impl IngressTls {
                 Some(_) => {}
                 None if self.cert_manager => {
                     let first = entry_hosts.first().and_then(Node::str);
-                    match first.map(|h| format!("{}-tls", rewrites.iter().find(|(f, _)| f == h).map_or(h, |(_, t)| t)))
-                    {
-                        Some(name) if !entries.iter().any(|e| secret_of(e).as_deref() == Some(&name)) => {
+                    match first.map(|h| format!("{}-tls", rewrite.get(h).unwrap_or(&h))) {
+                        Some(name) if !by_secret.contains_key(&name) && !secrets.contains(&name) => {
                             if let Err(why) = edits.put(entry, "secretName", &json!(name)) {
                                 report.conflict(&format!("{field}.secretName"), format!("{why}; left alone"));
                                 continue;
@@ -165,7 +173,7 @@ impl IngressTls {
         let (mut new_entries, mut added) = (Vec::new(), Vec::new());
         for host in hosts.iter().filter(|h| !covered.contains(*h)) {
             let name = format!("{host}-tls");
-            if let Some(entry) = entries.iter().find(|e| secret_of(e).as_deref() == Some(&name)) {
+            if let Some(entry) = by_secret.get(&name) {
                 match add_items(edits, entry, "hosts", vec![json!(host)]) {
                     Ok(()) => report.changed("spec.tls", format!("added {host} to the entry for secret {name}")),
                     Err(why) => report.conflict("spec.tls", format!("the hosts of the entry for secret {name}: {why}")),

@@ -291,7 +291,7 @@ pub fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>,
         Value::Map { .. } => None,
         Value::Seq { .. } => Some("a sequence"),
         Value::Scalar { .. } => Some("a scalar"),
-        Value::Alias => Some("an alias"),
+        Value::Alias(_) => Some("an alias"),
     };
     if let Some(what) = what {
         return Err(format!("the document is {what}, not a mapping (a Kubernetes object)"));

@@ -6,7 +6,7 @@
 //! Paths were read from the upstream Go types and CRDs; the README names the commits checked.
 
 use crate::config::PodTemplate;
-use crate::stream::tree::{Node, Value};
+use crate::stream::tree::{ALIASED, Node, Value};
 
 use super::Resource;
 
@@ -270,8 +270,6 @@ pub struct Pod<'n, 'a> {
     pub shape: &'static Shape,
 }
 
-const ALIAS: &str = "is an alias, and anything written into it would go into its anchor (and every other alias of it)";
-
 /// A site a resource should have but doesn't: (dotted path, why).
 pub type Missing = (String, String);
 
@@ -340,7 +338,7 @@ impl PodRules {
             for (path, node) in found {
                 match node.value {
                     Value::Map { .. } => pods.push(Pod { node, path, shape: site.shape }),
-                    Value::Alias => missing.push((path, ALIAS.to_string())),
+                    Value::Alias(_) => missing.push((path, ALIASED.to_string())),
                     _ => missing.push((path, "is not a mapping".to_string())),
                 }
             }
@@ -398,7 +396,7 @@ impl<'n, 'a> Pod<'n, 'a> {
                 // An aliased container stays a container: nothing can be mounted into it, which the
                 // patch reports and the policy refuses, rather than a container nobody counts.
                 let containers = resolve(group, list.each, group_path).into_iter();
-                for (path, node) in containers.filter(|(_, c)| c.is_map() || matches!(c.value, Value::Alias)) {
+                for (path, node) in containers.filter(|(_, c)| c.is_map() || matches!(c.value, Value::Alias(_))) {
                     let inherited = defaults.into_iter().chain(group_mounts).collect();
                     out.push(Container { path, node, inherited_mounts: inherited });
                 }
@@ -441,7 +439,7 @@ fn walk<'n, 'a>(node: &'n Node<'a>, steps: &[&str], at: String, out: &mut Vec<(S
     if node.is_null() {
         return;
     }
-    if matches!(node.value, Value::Alias) {
+    if matches!(node.value, Value::Alias(_)) {
         // What lies below an alias is its anchor's: it is found, and can't be written, here.
         out.push((at, node));
         return;

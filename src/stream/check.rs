@@ -250,7 +250,7 @@ impl<'w, 't> Walk<'w, 't> {
                     || resolve(a, *sa, ta.as_deref()) == resolve(&b, sb, tag_text(tb.as_deref()).as_deref());
                 same.then_some(()).ok_or_else(|| self.differs("a scalar changed"))
             }
-            (Value::Alias, Event::Alias(_)) if ops.is_empty() => Ok(()),
+            (Value::Alias(_), Event::Alias(_)) if ops.is_empty() => Ok(()),
             (Value::Seq { items: old_items, .. }, Event::SequenceStart(..)) => {
                 let appended: Vec<&Json> = ops
                     .iter()

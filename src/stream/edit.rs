@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use saphyr_parser::ScalarStyle;
 
 use super::scalar::quote;
-use super::tree::{Node, Value, start_of_line};
+use super::tree::{ALIASED, Node, Value, start_of_line};
 
 /// The pending changes to one document's text, and what each is meant to do (see [`Intent`]),
 /// so the result can be checked before it is written (`stream::check`).
@@ -43,8 +43,6 @@ const OPEN_BLOCK_SCALAR: Refused =
 
 /// The depth of a splice that chomps a block scalar ([`Edits::chomp_last_block_scalar`]).
 const CHOMP: usize = usize::MAX;
-
-const ALIAS: Refused = "it is an alias: what is written there would go into its anchor";
 
 /// What an edit means, addressed to the node it changes by that node's (start, depth) in the
 /// text the edits were computed against.
@@ -138,7 +136,7 @@ impl<'t> Edits<'t> {
     /// safely (a `? key` with no `:`, a block scalar ending the document without a line break).
     pub fn put(&mut self, map: &Node, key: &str, value: &Json) -> Result<(), Refused> {
         if !map.is_map() {
-            return Err(if matches!(map.value, Value::Alias) { ALIAS } else { "not a mapping" });
+            return Err(if matches!(map.value, Value::Alias(_)) { ALIASED } else { "not a mapping" });
         }
         match map.entries().iter().rev().find(|(k, _)| k.scalar() == Some(key)) {
             Some((k, v)) if v.is_null() => self.fill_null(k, v, value)?,
@@ -162,7 +160,7 @@ impl<'t> Edits<'t> {
     /// Appends claim nothing: several at one sequence keep their call order (see `apply`).
     pub fn append(&mut self, seq: &Node, item: &Json) -> Result<(), Refused> {
         if !seq.is_seq() {
-            return Err(if matches!(seq.value, Value::Alias) { ALIAS } else { "not a list" });
+            return Err(if matches!(seq.value, Value::Alias(_)) { ALIASED } else { "not a list" });
         }
         if seq.is_flow() {
             self.insert_flow(seq, self.flow(item));

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod edit;
+pub mod rewrite;
 pub mod scalar;
 pub mod split;
 pub mod tree;
@@ -103,11 +104,7 @@ pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, InputErro
             document: 0,
             file: None,
             line: 1,
-            message: format!(
-                "input is {} bytes, over the limit max_stream_bytes={}",
-                bytes.len(),
-                limits.max_stream_bytes
-            ),
+            message: format!("input is over the limit max_stream_bytes={} bytes", limits.max_stream_bytes),
         });
     }
     std::str::from_utf8(bytes).map_err(|e| {

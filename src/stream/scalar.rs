@@ -15,7 +15,7 @@ pub fn to_json(node: &Node) -> Json {
         Value::Map { entries, .. } => Json::Object(
             entries.iter().map(|(k, v)| (k.scalar().unwrap_or_default().to_string(), to_json(v))).collect(),
         ),
-        Value::Alias => Json::Null,
+        Value::Alias(_) => Json::Null,
     }
 }
 

@@ -29,33 +29,21 @@ pub struct Node<'a> {
     pub col: usize,
     /// Nesting level: 0 for the root.
     pub depth: usize,
-    /// Carries an `&anchor`: editing it would also change every alias of it.
-    pub anchored: bool,
+    /// The id of its `&anchor` (0: none); editing it would also change every alias of it.
+    pub anchor: usize,
     pub value: Value<'a>,
 }
 
 #[derive(Debug)]
 pub enum Value<'a> {
     /// `tag` is the resolved tag (`tag:yaml.org,2002:str`) when the scalar carries one.
-    Scalar {
-        text: Cow<'a, str>,
-        style: ScalarStyle,
-        tag: Option<Box<str>>,
-    },
+    Scalar { text: Cow<'a, str>, style: ScalarStyle, tag: Option<Box<str>> },
     /// `open`: offset of a flow collection's opening bracket (after any properties).
-    Seq {
-        items: Vec<Node<'a>>,
-        flow: bool,
-        open: usize,
-    },
+    Seq { items: Vec<Node<'a>>, flow: bool, open: usize },
     /// `duplicates`: some key occurs more than once (readers take the last one).
-    Map {
-        entries: Vec<(Node<'a>, Node<'a>)>,
-        flow: bool,
-        open: usize,
-        duplicates: bool,
-    },
-    Alias,
+    Map { entries: Vec<(Node<'a>, Node<'a>)>, flow: bool, open: usize, duplicates: bool },
+    /// `*alias`: the id of the anchor it repeats.
+    Alias(usize),
 }
 
 impl<'a> Node<'a> {
@@ -98,6 +86,16 @@ impl<'a> Node<'a> {
 
     pub fn is_seq(&self) -> bool {
         matches!(self.value, Value::Seq { .. })
+    }
+
+    /// Whether an alias stands in this node or below.
+    pub fn has_alias(&self) -> bool {
+        match &self.value {
+            Value::Alias(_) => true,
+            Value::Seq { items, .. } => items.iter().any(Node::has_alias),
+            Value::Map { entries, .. } => entries.iter().any(|(k, v)| k.has_alias() || v.has_alias()),
+            Value::Scalar { .. } => false,
+        }
     }
 
     /// The first repeated key in this node or below, with its (second) line: `(line, key)`.
@@ -155,7 +153,7 @@ impl<'a> Node<'a> {
             Value::Seq { items, .. } => items.last().map_or(self.end, Node::content_end),
             Value::Map { entries, .. } => entries.last().map_or(self.end, |(_, v)| v.content_end()),
             // An empty value (`key:`) sits at its key's colon, so lines go after that line.
-            Value::Scalar { .. } | Value::Alias => self.end,
+            Value::Scalar { .. } | Value::Alias(_) => self.end,
         }
     }
 }
@@ -181,7 +179,7 @@ impl Shared {
     }
 
     fn collect(&mut self, node: &Node) {
-        if node.anchored {
+        if node.anchor != 0 {
             self.anchored.push((node.start, node.content_end()));
         }
         match &node.value {
@@ -195,7 +193,7 @@ impl Shared {
                     self.collect(v);
                 }
             }
-            Value::Scalar { .. } | Value::Alias => {}
+            Value::Scalar { .. } | Value::Alias(_) => {}
         }
     }
 
@@ -224,8 +222,12 @@ impl Shared {
     }
 }
 
-const ANCHORED: &str = "it lies in an anchored node (`&name`), and every alias of it would change too";
-const MERGED: &str = "its mapping merges another (`<<`), whose value for the key a new entry would hide";
+/// Why nothing can be written into an alias (an edit there would land in its anchor): said by the
+/// edits and the pod rule book alike, and the pipeline's cue to write the document anew.
+pub const ALIASED: &str = "is an alias, and what is written there would go into its anchor";
+
+const ANCHORED: &str = "lies in an anchored node (`&name`), so every alias of it would change too";
+const MERGED: &str = "is a mapping that merges another (`<<`), whose value for the key a new entry would hide";
 
 /// A syntax or structure error at a position in the document text.
 #[derive(Debug, Clone, PartialEq)]
@@ -272,7 +274,7 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
         let start = offsets.byte(span.start.index());
         let fail = |message: String| SyntaxError { line, col, message, duplicate: false };
         let depth = stack.len();
-        let node = |start, value, anchored, end| Node { start, end, line, col, depth, anchored, value };
+        let node = |start, value, anchor, end| Node { start, end, line, col, depth, anchor, value };
         let complete = match event {
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -299,9 +301,9 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                     full.push_str(&t.suffix);
                     full.into_boxed_str()
                 });
-                node(start, Value::Scalar { text: value, style, tag }, anchor != 0, end)
+                node(start, Value::Scalar { text: value, style, tag }, anchor, end)
             }
-            Event::Alias(_) => node(start, Value::Alias, false, offsets.byte(span.end.index())),
+            Event::Alias(id) => node(start, Value::Alias(id), 0, offsets.byte(span.end.index())),
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if stack.len() >= limits.max_depth {
                     return Err(fail(format!("nesting deeper than {} levels (limit max_depth)", limits.max_depth)));
@@ -319,7 +321,7 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                     Value::Map { entries: Vec::new(), flow, open, duplicates: false }
                 };
                 let keep = whole_tree || depth <= 1;
-                let node = node(start, value, anchor != 0, start);
+                let node = node(start, value, anchor, start);
                 let base = children.len();
                 stack.push(Frame { node, base, key_next: true, many: None, keep, allow_duplicates });
                 continue;
@@ -527,7 +529,7 @@ impl<'a> Frame<'a> {
                 }
                 self.key_next = !self.key_next;
             }
-            Value::Scalar { .. } | Value::Alias => unreachable!("only collections are frames"),
+            Value::Scalar { .. } | Value::Alias(_) => unreachable!("only collections are frames"),
         }
         Ok(())
     }
@@ -570,7 +572,7 @@ impl<'a> Frame<'a> {
                     }
                     *entries = pairs;
                 }
-                Value::Scalar { .. } | Value::Alias => unreachable!("only collections are frames"),
+                Value::Scalar { .. } | Value::Alias(_) => unreachable!("only collections are frames"),
             }
         }
         children.truncate(self.base);

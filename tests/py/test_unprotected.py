@@ -276,9 +276,10 @@ def test_json_from_kubectl_round_trips_through_kubectl(tmp_path):
 
 # --- what can't be protected fails the run, in every mode ----------------------------------------
 
-REFUSED = {
-    # An edit into the anchored container would change its alias too.
-    "anchored-container": (["Pod merged"], "containers without the shared volume", """\
+# Anchors, aliases and merge keys where an edit must go: the document is written anew in plain
+# block style (every alias and merge expanded), then patched; its meaning is kept.
+REWRITTEN = {
+    "anchored-container": """\
 apiVersion: v1
 kind: Pod
 metadata:
@@ -288,9 +289,8 @@ spec:
   - &c {name: a, image: busybox}
   - <<: *c
     name: b
-"""),
-    # A pod template shared through an anchor: nothing can be written into either.
-    "aliased-pod-template": (["Deployment a", "Deployment b"], "pods without the pull secret", """\
+""",
+    "aliased-pod-template": """\
 apiVersion: v1
 kind: List
 items:
@@ -308,9 +308,23 @@ items:
   spec:
     selector: {matchLabels: {app: a}}
     template: *t
-"""),
-    # A container list shared through an anchor: an aliased list is still a pod's containers.
-    "aliased-containers": (["Pod a", "Pod b"], "containers without the shared volume", """\
+""",
+    # The anchor is nowhere an edit goes; only its alias is (the pod spec itself).
+    "pod-spec-is-an-alias": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    x-pod: &pod
+      containers: [{name: a, image: busybox}]
+spec:
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: a}}
+    spec: *pod
+""",
+    "aliased-containers": """\
 apiVersion: v1
 kind: List
 items:
@@ -324,9 +338,8 @@ items:
   metadata: {name: b}
   spec:
     containers: *c
-"""),
-    # The annotations come from a merge: a new annotations key would hide them.
-    "merged-metadata": (["Ingress app"], "served without the group's login", """\
+""",
+    "merged-metadata": """\
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
@@ -337,7 +350,43 @@ spec:
   rules:
   - host: demo-group.maia.example.com
     http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
-"""),
+""",
+}
+
+
+def resources_of(docs):
+    out = []
+    for d in docs:
+        out.extend(d["items"] if d.get("kind") == "List" else [d])
+    return out
+
+
+@pytest.mark.parametrize("case", REWRITTEN)
+def test_anchors_where_an_edit_goes_are_written_anew_and_patched(case):
+    text = "# Source: chart/templates/x.yaml\n" + REWRITTEN[case]
+    proc = run(["--config", NGINX, "--explain"], text)
+    out = proc.stdout.decode()
+    assert "written anew in plain block style" in proc.stderr.decode()
+    assert out.startswith("# Source: chart/templates/x.yaml\n"), "the document's head is kept"
+    assert not re.search(r"[&*]\w|<<", out), "anchors, aliases and merge keys expanded"
+    before, after = resources_of(read_all(text)), resources_of(read_all(out))
+    for b, a in zip(before, after, strict=True):
+        if a["kind"] == "Ingress":
+            assert a["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-url"] == AUTH_URL
+            assert a["metadata"]["annotations"]["team"] == "a", "the merged annotation is kept"
+        else:
+            spec = a["spec"]["template"]["spec"] if a["kind"] == "Deployment" else a["spec"]
+            assert SECRET in spec["imagePullSecrets"]
+            assert all({"name": "shared", "mountPath": "/home/maia-user/shared"} in c["volumeMounts"] for c in spec["containers"])
+        stripped_out, stripped_in = strip_managed(a, b, CFG)
+        assert stripped_out == stripped_in, "the rewrite changed more than the fields maia-krm owns"
+    assert run(["--config", NGINX], out).stdout.decode() == out, "a second run changes it again"
+
+
+REFUSED = {
+    # Anchors where an edit goes, and a tag of the chart's own that plain style would drop.
+    "anchors-and-a-custom-tag": (["Pod merged"], "containers without the shared volume", REWRITTEN["anchored-container"].replace(
+        "  name: merged\n", "  name: merged\n  annotations: {note: !custom x}\n")),
     # The chart points the login at something else.
     "foreign-login": (["Ingress app"], "served without the group's login",
                       INGRESS.replace("  labels:\n", "  annotations:\n    nginx.ingress.kubernetes.io/auth-url: http://elsewhere/\n  labels:\n")),
@@ -496,5 +545,6 @@ def test_random_spellings_never_exit_zero_unprotected():
             assert proc.returncode == 1 and proc.stdout == b"", f"case {case}: {proc.stderr.decode()}\n{text}"
             assert "maia-krm: refused: document 1" in proc.stderr.decode(), f"case {case}: {proc.stderr.decode()}"
             outcomes["refused"] += 1
+            print(f"refused: {proc.stderr.decode().splitlines()[0][:300]}")
     print(f"random spellings: {outcomes}")
     assert outcomes["patched"] > 50, outcomes

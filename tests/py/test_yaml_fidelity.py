@@ -126,7 +126,7 @@ def test_the_oracle_catches_what_naive_serialisers_do(naive, wise):
         assert_same_meaning(DEPLOYMENT, broken)
 
 
-def test_anchors_aliases_tags_and_merge_keys_are_never_expanded_or_edited_through():
+def test_anchors_aliases_tags_and_merge_keys_are_kept_unless_an_edit_goes_into_them():
     text = """\
 apiVersion: v1
 kind: ConfigMap
@@ -147,17 +147,17 @@ spec:
   - <<: *c
     name: b
 """
-    # The pull secret goes beside the anchored containers; a mount would go into them (and into
-    # every alias): the Pod can't get the shared volume, so the run is refused by default...
-    proc = run(["--config", config_path("nginx")], text, check=False)
-    assert (proc.returncode, proc.stdout) == (1, b"")
-    assert "Pod merged: spec: containers without the shared volume" in proc.stderr.decode()
-    assert "anchored node" in proc.stderr.decode()
-    # ... and under `on_unpatchable: warn` goes out with the secret only, the anchors as they were.
-    warn = pathlib.Path(tempfile.mkdtemp()) / "warn.yaml"
-    warn.write_text(pathlib.Path(config_path("nginx")).read_text() + "  on_unpatchable: warn\n")
-    out = run(["--config", str(warn)], text).stdout.decode()
-    assert out == text.replace("    name: b\n", "    name: b\n  imagePullSecrets:\n    - name: maia-docker-registry-secret\n")
+    # The ConfigMap needs no edit: its anchors, alias and tag stay byte for byte. The Pod's mount
+    # would go into the anchored container (and its alias): the Pod is written anew in plain
+    # block style, the alias and merge expanded, and then patched.
+    proc = run(["--config", config_path("nginx"), "--explain"], text)
+    out = proc.stdout.decode()
+    configmap, pod = out.split("---\n")
+    assert configmap == text.split("---\n")[0]
+    assert "written anew in plain block style" in proc.stderr.decode()
+    containers = load(pod)["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["a", "b"] and all(c["image"] == "busybox" for c in containers)
+    assert "&" not in pod and "*" not in pod and "<<" not in pod
 
 
 def test_crlf_long_lines_and_comment_only_documents():
