@@ -148,3 +148,20 @@ def test_helm3_contract_same_output_for_each_way_of_passing_the_config(path):
     out = outputs.pop().decode()
     assert out.startswith("---\n# Source: ")
     assert [l for l in out.splitlines() if l.startswith("# Source: ")] == [l for l in text.splitlines() if l.startswith("# Source: ")]
+
+
+def test_helm4_install_fails_when_a_route_cannot_get_the_login(plugins, tmp_path):
+    # The chart sends its Ingress's login elsewhere: maia-krm refuses, and the real Helm 4 engine
+    # installs nothing. (libhelm keeps a plugin's stderr to itself; the helm CLI shows it.)
+    plugins_dir, record = plugins
+    chart = tmp_path / "webapp"
+    shutil.copytree(CHARTS / "webapp", chart)
+    ingress = chart / "templates" / "ingress.yaml"
+    ingress.write_text(ingress.read_text().replace(
+        "  annotations:\n", "  annotations:\n    nginx.ingress.kubernetes.io/auth-url: http://elsewhere/\n"))
+    proc = helm4_install(str(chart), "demo", plugins_dir, [f"--config={config_path('nginx')}"], check=False)
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert 'post-renderer plugin "maia-krm"' in proc.stderr, proc.stderr
+    # What Helm sent, run again: the reason maia-krm gave.
+    again = run(["--config", config_path("nginx")], (record / "in.yaml").read_bytes(), check=False)
+    assert again.returncode == 1 and "served without the group's login" in again.stderr.decode()
