@@ -415,18 +415,17 @@ fn patch_document<'a>(
                     }
                     Some(why) => {
                         // The patch's own account of this resource is withdrawn with its edits.
-                        let fields = withdraw(&mut changes, kept.0);
+                        let field = withdraw(&mut changes, kept.0);
                         marks.truncate(kept.1);
                         wanted.truncate(kept.2);
-                        let mut report = Report {
+                        changes.push(Change {
+                            outcome: Outcome::Conflict,
                             patch: patch.name(),
-                            resource: &res.id,
+                            resource: res.id.clone(),
                             document: doc.index,
-                            changes: &mut changes,
-                            marks: &mut marks,
-                            wanted: &mut wanted,
-                        };
-                        report.conflict(&fields, format!("not patched: the place of the edit {why}"));
+                            field,
+                            message: format!("not patched: the place of the edit {why}"),
+                        });
                     }
                 }
             }

@@ -17,7 +17,8 @@ struct Outcome {
     stderr: String,
 }
 
-fn run(input: &[u8], extra_config: &str) -> Outcome {
+/// The nginx fixture config with `extra` option lines, in a file of this test thread's own.
+fn config_with(extra: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "maia-krm-contract-{}-{:?}",
         std::process::id(),
@@ -28,7 +29,12 @@ fn run(input: &[u8], extra_config: &str) -> Outcome {
     let base =
         std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config-nginx.yaml"))
             .unwrap();
-    std::fs::write(&config, format!("{base}{extra_config}")).unwrap();
+    std::fs::write(&config, format!("{base}{extra}")).unwrap();
+    config
+}
+
+fn run(input: &[u8], extra_config: &str) -> Outcome {
+    let config = config_with(extra_config);
     let mut child = Command::new("bash")
         .args(["-c", &format!("ulimit -v {MEMORY_CAP_KIB}; exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_maia-krm")])
         .args(["--config", config.to_str().unwrap()])
@@ -253,13 +259,7 @@ fn fuzz_regressions_replay_cleanly() {
 fn a_stream_over_the_limit_is_refused_before_it_is_read_whole() {
     // max_stream_bytes 1 MiB, and 200 MiB offered: maia-krm reads one byte past the limit and
     // stops, so the writer is cut off (EPIPE) after little more than the limit and a pipe buffer.
-    let dir = std::env::temp_dir().join(format!("maia-krm-contract-bound-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.yaml");
-    let base =
-        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config-nginx.yaml"))
-            .unwrap();
-    std::fs::write(&config, format!("{base}  max_stream_bytes: \"1048576\"\n")).unwrap();
+    let config = config_with("  max_stream_bytes: \"1048576\"\n");
     let mut child = Command::new(env!("CARGO_BIN_EXE_maia-krm"))
         .args(["--config", config.to_str().unwrap()])
         .stdin(Stdio::piped())

@@ -8,6 +8,21 @@ import tempfile
 import pytest
 
 from conftest import config_path, oracle_config, run
+from test_unprotected import REWRITTEN
+
+# A ConfigMap with anchors, an alias and a tag no edit touches, and a Pod whose container is
+# anchored and merged into the next one.
+ANCHORS = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: anchors
+data:
+  base: &b "shared"
+  copy: *b
+  tagged: !!str 0755
+---
+""" + REWRITTEN["anchored-container"]
 from oracle import load, split_documents, strip_managed
 
 DEPLOYMENT = """\
@@ -127,26 +142,7 @@ def test_the_oracle_catches_what_naive_serialisers_do(naive, wise):
 
 
 def test_anchors_aliases_tags_and_merge_keys_are_kept_unless_an_edit_goes_into_them():
-    text = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: anchors
-data:
-  base: &b "shared"
-  copy: *b
-  tagged: !!str 0755
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: merged
-spec:
-  containers:
-  - &c {name: a, image: busybox}
-  - <<: *c
-    name: b
-"""
+    text = ANCHORS
     # The ConfigMap needs no edit: its anchors, alias and tag stay byte for byte. The Pod's mount
     # would go into the anchored container (and its alias): the Pod is written anew in plain
     # block style, the alias and merge expanded, and then patched.
