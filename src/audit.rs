@@ -13,7 +13,7 @@ use crate::error::{Error, InputError};
 use crate::patch::routes::Routes;
 use crate::patch::{self, Change, Outcome, ResourceId};
 use crate::pipeline;
-use crate::policy::{NO_LOGIN, NO_TLS, NOT_WORKSPACE_HOST, PodRow, Policy, RouteRow};
+use crate::policy::{NO_LOGIN, NO_TLS, NOT_WORKSPACE_HOST, NOT_WORKSPACE_PATH, PodRow, Policy, RouteRow};
 use crate::stream;
 use crate::stream::tree;
 
@@ -184,6 +184,7 @@ pub fn to_table(audit: &Audit, colour: bool) -> String {
         let problems = &audit.routes[row].problems;
         let bad = match col {
             1 => problems.iter().any(|p| p == NOT_WORKSPACE_HOST),
+            2 => problems.iter().any(|p| p.starts_with(NOT_WORKSPACE_PATH)),
             4 => problems.iter().any(|p| p == NO_TLS),
             5 => problems.iter().any(|p| p == NO_LOGIN),
             _ => false,

@@ -56,6 +56,8 @@ pub struct Policy {
     shared_volume: SharedVolume,
     shared_volume_wanted: bool,
     login: Login,
+    /// On a shared host (`url_type: subpath`), the paths the workspace's routes may serve.
+    paths: Option<Vec<String>>,
     /// HTTPRoutes a SecurityPolicy in the input guards.
     guarded: HashSet<String>,
 }
@@ -64,6 +66,7 @@ pub const NONE: &str = "NONE";
 pub const NO_TLS: &str = "served without TLS";
 pub const NO_LOGIN: &str = "served without the group's login";
 pub const NOT_WORKSPACE_HOST: &str = "not on the workspace host";
+pub const NOT_WORKSPACE_PATH: &str = "outside the workspace's paths on the shared host";
 /// TLS without a certificate of the route's own: the controller's default (often the platform's
 /// wildcard certificate, else a self-signed one).
 pub const DEFAULT_CERTIFICATE: &str = "the controller's default certificate";
@@ -85,8 +88,17 @@ impl Policy {
             shared_volume: SharedVolume::new(config, pods),
             shared_volume_wanted: o.shared_volume,
             login: Login::new(config),
+            paths: config.workspace_paths(),
             guarded,
         }
+    }
+
+    /// Whether a path lies under one of the workspace's own (always, on a host of its own).
+    fn path_inside(&self, path: &str) -> bool {
+        self.paths.as_ref().is_none_or(|own| {
+            own.iter()
+                .any(|p| path.strip_prefix(p.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+        })
     }
 
     /// The HTTPRoutes that SecurityPolicies among `resources` give the group's login.
@@ -107,11 +119,18 @@ impl Policy {
 
     /// A row from its cells: host, path, backend, TLS, login; `host_ok` says whether the host is
     /// the one the policy wants.
-    fn route(&self, document: usize, res: &Resource, cells: [String; 5], host_ok: bool) -> RouteRow {
+    fn route(&self, document: usize, res: &Resource, cells: [String; 5], host_ok: bool, path_ok: bool) -> RouteRow {
         let [host, path, backend, tls, login] = cells;
         let mut problems = Vec::new();
         if !host_ok && self.tls_wanted {
             problems.push(NOT_WORKSPACE_HOST.to_string());
+        }
+        if let (false, Some(own)) = (path_ok, &self.paths) {
+            problems.push(format!(
+                "{NOT_WORKSPACE_PATH} ({}): serve it under {}/ (the chart's path and the app's base path)",
+                own.join(", "),
+                own[0]
+            ));
         }
         if tls == NONE && self.tls_wanted {
             problems.push(NO_TLS.to_string());
@@ -159,7 +178,7 @@ impl Policy {
         let issuer = res.annotation("cert-manager.io/cluster-issuer").or(res.annotation("cert-manager.io/issuer"));
         let router_tls = res.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true");
         let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
-        let login = if routes::ingress_serves_oauth2(res) {
+        let login = if routes::ingress_serves_oauth2(res, &self.login.prefix) {
             "oauth2-proxy itself".to_string()
         } else if res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url()) {
             "oauth2-proxy (nginx auth-url)".into()
@@ -200,7 +219,8 @@ impl Policy {
                     .unwrap_or("-");
                 let path = p.get("path").and_then(Node::str).unwrap_or("/").to_string();
                 let cells = [host.unwrap_or("*").into(), path, format!("{service}:{port}"), tls.clone(), login.clone()];
-                rows.push(self.route(document, res, cells, self.routes.host_change(host) == HostChange::Keep));
+                let path_ok = self.path_inside(&cells[1]);
+                rows.push(self.route(document, res, cells, self.routes.host_change(host) == HostChange::Keep, path_ok));
             }
         }
     }
@@ -218,7 +238,7 @@ impl Policy {
         for route in res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default() {
             let rule = route.get("match").and_then(Node::str).unwrap_or_default();
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
-            let login = if traefik_rule::serves_only_oauth2(rule) {
+            let login = if traefik_rule::serves_only_oauth2(rule, &self.login.prefix) {
                 "oauth2-proxy itself".to_string()
             } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
                 "oauth2-proxy (Traefik Middleware)".into()
@@ -228,12 +248,16 @@ impl Policy {
             let hosts = traefik_rule::hosts(rule).map(|h| h.join(",")).unwrap_or_else(|why| why);
             let backend = backends(route.get("services"));
             let host_ok = self.routes.rule_hosts(rule) == RuleHosts::Kept;
-            rows.push(self.route(
-                document,
-                res,
-                [hosts, format!("match {rule}"), backend, tls.clone(), login],
-                host_ok,
-            ));
+            let path_ok = self.paths.is_none()
+                || traefik_rule::parse(rule).is_ok_and(|e| {
+                    e.requires(&|name, args| {
+                        matches!(name, "path" | "pathprefix")
+                            && !args.is_empty()
+                            && args.iter().all(|a| !a.escaped && self.path_inside(&a.value))
+                    })
+                });
+            let cells = [hosts, format!("match {rule}"), backend, tls.clone(), login];
+            rows.push(self.route(document, res, cells, host_ok, path_ok));
         }
     }
 
@@ -261,7 +285,7 @@ impl Policy {
         let policy = self.guarded.contains(&res.id.name);
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let filters = rule.get("filters").map(Node::items).unwrap_or_default();
-            let login = match routes::rule_role(rule) {
+            let login = match routes::rule_role(rule, &self.login.prefix) {
                 RuleRole::OAuth2Proxy => "oauth2-proxy itself".to_string(),
                 RuleRole::Redirect => "redirect only".into(),
                 RuleRole::App if filters.iter().any(|f| self.login.is_filter(f)) => "oauth2-proxy (filter)".into(),
@@ -273,8 +297,15 @@ impl Policy {
             let paths: Vec<&str> =
                 matches.iter().filter_map(|m| m.at(&["path", "value"]).and_then(Node::str)).collect();
             let path = if paths.is_empty() { "/".to_string() } else { paths.join(",") };
+            let regex =
+                matches.iter().any(|m| m.at(&["path", "type"]).and_then(Node::str) == Some("RegularExpression"));
+            let path_ok = self.paths.is_none()
+                || (!paths.is_empty()
+                    && paths.len() == matches.len()
+                    && !regex
+                    && paths.iter().all(|p| self.path_inside(p)));
             let backend = backends(rule.get("backendRefs"));
-            rows.push(self.route(document, res, [host.clone(), path, backend, tls.clone(), login], host_ok));
+            rows.push(self.route(document, res, [host.clone(), path, backend, tls.clone(), login], host_ok, path_ok));
         }
     }
 

@@ -130,7 +130,10 @@ impl Cluster {
         Flavour {
             nginx: self.nginx_cluster_issuer.is_some() || class.contains("nginx"),
             traefik,
-            cert_manager_issuer: self.nginx_cluster_issuer.clone(),
+            // On a shared host one certificate serves every workspace, and it is the platform's
+            // (the controller's default certificate): an issuer annotation per workspace would have
+            // cert-manager request the same certificate once per workspace.
+            cert_manager_issuer: self.nginx_cluster_issuer.clone().filter(|_| self.url_type == UrlType::Subdomain),
             traefik_resolver: self.traefik_resolver.clone(),
             gateway_auth: self.gateway_auth.or(traefik.then_some(GatewayAuth::Traefik)),
         }

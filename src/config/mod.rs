@@ -33,12 +33,51 @@ pub struct Config {
 }
 
 pub const FORM_FILE_KEY: &str = "group-form.yaml";
+
+/// The components served under a path of their own on a shared host (`url_type: subpath`).
+pub const COMPONENT_PATHS: &[&str] = &["hub", "mlflow", "minio-console", "label-studio", "orthanc", "ohif", "kubeflow"];
 pub const CLUSTER_FILE_KEY: &str = "cluster.yaml";
 
 impl Config {
     /// The workspace namespace: `group_ID` lower-cased with `_` turned into `-`.
     pub fn namespace(&self) -> String {
         namespace_of(&self.form.group_id)
+    }
+
+    /// Whether workspaces share one host (`url_type: subpath`) and are told apart by path.
+    pub fn subpath(&self) -> bool {
+        self.cluster.url_type == UrlType::Subpath
+    }
+
+    /// The path a component is served at on the workspace host: `/<component>` on its own host,
+    /// `/<group_subdomain>-<component>` on a shared one (upstream MAIA's layout: `/<g>-hub`,
+    /// `/<g>-mlflow`, `/<g>-minio-console`).
+    pub fn component_path(&self, component: &str) -> String {
+        if self.subpath() { format!("/{}-{component}", self.form.group_subdomain) } else { format!("/{component}") }
+    }
+
+    /// oauth2-proxy's `proxy_prefix`: `/oauth2`, or `/oauth2-<group_subdomain>` on a shared host.
+    pub fn oauth2_prefix(&self) -> String {
+        if self.subpath() { format!("/oauth2-{}", self.form.group_subdomain) } else { "/oauth2".into() }
+    }
+
+    /// The paths a workspace's routes may serve on a shared host (None on a host of its own): its
+    /// apps' `/<g>`, each component's `/<g>-<component>`, and its login's `/oauth2-<g>`. Only
+    /// these, not every `/<g>-…`: that would reach into the paths of a group named `<g>-x`.
+    pub fn workspace_paths(&self) -> Option<Vec<String>> {
+        self.subpath().then(|| {
+            let mut paths = vec![format!("/{}", self.form.group_subdomain), self.oauth2_prefix()];
+            paths.extend(COMPONENT_PATHS.iter().map(|c| self.component_path(c)));
+            paths
+        })
+    }
+
+    /// The host oauth2-proxy is served on: the form's `oauth_url`, else the workspace host.
+    pub fn oauth_url(&self) -> String {
+        match self.subpath() {
+            true => self.workspace_host(),
+            false => self.form.oauth_url.clone().unwrap_or_else(|| self.workspace_host()),
+        }
     }
 
     /// The host every workspace app is served on.

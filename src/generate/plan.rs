@@ -91,7 +91,8 @@ pub fn steps(config: &Config, config_args: &[String]) -> Vec<Step> {
         .map(|(component, depends_on, release, chart)| {
             let commands = match (component, chart) {
                 ("namespace", _) => {
-                    let mut commands = gateway_setup(config);
+                    let mut commands = shared_host_setup(config);
+                    commands.extend(gateway_setup(config));
                     commands.push(format!(
                         "maia-krm namespace {cfg} | kubectl apply -f -   # registry password from MAIA_REGISTRY_PASSWORD"
                     ));
@@ -128,6 +129,30 @@ pub fn steps(config: &Config, config_args: &[String]) -> Vec<Step> {
             Step { component, depends_on, commands }
         })
         .collect()
+}
+
+/// What the platform sets up once where workspaces share one host (`url_type: subpath`): the
+/// host's certificate, which no workspace may request for itself.
+fn shared_host_setup(config: &Config) -> Vec<String> {
+    if !config.subpath() {
+        return Vec::new();
+    }
+    let host = config.workspace_host();
+    let paths = config.workspace_paths().unwrap_or_default().join(", ");
+    let certificate = match &config.cluster.traefik_resolver {
+        // Traefik's ACME resolver keeps one certificate per domain, whichever routers ask.
+        Some(resolver) => format!(
+            "# one certificate for {host}, from Traefik's resolver {resolver}, shared by every workspace's routes"
+        ),
+        None => format!(
+            "# once per cluster: one certificate for {host}, the ingress controller's default (ingress-nginx \
+             --default-ssl-certificate); no workspace requests its own"
+        ),
+    };
+    vec![
+        certificate,
+        format!("# this workspace serves only {paths} on {host}; its login is under {}", config.oauth2_prefix()),
+    ]
 }
 
 /// What the platform team sets up once on the cluster's Gateway before a workspace's routes can

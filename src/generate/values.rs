@@ -89,8 +89,14 @@ impl<'c> Workspace<'c> {
         Json::Object(map)
     }
 
-    fn tls(host: &str) -> Json {
-        json!([{"secretName": format!("{host}-tls"), "hosts": [host]}])
+    /// An Ingress's TLS: a certificate per host, or on a shared host (`url_type: subpath`) the
+    /// controller's default one, which the platform sets up once for every workspace.
+    fn tls(&self, host: &str) -> Json {
+        if self.c.subpath() {
+            json!([{"hosts": [host]}])
+        } else {
+            json!([{"secretName": format!("{host}-tls"), "hosts": [host]}])
+        }
     }
 
     fn storage_class(&self) -> Json {
@@ -103,9 +109,10 @@ impl<'c> Workspace<'c> {
 
     fn oauth2_proxy(&self) -> Result<Json, String> {
         let kc = self.keycloak()?;
-        let oauth_url = self.c.form.oauth_url.clone().unwrap_or_else(|| self.host.clone());
+        let oauth_url = self.c.oauth_url();
+        let prefix = self.c.oauth2_prefix();
         let [group, admin] = self.groups();
-        let config_file = [
+        let mut config_file = vec![
             "cookie_secure = true".to_string(),
             "email_domains = [ \"*\",]".into(),
             "http_address = \"0.0.0.0:4180\"".into(),
@@ -117,8 +124,8 @@ impl<'c> Workspace<'c> {
             "pass_authorization_header = true".into(),
             "pass_user_headers = true".into(),
             "provider = \"oidc\"".into(),
-            "proxy_prefix = \"/oauth2\"".into(),
-            format!("redirect_url = \"https://{oauth_url}/oauth2/callback\""),
+            format!("proxy_prefix = \"{prefix}\""),
+            format!("redirect_url = \"https://{oauth_url}{prefix}/callback\""),
             "reverse_proxy = true".into(),
             "scope = \"openid email profile\"".into(),
             "set_authorization_header = true".into(),
@@ -128,12 +135,17 @@ impl<'c> Workspace<'c> {
             // 202: Envoy's external auth (and Gateway API's ExternalAuth) allow only a 200.
             "upstreams = [ \"static://200\",]".into(),
             format!("whitelist_domains = [ \".{}\",]", self.c.cluster.domain),
-        ]
-        .join("\n")
-            + "\n";
+        ];
+        if self.c.subpath() {
+            // Every workspace's oauth2-proxy sets its cookie on the one shared host: one name
+            // each, or a login to one group would overwrite the session of another.
+            let name = format!("cookie_name = \"_oauth2_proxy_{}\"", self.c.form.group_subdomain.replace('-', "_"));
+            config_file.insert(0, name);
+        }
+        let config_file = config_file.join("\n") + "\n";
         let mut ingress = json!({
-            "enabled": true, "path": "/oauth2", "pathType": "Prefix",
-            "tls": Self::tls(&oauth_url), "hosts": [oauth_url], "annotations": self.annotations(&[]),
+            "enabled": true, "path": prefix, "pathType": "Prefix",
+            "tls": self.tls(&oauth_url), "hosts": [oauth_url], "annotations": self.annotations(&[]),
         });
         if let Some(class) = &self.c.cluster.ingress_class {
             ingress["className"] = json!(class);
@@ -161,7 +173,7 @@ impl<'c> Workspace<'c> {
     fn minio(&self) -> Result<Json, String> {
         let kc = self.keycloak()?;
         let s = &self.c.form.secrets;
-        let console = format!("https://{}/minio-console", self.host);
+        let console = format!("https://{}{}", self.host, self.c.component_path("minio-console"));
         let env = [
             ("MINIO_IDENTITY_OPENID_CONFIG_URL", format!("{}/.well-known/openid-configuration", kc.issuer_url)),
             ("MINIO_IDENTITY_OPENID_CLIENT_ID", kc.client_id.clone()),
@@ -179,6 +191,22 @@ impl<'c> Workspace<'c> {
             }
             i
         };
+        let ingresses = if self.c.subpath() {
+            // The S3 API can't live under a path: on a shared host it stays in the cluster.
+            let mut console = ingress(self.host.clone(), self.annotations(&[]));
+            console["path"] = json!(self.c.component_path("minio-console"));
+            console["tls"] = self.tls(&self.host);
+            json!({"api": {"enabled": false}, "console": console})
+        } else {
+            json!({
+                "api": ingress(format!("minio.{}", self.host), self.annotations(&[("nginx.ingress.kubernetes.io/proxy-body-size", "10g")])),
+                "console": ingress(format!("minio-console.{}", self.host), self.annotations(&[])),
+            })
+        };
+        let mut env: Vec<Json> = env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
+        if self.c.subpath() {
+            env.push(json!({"name": "MINIO_BROWSER_SUBPATH", "value": format!("{}/", self.c.component_path("minio-console"))}));
+        }
         Ok(json!({
             "tenant": {
                 "name": format!("{}-minio", self.ns),
@@ -191,12 +219,9 @@ impl<'c> Workspace<'c> {
                 "buckets": [{"name": "mlflow"}, {"name": "datasets"}],
                 "prometheusOperator": false,
                 "certificate": {"requestAutoCert": false},
-                "env": env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+                "env": env,
             },
-            "ingress": {
-                "api": ingress(format!("minio.{}", self.host), self.annotations(&[("nginx.ingress.kubernetes.io/proxy-body-size", "10g")])),
-                "console": ingress(format!("minio-console.{}", self.host), self.annotations(&[])),
-            },
+            "ingress": ingresses,
         }))
     }
 
@@ -249,7 +274,7 @@ impl<'c> Workspace<'c> {
                 "MLFLOW_S3_ENDPOINT_URL": format!("http://minio.{}.svc.cluster.local:80", self.ns),
                 "AWS_ACCESS_KEY_ID": self.secret(&s.minio_access_key, "minio_access_key")?,
                 "AWS_SECRET_ACCESS_KEY": self.secret(&s.minio_secret_key, "minio_secret_key")?,
-                "PATH_PREFIX": "/mlflow",
+                "PATH_PREFIX": self.c.component_path("mlflow"),
             },
         }))
     }
@@ -269,11 +294,14 @@ impl<'c> Workspace<'c> {
         let mut ingress = json!({
             "enabled": true, "hosts": [self.host],
             "annotations": self.annotations(&[("nginx.ingress.kubernetes.io/proxy-body-size", "2g")]),
-            "tls": [{"hosts": [self.host], "secretName": format!("{}-tls", self.host)}],
+            "tls": self.tls(&self.host),
         });
         if let Some(class) = &self.c.cluster.ingress_class {
             ingress["ingressClassName"] = json!(class);
         }
+        // On a shared host the hub lives under `/<g>-hub` (upstream MAIA's `hub.baseUrl`), and
+        // z2jh serves it, its callback included, below that.
+        let base = if self.c.subpath() { self.c.component_path("hub") } else { String::new() };
         // Where the cluster routes with Gateway API, the chart's own HTTPRoute (z2jh 4.3.0+; its
         // template fixes `kind: Gateway`, so it attaches to the Gateway even with a ListenerSet).
         let http_route = self.c.cluster.gateway.as_ref().map(|g| {
@@ -288,7 +316,7 @@ impl<'c> Workspace<'c> {
                     "GenericOAuthenticator": {
                         "client_id": kc.client_id,
                         "client_secret": self.client_secret()?,
-                        "oauth_callback_url": format!("https://{}/hub/oauth_callback", self.host),
+                        "oauth_callback_url": format!("https://{}{base}/hub/oauth_callback", self.host),
                         "authorize_url": format!("{oidc}/auth"),
                         "token_url": format!("{oidc}/token"),
                         "userdata_url": format!("{oidc}/userinfo"),
@@ -326,16 +354,23 @@ impl<'c> Workspace<'c> {
         if let Some(route) = http_route {
             values["httpRoute"] = route;
         }
+        if self.c.subpath() {
+            values["hub"]["baseUrl"] = json!(base);
+        }
         Ok(values)
     }
 
     fn label_studio(&self) -> Json {
-        let host = format!("label-studio.{}", self.host);
+        let (host, path) = match self.c.subpath() {
+            true => (self.host.clone(), self.c.component_path("label-studio")),
+            false => (format!("label-studio.{}", self.host), "/".to_string()),
+        };
         let mut ingress = json!({
-            "enabled": true, "host": host, "path": "/", "pathType": "Prefix",
+            "enabled": true, "host": host, "path": path, "pathType": "Prefix",
             "annotations": self.annotations(&[("nginx.ingress.kubernetes.io/proxy-body-size", "200m")]),
-            "tls": [{"secretName": format!("{host}-tls"), "hosts": [host]}],
+            "tls": self.tls(&host),
         });
+        let url = format!("https://{host}{}", if self.c.subpath() { path.as_str() } else { "" });
         if let Some(class) = &self.c.cluster.ingress_class {
             ingress["className"] = json!(class);
         }
@@ -347,7 +382,7 @@ impl<'c> Workspace<'c> {
                     // The group's shared PVC: annotations live next to the data they label.
                     "config": {"volume": {"storageClass": self.storage_class(), "size": "10Gi", "existingClaim": self.c.options.shared_claim}},
                 },
-                "extraEnvironmentVars": {"LABEL_STUDIO_HOST": format!("https://{host}"), "DJANGO_DB": "default"},
+                "extraEnvironmentVars": {"LABEL_STUDIO_HOST": url, "DJANGO_DB": "default"},
             },
             "app": {"ingress": ingress},
             "postgresql": {
@@ -363,11 +398,11 @@ impl<'c> Workspace<'c> {
     fn orthanc(&self) -> Json {
         json!({
             "orthanc": {"dicomPort": 4242, "dicomAet": "MAIA", "storage": {"size": "20Gi", "storageClass": self.storage_class()}},
-            "ohif": {"enabled": true, "path": "/ohif"},
+            "ohif": {"enabled": true, "path": self.c.component_path("ohif")},
             "ingress": {
-                "enabled": true, "className": self.c.cluster.ingress_class, "host": self.host, "path": "/orthanc",
+                "enabled": true, "className": self.c.cluster.ingress_class, "host": self.host, "path": self.c.component_path("orthanc"),
                 "annotations": self.annotations(&[("nginx.ingress.kubernetes.io/proxy-body-size", "2g")]),
-                "tls": Self::tls(&self.host),
+                "tls": self.tls(&self.host),
             },
             "imagePullSecrets": [{"name": self.c.cluster.image_pull_secret}],
         })
@@ -405,17 +440,21 @@ impl<'c> Workspace<'c> {
             .map(|(u, port)| json!({"name": u, "escaped": jupyterhub_escape(u), "sshPort": port}))
             .collect();
         let mut routes = vec![
-            json!({"path": "/minio-console", "service": self.c.form.minio_console_service.clone().unwrap_or_else(|| format!("{}-minio-console", self.ns)), "port": 9090}),
-            json!({"path": "/mlflow", "service": self.c.form.mlflow_service.clone().unwrap_or_else(|| format!("{MLFLOW_RELEASE}-mkg")), "port": 5000}),
-            json!({"path": "/kubeflow", "service": "ml-pipeline-ui", "port": 80}),
-            json!({"path": "/label-studio", "service": "label-studio-ls-app", "port": 80}),
+            json!({"path": self.c.component_path("minio-console"), "service": self.c.form.minio_console_service.clone().unwrap_or_else(|| format!("{}-minio-console", self.ns)), "port": 9090}),
+            json!({"path": self.c.component_path("mlflow"), "service": self.c.form.mlflow_service.clone().unwrap_or_else(|| format!("{MLFLOW_RELEASE}-mkg")), "port": 5000}),
+            json!({"path": self.c.component_path("kubeflow"), "service": "ml-pipeline-ui", "port": 80}),
+            json!({"path": self.c.component_path("label-studio"), "service": "label-studio-ls-app", "port": 80}),
         ];
         routes.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
         Ok(json!({
             "host": self.host,
-            "ingress": {"className": c.ingress_class, "annotations": self.annotations(&[]), "tls": Self::tls(&self.host)},
+            "ingress": {"className": c.ingress_class, "annotations": self.annotations(&[]), "tls": self.tls(&self.host)},
             "ssh": {"type": if c.ssh_port_type == PortType::LoadBalancer { "LoadBalancer" } else { "NodePort" }, "targetPort": 2022},
             "users": users,
+            "paths": {
+                "desktop": format!("{}/desktop", if self.c.subpath() { format!("/{}", self.c.form.group_subdomain) } else { String::new() }),
+                "user": format!("{}/user", if self.c.subpath() { self.c.component_path("hub") } else { String::new() }),
+            },
             "proxy": {"image": "nginx:1.27-alpine", "routes": routes},
             "imagePullSecrets": [{"name": c.image_pull_secret}],
         }))

@@ -183,7 +183,13 @@ impl IngressTls {
                 added.push(format!("added entry for {host} with secret {name}"));
             } else {
                 new_entries.push(json!({"hosts": [host]}));
-                added.push(format!("added entry for {host} (certificate from the Traefik resolver)"));
+                added.push(match self.resolver {
+                    Some(_) => format!("added entry for {host} (certificate from the Traefik resolver)"),
+                    None => format!(
+                        "added entry for {host} (the controller's default certificate: one for the shared host, \
+                         the platform's, set up once)"
+                    ),
+                });
             }
         }
         if new_entries.is_empty() {

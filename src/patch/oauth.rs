@@ -44,11 +44,10 @@ impl OAuth {
         let login = Login::new(config);
         let mut nginx = Vec::new();
         if flavour.nginx {
-            let oauth_url = config.form.oauth_url.as_deref().unwrap_or_default();
             nginx.push(("nginx.ingress.kubernetes.io/auth-url".into(), login.auth_url()));
             nginx.push((
                 "nginx.ingress.kubernetes.io/auth-signin".into(),
-                format!("https://{oauth_url}/oauth2/start?rd=$scheme://$host$escaped_request_uri"),
+                format!("{}?rd=$scheme://$host$escaped_request_uri", login.sign_in_url(config)),
             ));
             if o.oauth_response_headers {
                 nginx.push((
@@ -129,7 +128,7 @@ impl OAuth {
         }
         for (i, rule) in rules.items().iter().enumerate().filter(|(_, r)| r.is_map()) {
             let field = format!("spec.rules[{i}].filters");
-            match routes::rule_role(rule) {
+            match routes::rule_role(rule, &self.login.prefix) {
                 RuleRole::OAuth2Proxy => {
                     report.mark(OAUTH2_PROXY_INGRESS);
                     report.unchanged(&field, "oauth2-proxy's own rule: no auth in front of it (it would loop)");
@@ -178,7 +177,8 @@ impl OAuth {
     /// beside it (a policy covers the whole route, so a route that mixes oauth2-proxy's own rules
     /// with an app's is reported rather than locked in a login loop).
     fn security_policy(&self, res: &Resource, rules: &Node, report: &mut Report) {
-        let roles: Vec<RuleRole> = rules.items().iter().filter(|r| r.is_map()).map(routes::rule_role).collect();
+        let roles: Vec<RuleRole> =
+            rules.items().iter().filter(|r| r.is_map()).map(|r| routes::rule_role(r, &self.login.prefix)).collect();
         let apps = roles.iter().filter(|r| matches!(r, RuleRole::App)).count();
         let own = roles.iter().any(|r| matches!(r, RuleRole::OAuth2Proxy));
         if own {
@@ -238,7 +238,11 @@ impl OAuth {
         let routes = res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default();
         for (i, route) in routes.iter().enumerate().filter(|(_, r)| r.is_map()) {
             let field = format!("spec.routes[{i}].middlewares");
-            if route.get("match").and_then(Node::str).is_some_and(traefik_rule::serves_only_oauth2) {
+            if route
+                .get("match")
+                .and_then(Node::str)
+                .is_some_and(|m| traefik_rule::serves_only_oauth2(m, &self.login.prefix))
+            {
                 report.mark(OAUTH2_PROXY_INGRESS);
                 report.unchanged(&field, "oauth2-proxy's own route: no auth in front of it (it would loop)");
                 continue;
@@ -289,7 +293,7 @@ impl Patch for OAuth {
         if let Err((field, why)) = ingress_spec(res) {
             return report.conflict(field, why);
         }
-        if routes::ingress_serves_oauth2(res) {
+        if routes::ingress_serves_oauth2(res, &self.login.prefix) {
             report.mark(OAUTH2_PROXY_INGRESS);
             return report.unchanged(
                 "metadata.annotations",

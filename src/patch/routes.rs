@@ -136,6 +136,8 @@ pub struct Login {
     pub middleware: String,
     /// oauth2-proxy's Service (option `oauth2_proxy_service`), port 80.
     pub service: String,
+    /// oauth2-proxy's `proxy_prefix` (`/oauth2`, or `/oauth2-<group>` on a shared host).
+    pub prefix: String,
 }
 
 impl Login {
@@ -145,6 +147,7 @@ impl Login {
             namespace: config.namespace(),
             middleware: o.middleware_name.clone(),
             service: o.oauth2_proxy_service.clone(),
+            prefix: config.oauth2_prefix(),
         }
     }
 
@@ -152,9 +155,15 @@ impl Login {
         format!("http://{}.{}.svc.cluster.local", self.service, self.namespace)
     }
 
+    /// Where a browser signs in: oauth2-proxy's `start` on the group's `oauth_url`, or on the
+    /// shared host under the group's prefix.
+    pub fn sign_in_url(&self, config: &Config) -> String {
+        format!("https://{}{}/start", config.oauth_url(), self.prefix)
+    }
+
     /// Where nginx asks (`auth-url`).
     pub fn auth_url(&self) -> String {
-        format!("{}/oauth2/auth", self.service_url())
+        format!("{}{}/auth", self.service_url(), self.prefix)
     }
 
     /// Traefik's provider-qualified name of the Middleware.
@@ -216,9 +225,9 @@ impl Login {
     }
 }
 
-/// oauth2-proxy's own path: a login in front of it would redirect to itself.
-pub fn is_oauth2_path(path: &str) -> bool {
-    path == "/oauth2" || path.starts_with("/oauth2/")
+/// oauth2-proxy's own path (under its `prefix`): a login in front of it would redirect to itself.
+pub fn is_oauth2_path(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// A Traefik rule with its hosts set per policy.
@@ -381,8 +390,8 @@ pub enum RuleRole {
     App,
 }
 
-pub fn rule_role(rule: &Node) -> RuleRole {
-    if http_rule_serves_only_oauth2(rule) {
+pub fn rule_role(rule: &Node, prefix: &str) -> RuleRole {
+    if http_rule_serves_only_oauth2(rule, prefix) {
         RuleRole::OAuth2Proxy
     } else if http_rule_only_redirects(rule) {
         RuleRole::Redirect
@@ -393,22 +402,23 @@ pub fn rule_role(rule: &Node) -> RuleRole {
 
 /// oauth2-proxy's own HTTPRoute rule: every match needs a path under `/oauth2` (a rule without
 /// matches matches every path).
-fn http_rule_serves_only_oauth2(rule: &Node) -> bool {
+fn http_rule_serves_only_oauth2(rule: &Node, prefix: &str) -> bool {
     let matches = rule.get("matches").map(Node::items).unwrap_or_default();
     !matches.is_empty()
         && matches.iter().all(|m| {
             let kind = m.at(&["path", "type"]).and_then(Node::str).unwrap_or("PathPrefix");
-            kind != "RegularExpression" && m.at(&["path", "value"]).and_then(Node::str).is_some_and(is_oauth2_path)
+            kind != "RegularExpression"
+                && m.at(&["path", "value"]).and_then(Node::str).is_some_and(|p| is_oauth2_path(p, prefix))
         })
 }
 
-/// oauth2-proxy's own Ingress: it routes a path under `/oauth2`.
-pub fn ingress_serves_oauth2(res: &Resource) -> bool {
+/// oauth2-proxy's own Ingress: it routes a path under its prefix.
+pub fn ingress_serves_oauth2(res: &Resource, prefix: &str) -> bool {
     let rules = res.node.at(&["spec", "rules"]).map(Node::items).unwrap_or_default();
     rules
         .iter()
         .flat_map(|r| r.at(&["http", "paths"]).map(Node::items).unwrap_or_default())
-        .any(|p| p.get("path").and_then(Node::str).is_some_and(is_oauth2_path))
+        .any(|p| p.get("path").and_then(Node::str).is_some_and(|p| is_oauth2_path(p, prefix)))
 }
 
 #[cfg(test)]

@@ -237,12 +237,12 @@ pub fn hosts(rule: &str) -> Result<Vec<String>, String> {
 
 /// Whether the rule routes only oauth2-proxy's own paths (every match needs a `Path` or
 /// `PathPrefix` under `/oauth2`). A rule that can't be read is not: a login loop is the safer failure.
-pub fn serves_only_oauth2(rule: &str) -> bool {
+pub fn serves_only_oauth2(rule: &str, prefix: &str) -> bool {
     parse(rule).is_ok_and(|e| {
         e.requires(&|name, args| {
             matches!(name, "path" | "pathprefix")
                 && !args.is_empty()
-                && args.iter().all(|a| !a.escaped && super::routes::is_oauth2_path(&a.value))
+                && args.iter().all(|a| !a.escaped && super::routes::is_oauth2_path(&a.value, prefix))
         })
     })
 }
@@ -271,9 +271,9 @@ mod tests {
 
     #[test]
     fn only_a_rule_that_needs_an_oauth2_path_is_oauth2_proxys() {
-        assert!(serves_only_oauth2("Host(`a`) && PathPrefix(`/oauth2`)"));
-        assert!(serves_only_oauth2("Host(`a`) && pathprefix(\"/oauth2/\")"));
-        assert!(serves_only_oauth2("Host(`a`) && (Path(`/oauth2/start`) || Path(`/oauth2/callback`))"));
+        assert!(serves_only_oauth2("Host(`a`) && PathPrefix(`/oauth2`)", "/oauth2"));
+        assert!(serves_only_oauth2("Host(`a`) && pathprefix(\"/oauth2/\")", "/oauth2"));
+        assert!(serves_only_oauth2("Host(`a`) && (Path(`/oauth2/start`) || Path(`/oauth2/callback`))", "/oauth2"));
         for not_only in [
             "PathPrefix(`/oauth2`) || PathPrefix(`/`)",
             "!PathPrefix(`/oauth2`)",
@@ -283,7 +283,7 @@ mod tests {
             "Host(`a`)",
             "broken(",
         ] {
-            assert!(!serves_only_oauth2(not_only), "{not_only}");
+            assert!(!serves_only_oauth2(not_only, "/oauth2"), "{not_only}");
         }
     }
 }
