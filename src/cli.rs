@@ -158,9 +158,11 @@ pub enum FormCommand {
         #[arg(long)]
         secrets_dir: Option<PathBuf>,
     },
-    /// List every problem of a form (and its cluster config) at once.
+    /// List every problem of a form (and its cluster config) at once; given several forms, also
+    /// two workspaces that would claim one namespace, host or path.
     Check {
-        form: PathBuf,
+        #[arg(required = true, num_args = 1..)]
+        forms: Vec<PathBuf>,
         #[arg(long)]
         cluster: Option<PathBuf>,
     },

@@ -198,11 +198,12 @@ fn run_command(command: &Command) -> Result<()> {
             };
             generate::form::new_form(&seed).map_err(Error::Config)?
         }
-        Command::Form(FormCommand::Check { form, cluster }) => {
-            let form = maia_krm::config::read_yaml_file(form).map_err(Error::Config)?;
+        Command::Form(FormCommand::Check { forms, cluster }) => {
+            let read = |f: &PathBuf| maia_krm::config::read_yaml_file(f).map(|form| (f.display().to_string(), form));
+            let forms = forms.iter().map(read).collect::<std::result::Result<Vec<_>, _>>().map_err(Error::Config)?;
             let cluster =
                 cluster.as_deref().map(maia_krm::config::read_yaml_file).transpose().map_err(Error::Config)?;
-            let summary = generate::form::check(&form, cluster.as_ref())
+            let summary = generate::form::check_all(&forms, cluster.as_ref())
                 .map_err(|problems| Error::Config(problems.join("\n  ")))?;
             format!("{summary}\n")
         }

@@ -94,21 +94,77 @@ fn write_secret_file(path: &std::path::Path, value: &str) -> Result<(), String> 
 
 /// Every problem of a form (and, given one, its cluster config), each naming its key.
 pub fn check(form: &Json, cluster: Option<&Json>) -> Result<String, Vec<String>> {
+    config_of(form, cluster).map(|c| summary(&c, cluster.is_some()))
+}
+
+/// [`check`] for each form (problems named by file), then what no single form shows: two
+/// workspaces of one cluster that would claim the same namespace, host, or path on a shared host
+/// (`/<g>-hub` of group `g` is all of group `g-hub`'s apps).
+pub fn check_all(forms: &[(String, Json)], cluster: Option<&Json>) -> Result<String, Vec<String>> {
+    if let [(_, form)] = forms {
+        return check(form, cluster);
+    }
+    let mut configs = Vec::new();
+    let mut problems = Vec::new();
+    for (file, form) in forms {
+        match config_of(form, cluster) {
+            Ok(c) => configs.push((file, c)),
+            Err(p) => problems.extend(p.into_iter().map(|p| format!("{file}: {p}"))),
+        }
+    }
+    for (i, (a_file, a)) in configs.iter().enumerate() {
+        for (b_file, b) in &configs[i + 1..] {
+            if let Some(what) = claimed_by_both(a, b) {
+                problems.push(format!("{a_file} and {b_file} both claim {what}"));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(configs
+        .iter()
+        .map(|(file, c)| format!("{file}: {}", summary(c, cluster.is_some())))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// What two workspaces would both serve or own, if anything.
+fn claimed_by_both(a: &Config, b: &Config) -> Option<String> {
+    if a.namespace() == b.namespace() {
+        return Some(format!("namespace {}", a.namespace()));
+    }
+    match (a.workspace_paths(), b.workspace_paths()) {
+        (Some(pa), Some(pb)) => {
+            let under =
+                |p: &String, q: &String| p.strip_prefix(q.as_str()).is_some_and(|r| r.is_empty() || r.starts_with('/'));
+            pa.iter().find_map(|p| {
+                pb.iter()
+                    .find(|q| under(p, q) || under(q, p))
+                    .map(|q| format!("path {p} (and {q}) on {}", a.workspace_host()))
+            })
+        }
+        _ => (a.workspace_host() == b.workspace_host()).then(|| format!("host {}", a.workspace_host())),
+    }
+}
+
+fn summary(c: &Config, with_cluster: bool) -> String {
+    format!(
+        "ok: group {} → namespace {}, {} user(s){}",
+        c.form.group_id,
+        c.namespace(),
+        c.form.users.len(),
+        if with_cluster { format!(", workspace host {}", c.workspace_host()) } else { String::new() }
+    )
+}
+
+fn config_of(form: &Json, cluster: Option<&Json>) -> Result<Config, Vec<String>> {
     let mut data = Map::new();
     data.insert("group-form.yaml".into(), form.clone());
     // Without a cluster config, check the form alone: a stand-in domain satisfies the cluster's
     // required key and is never reported.
     data.insert("cluster.yaml".into(), cluster.cloned().unwrap_or_else(|| json!({"domain": "cluster.invalid"})));
-    match Config::from_data(&data) {
-        Ok(c) => Ok(format!(
-            "ok: group {} → namespace {}, {} user(s){}",
-            c.form.group_id,
-            c.namespace(),
-            c.form.users.len(),
-            if cluster.is_some() { format!(", workspace host {}", c.workspace_host()) } else { String::new() }
-        )),
-        Err(problems) => Err(problems.split("\n  ").map(str::to_string).collect()),
-    }
+    Config::from_data(&data).map_err(|problems| problems.split("\n  ").map(str::to_string).collect())
 }
 
 #[cfg(test)]

@@ -166,3 +166,28 @@ spec:
     assert {"name": "oauth2-proxy-auth", "namespace": "demo-group"} in ok["spec"]["routes"][0]["middlewares"]
     refused = run(["--config", cfg], route.format(path="/app"), check=False)
     assert refused.returncode == 1 and b"outside the workspace's paths" in refused.stderr
+
+
+def test_form_check_finds_two_workspaces_that_would_claim_one_path(tmp_path):
+    # Upstream's layout has a trap: group `demo`'s JupyterHub at /demo-hub is all of group
+    # `demo-hub`'s apps. A form check over the repository's forms finds it, and a plain clash.
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text(f"domain: {DOMAIN}\nurl_type: subpath\nnginx_cluster_issuer: cluster-issuer\n")
+    forms = []
+    for group in ["demo", "demo-hub", "other"]:
+        form = tmp_path / f"{group}.yaml"
+        form.write_text(f"group_ID: {group.replace('-', '_')}\ngroup_subdomain: {group}\nusers: [a@example.com]\n")
+        forms.append(str(form))
+    proc = run(["form", "check", *forms, "--cluster", str(cluster)], b"", check=False)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "demo.yaml and " in err and "demo-hub.yaml both claim path /demo-hub" in err, err
+    assert "other.yaml" not in err
+    ok = run(["form", "check", forms[0], forms[2], "--cluster", str(cluster)], b"")
+    assert ok.stdout.decode().count("ok: group") == 2
+    # On subdomain clusters the host is the boundary: two forms with one group_subdomain clash.
+    cluster.write_text(f"domain: {DOMAIN}\nnginx_cluster_issuer: cluster-issuer\n")
+    twin = tmp_path / "twin.yaml"
+    twin.write_text("group_ID: Twin\ngroup_subdomain: demo\nusers: [a@example.com]\n")
+    proc = run(["form", "check", forms[0], str(twin), "--cluster", str(cluster)], b"", check=False)
+    assert proc.returncode == 2 and b"both claim host demo.maia.example.com" in proc.stderr
