@@ -178,9 +178,12 @@ impl Policy {
         let issuer = res.annotation("cert-manager.io/cluster-issuer").or(res.annotation("cert-manager.io/issuer"));
         let router_tls = res.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true");
         let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
-        let login = if routes::ingress_serves_oauth2(res, &self.login.prefix) {
-            "oauth2-proxy itself".to_string()
-        } else if res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url()) {
+        // oauth2-proxy's own paths are exempt one by one, and only where they lead to it: an app
+        // path beside them, or an `/oauth2` path to something else, needs the login like any other.
+        let own = |path: &str, service: &str| {
+            routes::is_oauth2_path(path, &self.login.prefix) && service == self.login.service
+        };
+        let login = if res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url()) {
             "oauth2-proxy (nginx auth-url)".into()
         } else if self.login.in_middleware_list(middlewares) {
             "oauth2-proxy (Traefik Middleware)".into()
@@ -218,10 +221,17 @@ impl Policy {
                     .and_then(Node::scalar)
                     .unwrap_or("-");
                 let path = p.get("path").and_then(Node::str).unwrap_or("/").to_string();
-                let cells = [host.unwrap_or("*").into(), path, format!("{service}:{port}"), tls.clone(), login.clone()];
-                let path_ok = self.path_inside(&cells[1]);
+                let login = if own(&path, service) { "oauth2-proxy itself".to_string() } else { login.clone() };
+                let path_ok = self.path_inside(&path);
+                let cells = [host.unwrap_or("*").into(), path, format!("{service}:{port}"), tls.clone(), login];
                 rows.push(self.route(document, res, cells, self.routes.host_change(host) == HostChange::Keep, path_ok));
             }
+        }
+        // A default backend answers every host and path no rule takes: a route of its own.
+        if let Some(backend) = spec.and_then(|s| s.get("defaultBackend")).filter(|b| !b.is_null()) {
+            let service = backend.at(&["service", "name"]).and_then(Node::str).unwrap_or("-");
+            let cells = ["*".into(), "(defaultBackend)".into(), service.to_string(), NONE.into(), login];
+            rows.push(self.route(document, res, cells, false, false));
         }
     }
 
@@ -238,7 +248,9 @@ impl Policy {
         for route in res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default() {
             let rule = route.get("match").and_then(Node::str).unwrap_or_default();
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
-            let login = if traefik_rule::serves_only_oauth2(rule, &self.login.prefix) {
+            let services = route.get("services").map(Node::items).unwrap_or_default();
+            let to_login = !services.is_empty() && services.iter().all(|s| self.is_login_service(s));
+            let login = if traefik_rule::serves_only_oauth2(rule, &self.login.prefix) && to_login {
                 "oauth2-proxy itself".to_string()
             } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
                 "oauth2-proxy (Traefik Middleware)".into()
@@ -286,12 +298,16 @@ impl Policy {
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let filters = rule.get("filters").map(Node::items).unwrap_or_default();
             let login = match routes::rule_role(rule, &self.login.prefix) {
-                RuleRole::OAuth2Proxy => "oauth2-proxy itself".to_string(),
+                RuleRole::OAuth2Proxy if self.leads_to_login(rule.get("backendRefs")) => {
+                    "oauth2-proxy itself".to_string()
+                }
                 RuleRole::Redirect => "redirect only".into(),
-                RuleRole::App if filters.iter().any(|f| self.login.is_filter(f)) => "oauth2-proxy (filter)".into(),
-                RuleRole::App if policy => "oauth2-proxy (SecurityPolicy)".into(),
-                RuleRole::App if res.id.kind == "GRPCRoute" => NONE.into(),
-                RuleRole::App => self.unguarded(res),
+                RuleRole::App | RuleRole::OAuth2Proxy if filters.iter().any(|f| self.login.is_filter(f)) => {
+                    "oauth2-proxy (filter)".into()
+                }
+                _ if policy => "oauth2-proxy (SecurityPolicy)".into(),
+                _ if res.id.kind == "GRPCRoute" => NONE.into(),
+                _ => self.unguarded(res),
             };
             let matches = rule.get("matches").map(Node::items).unwrap_or_default();
             let paths: Vec<&str> =
@@ -307,6 +323,18 @@ impl Policy {
             let backend = backends(rule.get("backendRefs"));
             rows.push(self.route(document, res, [host.clone(), path, backend, tls.clone(), login], host_ok, path_ok));
         }
+    }
+
+    /// Whether every backend of a rule is the group's oauth2-proxy: only then is it its own route.
+    fn leads_to_login(&self, backends: Option<&Node>) -> bool {
+        let backends = backends.map(Node::items).unwrap_or_default();
+        !backends.is_empty() && backends.iter().all(|b| self.is_login_service(b))
+    }
+
+    /// A backend (HTTPRoute `backendRefs` or IngressRoute `services` entry) is the group's oauth2-proxy.
+    fn is_login_service(&self, backend: &Node) -> bool {
+        backend.get("name").and_then(Node::str) == Some(self.login.service.as_str())
+            && backend.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.login.namespace)
     }
 
     /// One row per pod template a resource holds, and one per pod spec it should hold but whose

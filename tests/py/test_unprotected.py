@@ -387,6 +387,23 @@ REFUSED = {
     # Anchors where an edit goes, and a tag of the chart's own that plain style would drop.
     "anchors-and-a-custom-tag": (["Pod merged"], "containers without the shared volume", REWRITTEN["anchored-container"].replace(
         "  name: merged\n", "  name: merged\n  annotations: {note: !custom x}\n")),
+    # oauth2-proxy's path beside an app's: the exemption is per path, not per Ingress.
+    "oauth2-path-beside-an-app": (["Ingress app"], "served without the group's login", INGRESS.replace(
+        "      - path: /\n", "      - path: /oauth2\n        pathType: Prefix\n        backend:\n          service:\n"
+        "            name: demo-group-oauth2-proxy\n            port:\n              number: 80\n      - path: /\n")),
+    # An `/oauth2` path that leads somewhere else is no login of ours.
+    "oauth2-path-to-another-service": (["Ingress app"], "served without the group's login",
+                                       INGRESS.replace("      - path: /\n", "      - path: /oauth2/start\n")),
+    # A default backend answers every host: no workspace host can be given to it.
+    "default-backend": (["Ingress app"], "not on the workspace host", """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: app
+spec:
+  defaultBackend:
+    service: {name: web, port: {number: 80}}
+"""),
     # The chart points the login at something else.
     "foreign-login": (["Ingress app"], "served without the group's login",
                       INGRESS.replace("  labels:\n", "  annotations:\n    nginx.ingress.kubernetes.io/auth-url: http://elsewhere/\n  labels:\n")),
