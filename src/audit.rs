@@ -186,7 +186,7 @@ pub fn to_table(audit: &Audit, colour: bool) -> String {
             1 => problems.iter().any(|p| p == NOT_WORKSPACE_HOST),
             2 => problems.iter().any(|p| p.starts_with(NOT_WORKSPACE_PATH)),
             4 => problems.iter().any(|p| p == NO_TLS),
-            5 => problems.iter().any(|p| p == NO_LOGIN),
+            5 => problems.iter().any(|p| p.starts_with(NO_LOGIN)),
             _ => false,
         };
         if bad { paint(cell.to_string(), "31;1") } else { cell.to_string() }

@@ -77,10 +77,14 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
         failed: None,
         refused: Vec::new(),
     };
+    // What each document holds, as the parser read it: enforcement goes by this, never by a guess
+    // from the text (`kind: !!str Ingress` is an Ingress).
+    let mut held = Vec::with_capacity(docs.len());
     for result in results {
         let patched = result?;
         out.documents.push(patched.text);
         out.changes.extend(patched.changes);
+        held.push(patched.resources.clone());
         summary.resources.extend(patched.resources);
         summary.marks.extend(patched.marks);
         summary.wanted.extend(patched.wanted);
@@ -107,7 +111,7 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
         .zip(&out.documents)
         .map(|(doc, text)| Doc { index: doc.index, text, first_line: doc.first_line })
         .collect();
-    let unprotected = enforce(&outputs, &out.new_documents, config, jobs)?;
+    let unprotected = enforce(&outputs, &held, &out.new_documents, config, jobs)?;
     refuse(docs, &mut out.changes, &mut out.refused, unprotected, config);
     Ok(out)
 }
@@ -115,31 +119,29 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
 /// The policy's verdict on the output: a change (`Unprotected`) for every route and pod spec
 /// of the workspace that still lacks what the policy requires. Only documents of kinds the
 /// policy covers are read again (and SecurityPolicies, which give HTTPRoutes their login).
-fn enforce(outputs: &[Doc], added: &[String], config: &Config, jobs: usize) -> Result<Vec<Change>, InputError> {
+fn enforce(
+    outputs: &[Doc],
+    held: &[Vec<ResourceId>],
+    added: &[String],
+    config: &Config,
+    jobs: usize,
+) -> Result<Vec<Change>, InputError> {
     let limits = &config.options.limits;
-    let probe = Policy::new(config, "", HashSet::new());
-    let kind_of = |text: &str| {
-        let kind = stream::top_level(text, "kind");
-        (stream::top_level(text, "apiVersion").unwrap_or_default().to_string(), kind.map(str::to_string))
-    };
-    // A kind the cheap look can't tell (no single `kind:` line) is read, like a List's items.
-    let read = |text: &str| match kind_of(text) {
-        (api, Some(kind)) => probe.covers(&api, &kind) || kind.ends_with("List"),
-        (_, None) => !text.trim().is_empty(),
-    };
-    let mut guarded = HashSet::new();
-    for text in outputs.iter().map(|d| d.text).chain(added.iter().map(String::as_str)) {
-        let kind = kind_of(text).1;
-        let may_hold_policies = kind.as_deref().is_none_or(|k| k == "SecurityPolicy" || k.ends_with("List"));
-        if may_hold_policies && let Ok(Some(root)) = tree::parse(text, limits) {
-            guarded.extend(Policy::guarded(config, patch::resources_of(&root).unwrap_or_default().iter()));
+    let mut policy = Policy::new(config, "", HashSet::new());
+    let holds = |i: usize, wanted: &dyn Fn(&ResourceId) -> bool| held.get(i).is_some_and(|ids| ids.iter().any(wanted));
+    let with_policies = outputs.iter().enumerate().filter(|(i, _)| holds(*i, &|id| id.kind == "SecurityPolicy"));
+    for text in with_policies.map(|(_, d)| d.text).chain(added.iter().map(String::as_str)) {
+        if let Ok(Some(root)) = tree::parse(text, limits) {
+            policy.guard(Policy::guarded(config, patch::resources_of(&root).unwrap_or_default().iter()));
         }
     }
-    let policy = Policy::new(config, "", guarded);
-    let verdicts = stream::par_map(outputs, jobs, |doc| -> Result<Vec<Change>, InputError> {
-        if !read(doc.text) {
-            return Ok(Vec::new());
-        }
+    let covered: Vec<Doc> = outputs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| holds(*i, &|id| policy.covers(&id.api_version, &id.kind)))
+        .map(|(_, d)| *d)
+        .collect();
+    let verdicts = stream::par_map(&covered, jobs, |doc| -> Result<Vec<Change>, InputError> {
         let Some(root) = tree::parse(doc.text, limits).map_err(|e| doc.error(e.line, e.message))? else {
             return Ok(Vec::new());
         };
@@ -366,6 +368,7 @@ fn patch_document<'a>(
     // A document whose anchors or merge keys stand where an edit must go is written anew in plain
     // block style, once, and patched from the start.
     let mut rewritten = false;
+    let mut note_rewrite = false;
     loop {
         let root = match parsed.take() {
             Some(root) => root,
@@ -374,10 +377,23 @@ fn patch_document<'a>(
                 None => return Ok(out),
             },
         };
+        // A list whose items are aliases: written plainly first, or its items could not be read.
+        if !rewritten
+            && patch::aliased_item(&root).is_some()
+            && let Ok(text) = rewrite::plain_block(&out.text, &root, limits)
+        {
+            drop(root);
+            out.text = Cow::Owned(text);
+            (rewritten, note_rewrite) = (true, true);
+            continue;
+        }
         let resources = patch::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
         let shared = Shared::of(&root);
         if next_patch == 0 && !finished {
             out.resources = resources.iter().map(|r| r.id.clone()).collect();
+            if std::mem::take(&mut note_rewrite) {
+                out.changes.extend(out.resources.iter().map(|id| rewrite_note(doc, id.clone(), ALIASED)));
+            }
             for res in resources.iter().filter(|r| r.node.duplicate_key().is_some()) {
                 out.changes.push(read_warning(doc, res));
             }
@@ -444,19 +460,7 @@ fn patch_document<'a>(
             drop(root);
             out.text = Cow::Owned(text);
             (out.changes, out.marks, out.wanted) = (Vec::new(), Vec::new(), Vec::new());
-            for resource in ids {
-                out.changes.push(Change {
-                    outcome: Outcome::Changed,
-                    patch: REWRITE,
-                    resource,
-                    document: doc.index,
-                    field: String::new(),
-                    message: format!(
-                        "written anew in plain block style (anchors, aliases and merge keys expanded, comments \
-                         dropped), since the place of an edit {why}"
-                    ),
-                });
-            }
+            out.changes.extend(ids.into_iter().map(|id| rewrite_note(doc, id, why)));
             (next_patch, finished, rewritten) = (0, false, true);
             continue;
         }
@@ -524,6 +528,21 @@ fn withdraw(changes: &mut Vec<Change>, from: usize) -> String {
     let fields: Vec<&str> =
         withdrawn.iter().filter(|c| c.outcome == Outcome::Changed).map(|c| c.field.as_str()).collect();
     fields.join(", ")
+}
+
+/// The report of a document written anew in plain style, for each of its resources.
+fn rewrite_note(doc: &Doc, resource: ResourceId, why: &str) -> Change {
+    Change {
+        outcome: Outcome::Changed,
+        patch: REWRITE,
+        resource,
+        document: doc.index,
+        field: String::new(),
+        message: format!(
+            "written anew in plain block style (anchors, aliases and merge keys expanded, comments dropped), \
+             since the place of an edit {why}"
+        ),
+    }
 }
 
 /// The name under which a document written anew in plain style is reported.

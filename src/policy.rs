@@ -48,7 +48,7 @@ pub struct PodRow {
 pub struct Policy {
     source: String,
     routes: Routes,
-    pods: PodRules,
+    pods: Arc<PodRules>,
     tls_wanted: bool,
     login_wanted: bool,
     pull_secret: PullSecret,
@@ -80,7 +80,7 @@ impl Policy {
         Policy {
             source: source.to_string(),
             routes: Routes::new(config),
-            pods: PodRules::new(&o.pod_templates),
+            pods: pods.clone(),
             tls_wanted: o.ingress_tls,
             login_wanted: o.oauth && config.form.oauth_url.is_some(),
             pull_secret: PullSecret::new(config, pods.clone()),
@@ -93,12 +93,37 @@ impl Policy {
         }
     }
 
-    /// Whether a path lies under one of the workspace's own (always, on a host of its own).
+    /// Whether a path matched segment by segment (Ingress `Prefix`/`Exact`, Gateway API, Traefik
+    /// `Path`) lies under one of the workspace's own (always, on a host of its own).
     fn path_inside(&self, path: &str) -> bool {
         self.paths.as_ref().is_none_or(|own| {
             own.iter()
                 .any(|p| path.strip_prefix(p.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
         })
+    }
+
+    /// The same for a path matched as a string prefix (Traefik `PathPrefix`, nginx's
+    /// `ImplementationSpecific`): `/<g>` would also match `/<g>-hub…` of a group `<g>-hub`, and
+    /// `/<g>-hub` a group `<g>-hubx`'s paths, so it must lie below one of them, slash included.
+    fn prefix_inside(&self, path: &str) -> bool {
+        self.paths.as_ref().is_none_or(|own| own.iter().any(|p| path.starts_with(&format!("{p}/"))))
+    }
+
+    /// The same for an nginx regular expression (`use-regex`, `rewrite-target`), read as nginx
+    /// does (`^` before it): a literal start below one of the workspace's paths, then only one
+    /// of the usual tails — `/<g>-mlflow(/|$)(.*)` is inside, `/<g>/|/` and `/<g>(.*)` are not.
+    fn regex_inside(&self, path: &str) -> bool {
+        let literal = path.find(|c: char| ".^$*+?()[]{}|\\".contains(c)).unwrap_or(path.len());
+        let (head, tail) = path.split_at(literal);
+        const TAILS: &[&str] = &["", "(.*)", ".*", "(/|$)(.*)", "(/|$)", "/(.*)", "/.*", "(/.*)?"];
+        let at_root = |p: &String| head == p && (tail.starts_with("(/|$)") || tail.starts_with('/'));
+        TAILS.contains(&tail)
+            && self.paths.as_ref().is_none_or(|own| own.iter().any(|p| at_root(p) || head.starts_with(&format!("{p}/"))))
+    }
+
+    /// Adds HTTPRoutes that a SecurityPolicy guards ([`Policy::guarded`]).
+    pub fn guard(&mut self, routes: HashSet<String>) {
+        self.guarded.extend(routes);
     }
 
     /// The HTTPRoutes that SecurityPolicies among `resources` give the group's login.
@@ -135,8 +160,8 @@ impl Policy {
         if tls == NONE && self.tls_wanted {
             problems.push(NO_TLS.to_string());
         }
-        if login == NONE && self.login_wanted {
-            problems.push(NO_LOGIN.to_string());
+        if let (Some(why), true) = (login.strip_prefix(NONE), self.login_wanted) {
+            problems.push(format!("{NO_LOGIN}{why}")); // the cell's reason, ` (satisfy: any …)`, if any
         }
         RouteRow {
             source: self.source.clone(),
@@ -180,10 +205,15 @@ impl Policy {
         let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
         // oauth2-proxy's own paths are exempt one by one, and only where they lead to it: an app
         // path beside them, or an `/oauth2` path to something else, needs the login like any other.
+        // ingress-nginx reads every path of an Ingress as a regular expression with either annotation.
+        let regex = res.annotation("nginx.ingress.kubernetes.io/use-regex") == Some("true")
+            || res.annotation("nginx.ingress.kubernetes.io/rewrite-target").is_some();
         let own = |path: &str, service: &str| {
             routes::is_oauth2_path(path, &self.login.prefix) && service == self.login.service
         };
-        let login = if res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url()) {
+        let login = if let Some(why) = self.login_defeated(res) {
+            format!("{NONE} ({why})")
+        } else if res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url()) {
             "oauth2-proxy (nginx auth-url)".into()
         } else if self.login.in_middleware_list(middlewares) {
             "oauth2-proxy (Traefik Middleware)".into()
@@ -222,7 +252,14 @@ impl Policy {
                     .unwrap_or("-");
                 let path = p.get("path").and_then(Node::str).unwrap_or("/").to_string();
                 let login = if own(&path, service) { "oauth2-proxy itself".to_string() } else { login.clone() };
-                let path_ok = self.path_inside(&path);
+                let path_ok = if regex {
+                    self.regex_inside(&path)
+                } else {
+                    match p.get("pathType").and_then(Node::str) {
+                        Some("Prefix" | "Exact") => self.path_inside(&path),
+                        _ => self.prefix_inside(&path),
+                    }
+                };
                 let cells = [host.unwrap_or("*").into(), path, format!("{service}:{port}"), tls.clone(), login];
                 rows.push(self.route(document, res, cells, self.routes.host_change(host) == HostChange::Keep, path_ok));
             }
@@ -263,9 +300,10 @@ impl Policy {
             let path_ok = self.paths.is_none()
                 || traefik_rule::parse(rule).is_ok_and(|e| {
                     e.requires(&|name, args| {
+                        let inside = |v: &str| if name == "path" { self.path_inside(v) } else { self.prefix_inside(v) };
                         matches!(name, "path" | "pathprefix")
                             && !args.is_empty()
-                            && args.iter().all(|a| !a.escaped && self.path_inside(&a.value))
+                            && args.iter().all(|a| !a.escaped && inside(&a.value))
                     })
                 });
             let cells = [hosts, format!("match {rule}"), backend, tls.clone(), login];
@@ -323,6 +361,26 @@ impl Policy {
             let backend = backends(rule.get("backendRefs"));
             rows.push(self.route(document, res, [host.clone(), path, backend, tls.clone(), login], host_ok, path_ok));
         }
+    }
+
+    /// Why an Ingress's nginx annotations undo the login whatever `auth-url` says (found in
+    /// review): `satisfy: any` lets an allow-listed address past it, a snippet can switch
+    /// `auth_request` off (CVE-2021-25742), a sign-in page of the chart's own is a phishing door.
+    fn login_defeated(&self, res: &Resource) -> Option<&'static str> {
+        const NGINX: &str = "nginx.ingress.kubernetes.io/";
+        let annotations = res.node.at(&["metadata", "annotations"]).map(Node::entries).unwrap_or_default();
+        let keys = annotations.iter().filter_map(|(k, _)| k.scalar()?.strip_prefix(NGINX));
+        if keys.clone().any(|k| k.ends_with("-snippet")) {
+            return Some("a *-snippet annotation can switch the login off");
+        }
+        if res.annotation(&format!("{NGINX}satisfy")).is_some_and(|v| v.eq_ignore_ascii_case("any")) {
+            return Some("satisfy: any lets an allow-listed address past the login");
+        }
+        let sign_in = res.annotation(&format!("{NGINX}auth-signin"));
+        if sign_in.is_some_and(|s| !s.starts_with(&self.login.sign_in)) {
+            return Some("auth-signin sends users to a sign-in page that is not the group's");
+        }
+        None
     }
 
     /// Whether every backend of a rule is the group's oauth2-proxy: only then is it its own route.

@@ -117,6 +117,13 @@ impl Config {
         let mut form = embedded(data, FORM_FILE_KEY, &mut errors);
         let mut cluster = embedded(data, CLUSTER_FILE_KEY, &mut errors);
         let mut options = Map::new();
+        // The cluster file is the admin's, like the options: an option written there counts (the
+        // Argo CD sidecar's cluster.yaml is the only admin file that plugin reads). Not so the form's.
+        for key in OPTION_KEYS.iter().map(|(k, _, _)| *k) {
+            if let Some(value) = cluster.remove(key) {
+                options.insert(key.to_string(), flat_value(&value));
+            }
+        }
         for (key, value) in data {
             let target = if key == FORM_FILE_KEY || key == CLUSTER_FILE_KEY {
                 continue;

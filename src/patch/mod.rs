@@ -285,7 +285,16 @@ pub struct NewDocument {
     pub change: Change,
 }
 
-/// The resources a document holds: itself, or the items of a `kind: List`.
+/// Where a list's items are an alias, or one of them is (`items: *all`, `- *ingress`): the line.
+pub fn aliased_item(root: &Node) -> Option<usize> {
+    let items = root.get("items")?;
+    if matches!(items.value, Value::Alias(_)) {
+        return Some(items.line);
+    }
+    items.items().iter().find(|i| matches!(i.value, Value::Alias(_))).map(|i| i.line)
+}
+
+/// The resources a document holds: itself, or the items of a list.
 pub fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>, String> {
     let what = match &root.value {
         Value::Map { .. } => None,
@@ -297,6 +306,9 @@ pub fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>,
         return Err(format!("the document is {what}, not a mapping (a Kubernetes object)"));
     }
     let kind = root.get("kind").and_then(Node::str).unwrap_or_default();
+    if let Some(line) = aliased_item(root) {
+        return Err(format!("an item of this list is an alias (line {line}): what it holds can't be read or patched here"));
+    }
     let items = || root.get("items").map(Node::items).unwrap_or_default().iter().filter(|i| i.is_map());
     if kind == "ResourceList" {
         // kpt hands functions the Kptfile and the function's own config too: they are not workspace resources.
@@ -306,8 +318,23 @@ pub fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>,
                     == Some("true")
         };
         Ok(items().filter(|i| !local(i)).map(Resource::new).collect())
-    } else if kind == "List" || (kind.ends_with("List") && root.get("items").is_some_and(Node::is_seq)) {
-        Ok(items().map(Resource::new).collect())
+    } else if root.get("items").is_some_and(Node::is_seq) {
+        // kubectl and Helm take any object with an `items` list for a list of objects, whatever
+        // its kind, and an item without a kind for one of the list's (`IngressList`).
+        let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+        let api_version = root.get("apiVersion").and_then(Node::str).unwrap_or_default();
+        Ok(items()
+            .map(|i| {
+                let mut res = Resource::new(i);
+                if let (true, Some(k)) = (res.id.kind.is_empty(), item_kind) {
+                    res.id.kind = k.to_string();
+                    if res.id.api_version.is_empty() {
+                        res.id.api_version = api_version.to_string();
+                    }
+                }
+                res
+            })
+            .collect())
     } else {
         Ok(vec![Resource::new(root)])
     }

@@ -47,7 +47,7 @@ impl OAuth {
             nginx.push(("nginx.ingress.kubernetes.io/auth-url".into(), login.auth_url()));
             nginx.push((
                 "nginx.ingress.kubernetes.io/auth-signin".into(),
-                format!("{}?rd=$scheme://$host$escaped_request_uri", login.sign_in_url(config)),
+                format!("{}?rd=$scheme://$host$escaped_request_uri", login.sign_in),
             ));
             if o.oauth_response_headers {
                 nginx.push((

@@ -138,6 +138,9 @@ pub struct Login {
     pub service: String,
     /// oauth2-proxy's `proxy_prefix` (`/oauth2`, or `/oauth2-<group>` on a shared host).
     pub prefix: String,
+    /// Where a browser signs in: oauth2-proxy's `start` on the group's `oauth_url`, or on the
+    /// shared host under the group's prefix.
+    pub sign_in: String,
 }
 
 impl Login {
@@ -148,17 +151,12 @@ impl Login {
             middleware: o.middleware_name.clone(),
             service: o.oauth2_proxy_service.clone(),
             prefix: config.oauth2_prefix(),
+            sign_in: format!("https://{}{}/start", config.oauth_url(), config.oauth2_prefix()),
         }
     }
 
     pub fn service_url(&self) -> String {
         format!("http://{}.{}.svc.cluster.local", self.service, self.namespace)
-    }
-
-    /// Where a browser signs in: oauth2-proxy's `start` on the group's `oauth_url`, or on the
-    /// shared host under the group's prefix.
-    pub fn sign_in_url(&self, config: &Config) -> String {
-        format!("https://{}{}/start", config.oauth_url(), self.prefix)
     }
 
     /// Where nginx asks (`auth-url`).
@@ -366,11 +364,12 @@ pub fn listener_set(config: &Config) -> Vec<Json> {
     resources
 }
 
-/// A Gateway API route attached to something other than Gateways (a Service: a mesh route, GAMMA):
+/// A Gateway API route attached only to something other than Gateways (Services: a mesh route, GAMMA):
 /// a mesh can't resolve a Traefik Middleware, and the workspace host means nothing there.
 pub fn is_mesh_route(res: &Resource) -> bool {
     let refs = res.node.at(&["spec", "parentRefs"]).map(Node::items).unwrap_or_default();
-    refs.iter().any(|r| !matches!(r.get("kind").and_then(Node::str), None | Some("Gateway" | "ListenerSet")))
+    // Every parent a Service: one Gateway among them and the route is exposed (found in review).
+    !refs.is_empty() && refs.iter().all(|r| !matches!(r.get("kind").and_then(Node::str), None | Some("Gateway" | "ListenerSet")))
 }
 
 /// An HTTPRoute rule that only redirects forwards nothing, and a login before a redirect (to

@@ -64,8 +64,11 @@ fn expand(node: &Node, anchors: &HashMap<usize, &Node>, budget: &mut usize) -> R
                 return Err("it uses a tag of its own, which plain style would drop");
             }
             let value = resolve(text, *style, tag.as_deref());
+            // A plain string maia-krm's YAML 1.1 reading types as a string may be a number or a date
+            // to yaml.v3 or yaml.v2 (`1e3`, `0o7`, `08`, `2001-12-14`): written back only if plain
+            // style can keep it as it was, or the readers could disagree about the rewrite.
             if *style == ScalarStyle::Plain && tag.is_none() && value.as_str().is_some_and(typed_elsewhere) {
-                return Err("a plain scalar that some readers type (a date, a base-60 number) would have to be quoted");
+                return Err("a plain scalar that readers may type differently would have to be quoted");
             }
             *budget = budget.checked_sub(text.len()).ok_or(TOO_BIG)?;
             Ok(value)
@@ -80,6 +83,7 @@ fn expand(node: &Node, anchors: &HashMap<usize, &Node>, budget: &mut usize) -> R
             let explicit: HashSet<&str> =
                 entries.iter().filter(|(k, _)| !is_merge(k)).filter_map(|(k, _)| k.scalar()).collect();
             let mut map = Map::new();
+            let mut before = HashSet::new();
             for (k, v) in entries {
                 if is_merge(k) {
                     let sources = match expand(v, anchors, budget)? {
@@ -91,6 +95,10 @@ fn expand(node: &Node, anchors: &HashMap<usize, &Node>, budget: &mut usize) -> R
                         _ => return Err(BAD_MERGE),
                     };
                     for (key, value) in sources.into_iter().flatten() {
+                        if before.contains(key.as_str()) {
+                            // yaml.v2 (Helm 3) lets the merge win over a key set before it; yaml.v3 does not.
+                            return Err("a key set before a merge key (`<<`) that also merges it: readers disagree");
+                        }
                         if !explicit.contains(key.as_str()) && !map.contains_key(&key) {
                             map.insert(key, value);
                         }
@@ -100,6 +108,7 @@ fn expand(node: &Node, anchors: &HashMap<usize, &Node>, budget: &mut usize) -> R
                         Value::Scalar { text, .. } => text.to_string(),
                         _ => return Err("a key that is not a scalar"),
                     };
+                    before.insert(key.clone());
                     map.insert(key, expand(v, anchors, budget)?); // a repeated key: the last one wins
                 }
             }
@@ -110,9 +119,21 @@ fn expand(node: &Node, anchors: &HashMap<usize, &Node>, budget: &mut usize) -> R
 
 const BAD_MERGE: Unwritable = "a merge key (`<<`) whose value is not a mapping or a list of them";
 
-/// Plain text a YAML 1.1 reader types though maia-krm reads it as a string: timestamps
-/// (`2001-12-14`) and base-60 numbers (`1:30`). Quoted, it would read as a string everywhere.
+/// Plain text another reader may type though maia-krm reads it as a string: anything that starts
+/// like a number (`1e3`, `0o7`, `08`, `+.5`), `.inf`/`.nan`, timestamps (`2001-12-14`) and base-60
+/// numbers (`1:30`). Quoted, it would read as a string everywhere.
 fn typed_elsewhere(s: &str) -> bool {
+    let b = s.as_bytes();
+    let numeric = match b {
+        [d, ..] if d.is_ascii_digit() => true,
+        [b'+' | b'-' | b'.', d, ..] => d.is_ascii_digit() || *d == b'.' || s.to_ascii_lowercase().ends_with("inf"),
+        _ => false,
+    };
+    let special = matches!(s.to_ascii_lowercase().as_str(), ".inf" | "+.inf" | "-.inf" | ".nan");
+    numeric || special || dated_or_base60(s)
+}
+
+fn dated_or_base60(s: &str) -> bool {
     let b = s.as_bytes();
     let date = b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit();
     let base60 = s.contains(':')
@@ -142,7 +163,7 @@ mod tests {
 
     #[test]
     fn explicit_keys_win_over_merged_ones_and_the_first_merged_map_wins() {
-        let out = rewrite("a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  z: 3\n  <<: [*a, *b]\n").unwrap();
+        let out = rewrite("a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  <<: [*a, *b]\n  z: 3\n").unwrap();
         let root = tree::parse(&out, &Limits::default()).unwrap().unwrap();
         assert_eq!(to_json(root.get("c").unwrap()), serde_json::json!({"z": 3, "x": 1, "y": 1}));
     }
@@ -152,6 +173,11 @@ mod tests {
         assert!(rewrite("a: !custom x\n").is_err());
         assert!(rewrite("a: 2001-12-14\n").is_err());
         assert!(rewrite("a: 1:30\n").is_err());
+        // Found in review: yaml.v3 reads these as numbers, maia-krm's YAML 1.1 typing as strings.
+        for odd in ["1e3", "1e-3", "0o7", "08"] {
+            assert!(rewrite(&format!("a: {odd}\n")).is_err(), "{odd}");
+        }
+        assert!(rewrite("b: &b {k: 1}\nc: {k: 2, <<: *b}\n").is_err(), "yaml.v2 lets the merge win");
         assert!(rewrite("<<: [1]\n").is_err());
         let mut bomb = String::from("l0: &l0 [lol]\n");
         for level in 1..12 {

@@ -191,3 +191,40 @@ def test_form_check_finds_two_workspaces_that_would_claim_one_path(tmp_path):
     twin.write_text("group_ID: Twin\ngroup_subdomain: demo\nusers: [a@example.com]\n")
     proc = run(["form", "check", forms[0], str(twin), "--cluster", str(cluster)], b"", check=False)
     assert proc.returncode == 2 and b"both claim host demo.maia.example.com" in proc.stderr
+
+
+REGEX = "  annotations: {nginx.ingress.kubernetes.io/use-regex: \"true\"}\n"
+
+
+@pytest.mark.parametrize("path,path_type,regex,inside", [
+    # Found in review: string prefixes and regular expressions read as the router reads them.
+    ("/demo-group", "ImplementationSpecific", False, False),   # nginx: a string prefix, /demo-groupie too
+    ("/demo-group/", "ImplementationSpecific", False, True),
+    ("/demo-group-mlflow(/|$)(.*)", "ImplementationSpecific", True, True),  # the usual rewrite pattern
+    ("/demo-group/(.*)", "ImplementationSpecific", True, True),
+    ("/demo-group/|/", "ImplementationSpecific", True, False),
+    ("/demo-group/(.*)|/other-group-hub(.*)", "ImplementationSpecific", True, False),
+    ("/demo-group(.*)", "ImplementationSpecific", True, False),
+    ("/demo-group", "Exact", False, True),
+])
+def test_nginx_paths_are_read_as_nginx_matches_them(tmp_path, path, path_type, regex, inside):
+    cfg = subpath_config(tmp_path, base="config-nginx.yaml")
+    text = INGRESS.format(name="app", path=f"'{path}'", backend="web").replace("pathType: Prefix", f"pathType: {path_type}")
+    if regex:
+        text = text.replace("  name: app\n", "  name: app\n" + REGEX)
+    proc = run(["--config", cfg], text, check=False)
+    assert (proc.returncode == 0) == inside, proc.stderr.decode()
+
+
+@pytest.mark.parametrize("rule,inside", [
+    ("PathPrefix(`/demo-group`)", False),  # Traefik's PathPrefix is a string prefix: /demo-group-x too
+    ("PathPrefix(`/demo-group/`)", True),
+    ("Path(`/demo-group`)", True),
+    ("PathPrefix(`/demo-group-hub/`) || PathPrefix(`/other-group/`)", False),
+])
+def test_traefik_path_prefixes_are_string_prefixes(tmp_path, rule, inside):
+    cfg = subpath_config(tmp_path, base="config-traefik.yaml")
+    route = ("apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: app}\nspec:\n  entryPoints: [websecure]\n"
+             f"  routes:\n  - kind: Rule\n    match: Host(`x.example.org`) && ({rule})\n    services: [{{name: web, port: 80}}]\n")
+    proc = run(["--config", cfg], route, check=False)
+    assert (proc.returncode == 0) == inside, proc.stderr.decode()

@@ -404,6 +404,14 @@ spec:
   defaultBackend:
     service: {name: web, port: {number: 80}}
 """),
+    # nginx annotations that undo the login whatever auth-url says (found in review).
+    "satisfy-any": (["Ingress app"], "satisfy: any", INGRESS.replace(
+        "  labels:\n", "  annotations:\n    nginx.ingress.kubernetes.io/satisfy: any\n"
+        "    nginx.ingress.kubernetes.io/whitelist-source-range: 0.0.0.0/0\n  labels:\n")),
+    "snippet": (["Ingress app"], "snippet", INGRESS.replace(
+        "  labels:\n", "  annotations:\n    nginx.ingress.kubernetes.io/configuration-snippet: 'auth_request off;'\n  labels:\n")),
+    "foreign-sign-in": (["Ingress app"], "sign-in page", INGRESS.replace(
+        "  labels:\n", "  annotations:\n    nginx.ingress.kubernetes.io/auth-signin: https://evil.example.com/login\n  labels:\n")),
     # The chart points the login at something else.
     "foreign-login": (["Ingress app"], "served without the group's login",
                       INGRESS.replace("  labels:\n", "  annotations:\n    nginx.ingress.kubernetes.io/auth-url: http://elsewhere/\n  labels:\n")),
