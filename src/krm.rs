@@ -30,12 +30,13 @@ pub fn has_items(root: &Node) -> bool {
     root.get("items").is_some_and(|i| i.is_seq() || i.is_null())
 }
 
-/// The config: from `functionConfig` when that carries any setting, else `fallback`
-/// (`--config` or `MAIA_KRM_CONFIG`).
-pub fn config(root: &Node, fallback: Option<Result<Config, String>>) -> Result<Config, String> {
-    match (root.get("functionConfig").map(to_json).filter(has_settings), fallback) {
-        (Some(fc), _) => Config::from_object(&fc).map_err(|e| format!("functionConfig: {e}")),
-        (None, Some(loaded)) => loaded,
+/// The config: the admin's (`--config` or `MAIA_KRM_CONFIG`) when given, else the ResourceList's
+/// `functionConfig`. The stream is the group's to write: its `functionConfig` must never replace
+/// the admin's config (found in review: one setting `oauth` off, or another group's ID).
+pub fn config(root: &Node, admin: Option<Result<Config, String>>) -> Result<Config, String> {
+    match (admin, root.get("functionConfig").map(to_json).filter(has_settings)) {
+        (Some(loaded), _) => loaded,
+        (None, Some(fc)) => Config::from_object(&fc).map_err(|e| format!("functionConfig: {e}")),
         (None, None) => Err("no config: give the function a ConfigMap (group-form.yaml, cluster.yaml, options) as \
                              functionConfig, `kpt fn eval ... -- group_ID=... domain=...`, or MAIA_KRM_CONFIG"
             .into()),
@@ -174,10 +175,16 @@ mod tests {
     }
 
     #[test]
-    fn function_config_wins_and_flat_kpt_keys_work() {
+    fn flat_kpt_keys_work_and_the_admins_config_wins_over_function_config() {
         let fc = "functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: function-input}\n  data: {group_ID: g, domain: example.com, imagePullSecrets: regcred}\n";
-        let run = run(&list(SA, fc), Some(Ok(config(&[])))).unwrap();
-        assert_eq!(docs(&run.output)[0]["items"][0]["imagePullSecrets"], json!([{"name": "regcred"}]));
+        let from_function_config = run(&list(SA, fc), None).unwrap();
+        assert_eq!(docs(&from_function_config.output)[0]["items"][0]["imagePullSecrets"], json!([{"name": "regcred"}]));
+        // The stream is the group's: with the admin's config given, its functionConfig counts for nothing.
+        let admins = run(&list(SA, fc), Some(Ok(config(&[])))).unwrap();
+        assert_eq!(
+            docs(&admins.output)[0]["items"][0]["imagePullSecrets"],
+            json!([{"name": "maia-docker-registry-secret"}])
+        );
     }
 
     #[test]

@@ -118,7 +118,10 @@ impl Policy {
         const TAILS: &[&str] = &["", "(.*)", ".*", "(/|$)(.*)", "(/|$)", "/(.*)", "/.*", "(/.*)?"];
         let at_root = |p: &String| head == p && (tail.starts_with("(/|$)") || tail.starts_with('/'));
         TAILS.contains(&tail)
-            && self.paths.as_ref().is_none_or(|own| own.iter().any(|p| at_root(p) || head.starts_with(&format!("{p}/"))))
+            && self
+                .paths
+                .as_ref()
+                .is_none_or(|own| own.iter().any(|p| at_root(p) || head.starts_with(&format!("{p}/"))))
     }
 
     /// Adds HTTPRoutes that a SecurityPolicy guards ([`Policy::guarded`]).

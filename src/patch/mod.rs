@@ -307,7 +307,9 @@ pub fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>,
     }
     let kind = root.get("kind").and_then(Node::str).unwrap_or_default();
     if let Some(line) = aliased_item(root) {
-        return Err(format!("an item of this list is an alias (line {line}): what it holds can't be read or patched here"));
+        return Err(format!(
+            "an item of this list is an alias (line {line}): what it holds can't be read or patched here"
+        ));
     }
     let items = || root.get("items").map(Node::items).unwrap_or_default().iter().filter(|i| i.is_map());
     if kind == "ResourceList" {

@@ -369,7 +369,8 @@ pub fn listener_set(config: &Config) -> Vec<Json> {
 pub fn is_mesh_route(res: &Resource) -> bool {
     let refs = res.node.at(&["spec", "parentRefs"]).map(Node::items).unwrap_or_default();
     // Every parent a Service: one Gateway among them and the route is exposed (found in review).
-    !refs.is_empty() && refs.iter().all(|r| !matches!(r.get("kind").and_then(Node::str), None | Some("Gateway" | "ListenerSet")))
+    !refs.is_empty()
+        && refs.iter().all(|r| !matches!(r.get("kind").and_then(Node::str), None | Some("Gateway" | "ListenerSet")))
 }
 
 /// An HTTPRoute rule that only redirects forwards nothing, and a login before a redirect (to

@@ -573,3 +573,15 @@ def test_random_spellings_never_exit_zero_unprotected():
             print(f"refused: {proc.stderr.decode().splitlines()[0][:300]}")
     print(f"random spellings: {outcomes}")
     assert outcomes["patched"] > 50, outcomes
+
+
+def test_a_resource_list_on_stdin_cannot_replace_the_admins_config():
+    # Found in review: the stream is the group's; a functionConfig in it that switches the login
+    # off (or names another group) must count for nothing when the admin gave --config.
+    item = "".join("    " + line + "\n" for line in INGRESS.splitlines())
+    stream = ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  -\n" + item +
+              "functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x}\n"
+              "  data: {group_ID: Someone_Else, domain: maia.example.com, oauth: 'false'}\n")
+    out = yaml.safe_load(run(["--config", NGINX], stream).stdout)
+    [ingress] = out["items"]
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-url"] == AUTH_URL
