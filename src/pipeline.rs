@@ -4,7 +4,7 @@
 //! new items and results are added by `krm` through the same round of edits.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::Config;
 use crate::error::{Error, InputError};
@@ -181,49 +181,52 @@ fn unprotected(policy: &Policy, document: usize, resources: &[Resource]) -> Vec<
 /// Adds the policy's verdicts to the report; under `on_unpatchable: fail` also one line per
 /// resource for stderr (the run then writes nothing), under `warn` they are warnings.
 fn refuse(docs: &[Doc], changes: &mut Vec<Change>, refused: &mut Vec<String>, verdicts: Vec<Change>, config: &Config) {
-    let fail = config.options.fail_closed;
-    let mut lines: Vec<(usize, ResourceId, Vec<String>)> = Vec::new();
-    for verdict in verdicts {
-        match lines.iter_mut().find(|(d, r, _)| *d == verdict.document && *r == verdict.resource) {
-            Some((_, _, whats)) => whats.push(format!("{}: {}", verdict.field, verdict.message)),
-            None => lines.push((
-                verdict.document,
-                verdict.resource.clone(),
-                vec![format!("{}: {}", verdict.field, verdict.message)],
-            )),
-        }
-        changes.push(if fail { verdict } else { let_through(verdict) });
-    }
-    if !fail {
+    if !config.options.fail_closed {
+        changes.extend(verdicts.into_iter().map(let_through));
         return;
     }
-    for (document, resource, whats) in lines {
+    // Each refused resource once, in stream order, with what it lacks and the patches' reasons.
+    let mut order: Vec<(usize, ResourceId)> = Vec::new();
+    let mut lacks: HashMap<(usize, ResourceId), Vec<String>> = HashMap::new();
+    for v in &verdicts {
+        let key = (v.document, v.resource.clone());
+        let entry = lacks.entry(key.clone()).or_insert_with(|| {
+            order.push(key);
+            Vec::new()
+        });
+        entry.push(format!("{}: {}", v.field, v.message));
+    }
+    let mut reasons: HashMap<(usize, &ResourceId), Vec<&str>> = HashMap::new();
+    for c in changes.iter().filter(|c| c.outcome == Outcome::Conflict) {
+        let why = reasons.entry((c.document, &c.resource)).or_default();
+        if !why.contains(&c.message.as_str()) {
+            why.push(&c.message);
+        }
+    }
+    let mut lines: HashMap<usize, Vec<(ResourceId, usize)>> = HashMap::new();
+    for (document, resource) in &order {
         let doc = &docs[document - 1];
-        let why: Vec<&str> = changes
-            .iter()
-            .filter(|c| c.document == document && c.resource == resource && c.outcome == Outcome::Conflict)
-            .map(|c| c.message.as_str())
-            .collect();
-        let mut why = why;
-        why.dedup();
-        let because = if why.is_empty() { String::new() } else { format!(" (because {})", why.join("; ")) };
-        let place = doc.error(resource_line(doc, &resource, &config.options.limits), "");
+        let starts = lines.entry(*document).or_insert_with(|| resource_lines(doc, &config.options.limits));
+        let line = starts.iter().find(|(id, _)| id == resource).map_or(1, |(_, line)| *line);
+        let place = doc.error(line, "");
         let file = place.file.map(|f| format!(" ({f})")).unwrap_or_default();
+        let why = reasons.get(&(*document, resource)).map(|w| w.join("; "));
+        let because = why.map(|w| format!(" (because {w})")).unwrap_or_default();
         refused.push(format!(
             "document {document}{file}, line {}: {resource}: {}{because}; fix the manifest so maia-krm can patch \
              it, or set option on_unpatchable: warn to let it through unprotected",
             place.line,
-            whats.join("; "),
+            lacks[&(*document, resource.clone())].join("; "),
         ));
     }
+    changes.extend(verdicts);
 }
 
-/// The line (within the document) where a resource starts in the input: the document's own
-/// first line, or a List item's.
-fn resource_line(doc: &Doc, resource: &ResourceId, limits: &Limits) -> usize {
-    let Ok(Some(root)) = tree::parse(doc.text, limits) else { return 1 };
-    let resources = patch::resources_of(&root).unwrap_or_default();
-    resources.iter().find(|r| r.id == *resource).map_or(root.line, |r| r.node.line)
+/// Where each resource of a document starts in the input (line within the document): the
+/// document's own first line, or a list item's. Read again only when something is refused.
+fn resource_lines(doc: &Doc, limits: &Limits) -> Vec<(ResourceId, usize)> {
+    let Ok(Some(root)) = tree::parse(doc.text, limits) else { return Vec::new() };
+    patch::resources_of(&root).unwrap_or_default().into_iter().map(|r| (r.id, r.node.line)).collect()
 }
 
 /// The name under which the policy's verdicts are reported (`--explain`, KRM results).

@@ -82,7 +82,7 @@ impl Policy {
             routes: Routes::new(config),
             pods: pods.clone(),
             tls_wanted: o.ingress_tls,
-            login_wanted: o.oauth && config.form.oauth_url.is_some(),
+            login_wanted: config.login_wanted(),
             pull_secret: PullSecret::new(config, pods.clone()),
             pull_secret_wanted: o.pull_secret,
             shared_volume: SharedVolume::new(config, pods),
@@ -145,8 +145,8 @@ impl Policy {
         self.routes.in_workspace(res.namespace.as_deref())
     }
 
-    /// A row from its cells: host, path, backend, TLS, login; `host_ok` says whether the host is
-    /// the one the policy wants.
+    /// A row from its cells: host, path, backend, TLS, login; `host_ok` and `path_ok` say whether
+    /// the host and (on a shared host) the path are the workspace's.
     fn route(&self, document: usize, res: &Resource, cells: [String; 5], host_ok: bool, path_ok: bool) -> RouteRow {
         let [host, path, backend, tls, login] = cells;
         let mut problems = Vec::new();

@@ -72,6 +72,12 @@ impl Config {
         })
     }
 
+    /// Whether the group's login goes in front of its apps: option `oauth`, and somewhere to sign
+    /// in (the form's `oauth_url`; on a shared host, the host itself under the group's prefix).
+    pub fn login_wanted(&self) -> bool {
+        self.options.oauth && (self.form.oauth_url.is_some() || self.subpath())
+    }
+
     /// The host oauth2-proxy is served on: the form's `oauth_url`, else the workspace host.
     pub fn oauth_url(&self) -> String {
         match self.subpath() {

@@ -27,6 +27,8 @@ use crate::stream::tree::Node;
 
 pub struct IngressTls {
     routes: Routes,
+    /// Workspaces share one host (`url_type: subpath`): its certificate is the platform's.
+    shared_host: bool,
     cert_manager: bool,
     issuer: Option<String>,
     resolver: Option<String>,
@@ -41,6 +43,7 @@ impl IngressTls {
         let flavour = c.flavour();
         IngressTls {
             routes: Routes::new(config),
+            shared_host: config.subpath(),
             cert_manager: flavour.cert_manager_issuer.is_some(),
             issuer: flavour.cert_manager_issuer.clone(),
             resolver: flavour.traefik_resolver.clone(),
@@ -183,12 +186,13 @@ impl IngressTls {
                 added.push(format!("added entry for {host} with secret {name}"));
             } else {
                 new_entries.push(json!({"hosts": [host]}));
-                added.push(match self.resolver {
-                    Some(_) => format!("added entry for {host} (certificate from the Traefik resolver)"),
-                    None => format!(
+                added.push(match (&self.resolver, self.shared_host) {
+                    (Some(_), _) => format!("added entry for {host} (certificate from the Traefik resolver)"),
+                    (None, true) => format!(
                         "added entry for {host} (the controller's default certificate: one for the shared host, \
                          the platform's, set up once)"
                     ),
+                    (None, false) => format!("added entry for {host} (the controller's default certificate)"),
                 });
             }
         }

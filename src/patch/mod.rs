@@ -52,7 +52,7 @@ pub fn enabled(config: &Config) -> Vec<Box<dyn Patch + '_>> {
     if o.ingress_tls {
         patches.push(Box::new(ingress_tls::IngressTls::new(config)));
     }
-    if o.oauth && config.form.oauth_url.is_some() {
+    if config.login_wanted() {
         patches.push(Box::new(oauth::OAuth::new(config)));
     }
     let pods = Arc::new(pods::PodRules::new(&o.pod_templates));
@@ -69,7 +69,7 @@ pub fn enabled(config: &Config) -> Vec<Box<dyn Patch + '_>> {
 }
 
 /// Identifies a resource in reports (and KRM `resourceRef`s).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ResourceId {
     pub api_version: String,
     pub kind: String,

@@ -65,7 +65,7 @@ impl Routes {
             policy: config.options.host_policy,
             namespace: config.namespace(),
             jupyterhub: config.options.oauth_jupyterhub,
-            login_wanted: config.options.oauth && config.form.oauth_url.is_some(),
+            login_wanted: config.login_wanted(),
             gateway_auth: config.cluster.flavour().gateway_auth,
         }
     }

@@ -228,3 +228,13 @@ def test_traefik_path_prefixes_are_string_prefixes(tmp_path, rule, inside):
              f"  routes:\n  - kind: Rule\n    match: Host(`x.example.org`) && ({rule})\n    services: [{{name: web, port: 80}}]\n")
     proc = run(["--config", cfg], route, check=False)
     assert (proc.returncode == 0) == inside, proc.stderr.decode()
+
+
+def test_on_a_shared_host_the_login_needs_no_oauth_url(tmp_path):
+    # Found in review: the sign-in lives on the shared host under the group's prefix, so a form
+    # without `oauth_url` must not leave the group's apps without a login.
+    text = (FIXTURES / "config-nginx.yaml").read_text().replace("url_type: subdomain", "url_type: subpath")
+    text = text.replace("    oauth_url: demo-group.maia.example.com\n", "")
+    (tmp_path / "c.yaml").write_text(text)
+    out = load(run(["--config", str(tmp_path / "c.yaml")], INGRESS.format(name="app", path="/demo-group/", backend="web")).stdout.decode())
+    assert out["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-signin"].startswith(f"https://{DOMAIN}/oauth2-demo-group/start")
