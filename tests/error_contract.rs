@@ -33,16 +33,21 @@ fn config_with(extra: &str) -> PathBuf {
     config
 }
 
-fn run(input: &[u8], extra_config: &str) -> Outcome {
+/// maia-krm with the fixture config and `extra_config`, under the memory cap, its streams piped.
+fn spawn(extra_config: &str) -> std::process::Child {
     let config = config_with(extra_config);
-    let mut child = Command::new("bash")
+    Command::new("bash")
         .args(["-c", &format!("ulimit -v {MEMORY_CAP_KIB}; exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_maia-krm")])
         .args(["--config", config.to_str().unwrap()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn run(input: &[u8], extra_config: &str) -> Outcome {
+    let mut child = spawn(extra_config);
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_vec();
     let writer = std::thread::spawn(move || {
@@ -259,14 +264,7 @@ fn fuzz_regressions_replay_cleanly() {
 fn a_stream_over_the_limit_is_refused_before_it_is_read_whole() {
     // max_stream_bytes 1 MiB, and 200 MiB offered: maia-krm reads one byte past the limit and
     // stops, so the writer is cut off (EPIPE) after little more than the limit and a pipe buffer.
-    let config = config_with("  max_stream_bytes: \"1048576\"\n");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_maia-krm"))
-        .args(["--config", config.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn("  max_stream_bytes: \"1048576\"\n");
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         let chunk = "a: b\n".repeat(13107); // 64 KiB
