@@ -311,9 +311,9 @@ mod tests {
 
     #[test]
     fn an_ingress_route_without_tls_is_exposed() {
-        let route = "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: r, namespace: demo-group}\nspec:\n  routes:\n  - match: Host(`a.maia.example.com`) && PathPrefix(`/x`)\n    kind: Rule\n    services: [{name: a, port: 80}]\n";
+        let route = "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: r, namespace: demo-group}\nspec:\n  routes:\n  - match: Host(`a.demo-group.maia.example.com`) && PathPrefix(`/x`)\n    kind: Rule\n    services: [{name: a, port: 80}]\n";
         let row = &report(route, &[("nginx_cluster_issuer", ""), ("ingress_class", "traefik")]).routes[0];
-        assert_eq!(row.host, "a.maia.example.com");
+        assert_eq!(row.host, "a.demo-group.maia.example.com");
         assert_eq!(row.problems, ["served without TLS", "served without the group's login"]);
     }
 

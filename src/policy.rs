@@ -65,7 +65,7 @@ pub struct Policy {
 pub const NONE: &str = "NONE";
 pub const NO_TLS: &str = "served without TLS";
 pub const NO_LOGIN: &str = "served without the group's login";
-pub const NOT_WORKSPACE_HOST: &str = "not on the workspace host";
+pub const NOT_WORKSPACE_HOST: &str = "not on the workspace host (another workspace's, the platform's, or none)";
 pub const NOT_WORKSPACE_PATH: &str = "outside the workspace's paths on the shared host";
 /// TLS without a certificate of the route's own: the controller's default (often the platform's
 /// wildcard certificate, else a self-signed one).
@@ -230,6 +230,8 @@ impl Policy {
                 by_host.entry(h).or_insert(entry);
             }
         }
+        // A certificate for another workspace's host is that host, whatever the rules serve.
+        let foreign_tls = by_host.keys().any(|h| !self.routes.may_serve(h));
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let host = rule.get("host").and_then(Node::str).filter(|h| !h.is_empty());
             let covering = host.and_then(|h| by_host.get(h));
@@ -264,7 +266,10 @@ impl Policy {
                     }
                 };
                 let cells = [host.unwrap_or("*").into(), path, format!("{service}:{port}"), tls.clone(), login];
-                rows.push(self.route(document, res, cells, self.routes.host_change(host) == HostChange::Keep, path_ok));
+                let host_ok = self.routes.host_change(host) == HostChange::Keep
+                    && host.is_none_or(|h| self.routes.may_serve(h))
+                    && !foreign_tls;
+                rows.push(self.route(document, res, cells, host_ok, path_ok));
             }
         }
         // A default backend answers every host and path no rule takes: a route of its own.
@@ -299,7 +304,8 @@ impl Policy {
             };
             let hosts = traefik_rule::hosts(rule).map(|h| h.join(",")).unwrap_or_else(|why| why);
             let backend = backends(route.get("services"));
-            let host_ok = self.routes.rule_hosts(rule) == RuleHosts::Kept;
+            let host_ok = self.routes.rule_hosts(rule) == RuleHosts::Kept
+                && traefik_rule::hosts(rule).is_ok_and(|hosts| hosts.iter().all(|h| self.routes.may_serve(h)));
             let path_ok = self.paths.is_none()
                 || traefik_rule::parse(rule).is_ok_and(|e| {
                     e.requires(&|name, args| {
@@ -322,7 +328,7 @@ impl Policy {
         let host_ok = if hosts.is_empty() {
             self.routes.host_change(None) == HostChange::Keep
         } else {
-            hosts.iter().all(|h| self.routes.host_change(Some(h)) == HostChange::Keep)
+            hosts.iter().all(|h| self.routes.host_change(Some(h)) == HostChange::Keep && self.routes.may_serve(h))
         };
         let parents: Vec<&str> = spec
             .and_then(|s| s.get("parentRefs"))

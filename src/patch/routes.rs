@@ -47,6 +47,8 @@ pub enum HostChange {
 /// The workspace's route policy, from the config.
 pub struct Routes {
     pub host: String,
+    /// Workspaces share the host (`url_type: subpath`): none has a host below it.
+    shared: bool,
     domain: String,
     policy: HostPolicy,
     namespace: String,
@@ -61,6 +63,7 @@ impl Routes {
     pub fn new(config: &Config) -> Self {
         Routes {
             host: config.workspace_host(),
+            shared: config.subpath(),
             domain: config.cluster.domain.clone(),
             policy: config.options.host_policy,
             namespace: config.namespace(),
@@ -100,10 +103,24 @@ impl Routes {
         self.gateway_auth
     }
 
-    /// Hosts compare case-insensitively, as DNS and Traefik compare them.
+    /// Hosts compare case-insensitively, as DNS and Traefik compare them, and a trailing dot
+    /// (the root) names the same host.
     fn in_domain(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
         host == self.domain || host.strip_suffix(&self.domain).is_some_and(|rest| rest.ends_with('.'))
+    }
+
+    /// Whether a route may serve this host: the workspace host or one below it (on a shared host,
+    /// that host only), or a host outside the cluster's domain that the admin's `host_policy`
+    /// keeps. Another workspace's host, the bare domain or a platform host (`iam.<domain>`) is
+    /// not the workspace's to serve, nor to get a certificate for.
+    pub fn may_serve(&self, host: &str) -> bool {
+        if !self.in_domain(host.trim_start_matches("*.")) {
+            return true;
+        }
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let base = host.strip_prefix("*.").unwrap_or(&host);
+        base == self.host || (!self.shared && base.ends_with(&format!(".{}", self.host)))
     }
 
     /// Why every route patch leaves a route alone: it lives in another namespace. The workspace

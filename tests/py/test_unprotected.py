@@ -585,3 +585,32 @@ def test_a_resource_list_on_stdin_cannot_replace_the_admins_config():
     out = yaml.safe_load(run(["--config", NGINX], stream).stdout)
     [ingress] = out["items"]
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-url"] == AUTH_URL
+
+
+@pytest.mark.parametrize("host", [
+    "other-group.maia.example.com",      # another workspace's host
+    "app.other-group.maia.example.com",  # below it
+    "maia.example.com",                  # the bare domain
+    "iam.maia.example.com",              # a platform host
+    "IAM.maia.example.com.",             # the same, spelled otherwise
+])
+def test_a_route_cannot_reach_another_workspaces_or_the_platforms_host(host):
+    # Found in review: hosts inside the domain were kept, with TLS and a certificate request for
+    # them in the group's namespace, and (with the /oauth2 exemption) a way to another group's login.
+    text = INGRESS.replace("app.example.org", f"'{host}'")
+    proc = run(["--config", NGINX], text, check=False)
+    assert proc.returncode == 1 and proc.stdout == b"", proc.stderr.decode()
+    assert "not on the workspace host" in proc.stderr.decode()
+    tls = INGRESS.replace("  rules:\n", f"  tls: [{{hosts: ['{host}'], secretName: x}}]\n  rules:\n")
+    assert run(["--config", NGINX], tls, check=False).returncode == 1, "a certificate for it is the host too"
+
+
+@pytest.mark.parametrize("host", ["demo-group.maia.example.com", "app.demo-group.maia.example.com", "*.demo-group.maia.example.com"])
+def test_the_workspace_host_and_those_below_it_are_served(host):
+    doc = load(run(["--config", NGINX], INGRESS.replace("app.example.org", f"'{host}'")).stdout.decode())
+    assert doc["spec"]["rules"][0]["host"] == host
+
+
+def test_a_wildcard_over_every_workspace_becomes_the_workspace_host():
+    doc = load(run(["--config", NGINX], INGRESS.replace("app.example.org", "'*.maia.example.com'")).stdout.decode())
+    assert doc["spec"]["rules"][0]["host"] == "demo-group.maia.example.com"
