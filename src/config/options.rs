@@ -35,8 +35,6 @@ pub struct Options {
     pub shared_volume: bool,
     pub host_policy: HostPolicy,
     pub oauth_jupyterhub: bool,
-    /// The Service JupyterHub's route leads to: only such a route is JupyterHub's own.
-    pub jupyterhub_service: String,
     pub oauth_response_headers: bool,
     pub oauth2_proxy_service: String,
     pub middleware: MiddlewareMode,
@@ -76,11 +74,6 @@ pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
     ("shared_volume", "true", "the group's shared PVC mounted in every container"),
     ("host_policy", "outside-domain", "which rule hosts become the workspace host: outside-domain, empty-only, keep"),
     ("oauth_jupyterhub", "false", "also put oauth2-proxy in front of JupyterHub (it logs in through Keycloak itself)"),
-    (
-        "jupyterhub_service",
-        "proxy-public",
-        "the Service JupyterHub's route leads to (z2jh's `proxy-public`): only a route to it counts as JupyterHub's, with its own login",
-    ),
     ("oauth_response_headers", "true", "nginx: pass X-Auth-Request-User and -Email to the app"),
     ("oauth2_proxy_service", "oauth2-proxy", "Service name of oauth2-proxy in the workspace namespace"),
     ("middleware", "auto", "Traefik Middleware: auto (emit it with oauth2-proxy's own Ingress), always, never"),
@@ -115,7 +108,6 @@ pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Option
     let default = |key: &str| OPTION_KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, d, _)| *d).unwrap_or_default();
     let name = |f: &mut Fields, key: &str, check| f.checked(key, check).unwrap_or_else(|| default(key).to_string());
     let oauth2_proxy_service = name(&mut f, "oauth2_proxy_service", validate::dns_label);
-    let jupyterhub_service = name(&mut f, "jupyterhub_service", validate::dns_label);
     let middleware_name = name(&mut f, "middleware_name", validate::dns_subdomain);
     let shared_claim = name(&mut f, "shared_claim", validate::dns_subdomain);
     let shared_volume_name = name(&mut f, "shared_volume_name", validate::dns_label);
@@ -132,7 +124,6 @@ pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Option
             _ => HostPolicy::OutsideDomain,
         },
         oauth_jupyterhub: f.bool("oauth_jupyterhub", false),
-        jupyterhub_service,
         oauth_response_headers: f.bool("oauth_response_headers", true),
         oauth2_proxy_service,
         middleware: match f.choice("middleware", &["auto", "always", "never"], "auto") {

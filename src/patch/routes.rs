@@ -53,7 +53,6 @@ pub struct Routes {
     policy: HostPolicy,
     namespace: String,
     jupyterhub: bool,
-    jupyterhub_service: String,
     /// The group's login is wanted (`oauth` on, `oauth_url` set) and how a Gateway API route can
     /// get it (`gateway_auth`, or Traefik's way on the Traefik flavour).
     login_wanted: bool,
@@ -69,7 +68,6 @@ impl Routes {
             policy: config.options.host_policy,
             namespace: config.namespace(),
             jupyterhub: config.options.oauth_jupyterhub,
-            jupyterhub_service: config.options.jupyterhub_service.clone(),
             login_wanted: config.login_wanted(),
             gateway_auth: config.cluster.flavour().gateway_auth,
         }
@@ -140,14 +138,9 @@ impl Routes {
     }
 
     /// Why the group's login does not go in front of a route that is not oauth2-proxy's own.
-    /// JupyterHub's route is recognised by its chart's labels *and* by where it leads: every
-    /// backend the admin-named hub Service (option `jupyterhub_service`). A label alone is the
-    /// chart's to write, and any app could wear it (found in review).
     pub fn skips_login(&self, res: &Resource) -> Option<&'static str> {
         let jupyterhub = [res.label("app"), res.label("app.kubernetes.io/name")].contains(&Some("jupyterhub"));
-        let backends = backend_services(res);
-        let to_hub = !backends.is_empty() && backends.iter().all(|b| *b == self.jupyterhub_service);
-        (jupyterhub && to_hub && !self.jupyterhub)
+        (jupyterhub && !self.jupyterhub)
             .then_some("JupyterHub logs in through Keycloak itself (option oauth_jupyterhub)")
     }
 }
@@ -245,26 +238,6 @@ impl Login {
             .filter_map(|r| r.get("name").and_then(Node::str).map(str::to_string))
             .collect()
     }
-}
-
-/// The Services a route leads to, for every route API (Ingress paths and default backend,
-/// IngressRoute services, HTTPRoute backendRefs).
-fn backend_services<'n>(res: &Resource<'n, '_>) -> Vec<&'n str> {
-    let spec = res.node.get("spec");
-    let list = |n: Option<&'n Node>, key: &str| n.and_then(|n| n.get(key)).map(Node::items).unwrap_or_default();
-    let mut out = Vec::new();
-    for rule in list(spec, "rules") {
-        let paths = rule.at(&["http", "paths"]).map(Node::items).unwrap_or_default();
-        out.extend(paths.iter().map(|p| p.at(&["backend", "service", "name"]).and_then(Node::str).unwrap_or("")));
-        out.extend(list(Some(rule), "backendRefs").iter().map(|b| b.get("name").and_then(Node::str).unwrap_or("")));
-    }
-    if let Some(default) = spec.and_then(|s| s.get("defaultBackend")).filter(|b| !b.is_null()) {
-        out.push(default.at(&["service", "name"]).and_then(Node::str).unwrap_or(""));
-    }
-    for route in list(spec, "routes") {
-        out.extend(list(Some(route), "services").iter().map(|s| s.get("name").and_then(Node::str).unwrap_or("")));
-    }
-    out
 }
 
 /// oauth2-proxy's own path (under its `prefix`): a login in front of it would redirect to itself.

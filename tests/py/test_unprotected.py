@@ -565,14 +565,7 @@ def test_random_spellings_never_exit_zero_unprotected():
         if proc.returncode == 0:
             outcomes["patched"] += 1
             for doc in read_all(proc.stdout.decode()):
-                try:
-                    check_promises(doc, CFG)
-                except AssertionError as e:
-                    # A login in front of JupyterHub whose route the mutation hid behind an alias
-                    # is one login too many, never an open door: the hub is recognised only by
-                    # where its route provably leads.
-                    if "auth in front of oauth2-proxy or JupyterHub" not in str(e):
-                        raise
+                check_promises(doc, CFG)
         else:
             assert proc.returncode == 1 and proc.stdout == b"", f"case {case}: {proc.stderr.decode()}\n{text}"
             assert "maia-krm: refused: document 1" in proc.stderr.decode(), f"case {case}: {proc.stderr.decode()}"
@@ -621,13 +614,3 @@ def test_the_workspace_host_and_those_below_it_are_served(host):
 def test_a_wildcard_over_every_workspace_becomes_the_workspace_host():
     doc = load(run(["--config", NGINX], INGRESS.replace("app.example.org", "'*.maia.example.com'")).stdout.decode())
     assert doc["spec"]["rules"][0]["host"] == "demo-group.maia.example.com"
-
-
-def test_jupyterhubs_label_on_an_app_does_not_exempt_it_from_the_login():
-    # Found in review: a label is the chart's to write. Only a route to the hub's Service (option
-    # jupyterhub_service) is JupyterHub's, which logs in through Keycloak itself.
-    labelled = INGRESS.replace("    app: web\n", "    app.kubernetes.io/name: jupyterhub\n")
-    doc = load(run(["--config", NGINX], labelled).stdout.decode())
-    assert doc["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-url"] == AUTH_URL
-    hub = load(run(["--config", NGINX], labelled.replace("name: web", "name: proxy-public")).stdout.decode())
-    assert "nginx.ingress.kubernetes.io/auth-url" not in (hub["metadata"].get("annotations") or {})
