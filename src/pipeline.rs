@@ -146,36 +146,13 @@ fn enforce(
             return Ok(Vec::new());
         };
         let resources = patch::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
-        Ok(unprotected(&policy, doc.index, &resources))
+        Ok(policy.verdicts(doc.index, &resources))
     });
     let mut changes = Vec::new();
     for verdict in verdicts {
         changes.extend(verdict?);
     }
     Ok(changes)
-}
-
-/// The policy's problems with `resources` (of document `document`), one change per row.
-fn unprotected(policy: &Policy, document: usize, resources: &[Resource]) -> Vec<Change> {
-    let (mut routes, mut pods) = (Vec::new(), Vec::new());
-    for res in resources.iter().filter(|r| policy.in_workspace(&r.id)) {
-        policy.routes(document, res, &mut routes);
-        policy.pods(document, res, &mut pods);
-    }
-    let routes = routes.into_iter().map(|r| (r.resource, format!("{} {}", r.host, r.path), r.problems));
-    let pods = pods.into_iter().map(|p| (p.resource, p.pod, p.problems));
-    routes
-        .chain(pods)
-        .filter(|(_, _, problems)| !problems.is_empty())
-        .map(|(resource, field, problems)| Change {
-            outcome: Outcome::Unprotected,
-            patch: POLICY,
-            resource,
-            document,
-            field,
-            message: problems.join("; "),
-        })
-        .collect()
 }
 
 /// Adds the policy's verdicts to the report; under `on_unpatchable: fail` also one line per
@@ -229,9 +206,6 @@ fn resource_lines(doc: &Doc, limits: &Limits) -> Vec<(ResourceId, usize)> {
     patch::resources_of(&root).unwrap_or_default().into_iter().map(|r| (r.id, r.node.line)).collect()
 }
 
-/// The name under which the policy's verdicts are reported (`--explain`, KRM results).
-pub const POLICY: &str = "policy";
-
 /// Whether the stream's last document may get the line break that must precede a new document:
 /// true unless that would change its meaning (a `|` text ending the stream gains a final break).
 fn can_end_line(last: &str, limits: &Limits) -> bool {
@@ -282,7 +256,7 @@ fn krm_enforce(out: &mut Transformed, config: &Config, limits: &Limits) -> Resul
     let root = tree::parse(&text, limits).map_err(|e| e.message)?.ok_or("the ResourceList became empty")?;
     let resources = patch::resources_of(&root)?;
     let policy = Policy::new(config, "", Policy::guarded(config, resources.iter()));
-    let verdicts = unprotected(&policy, 1, &resources);
+    let verdicts = policy.verdicts(1, &resources);
     if verdicts.is_empty() {
         return Ok(());
     }
@@ -371,7 +345,8 @@ fn patch_document<'a>(
     // A document whose anchors or merge keys stand where an edit must go is written anew in plain
     // block style, once, and patched from the start.
     let mut rewritten = false;
-    let mut note_rewrite = false;
+    // Why the document was written anew, reported for each resource once it is read again.
+    let mut rewrite_why = None;
     loop {
         let root = match parsed.take() {
             Some(root) => root,
@@ -387,15 +362,15 @@ fn patch_document<'a>(
         {
             drop(root);
             out.text = Cow::Owned(text);
-            (rewritten, note_rewrite) = (true, true);
+            (rewritten, rewrite_why) = (true, Some(ALIASED));
             continue;
         }
         let resources = patch::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
-        let shared = Shared::of(&root);
+        let shared = Shared::of(&root, &out.text);
         if next_patch == 0 && !finished {
             out.resources = resources.iter().map(|r| r.id.clone()).collect();
-            if std::mem::take(&mut note_rewrite) {
-                out.changes.extend(out.resources.iter().map(|id| rewrite_note(doc, id.clone(), ALIASED)));
+            if let Some(why) = rewrite_why.take() {
+                out.changes.extend(out.resources.iter().map(|id| rewrite_note(doc, id.clone(), why)));
             }
             for res in resources.iter().filter(|r| r.node.duplicate_key().is_some()) {
                 out.changes.push(read_warning(doc, res));
@@ -458,13 +433,12 @@ fn patch_document<'a>(
             next_patch += 1;
         }
         if let Some((text, why)) = plain {
-            drop((batch, shared));
-            let ids: Vec<ResourceId> = resources.into_iter().map(|r| r.id).collect();
+            // What the patches did so far went with the old text: start again on the new one.
+            drop((batch, shared, resources));
             drop(root);
             out.text = Cow::Owned(text);
             (out.changes, out.marks, out.wanted) = (Vec::new(), Vec::new(), Vec::new());
-            out.changes.extend(ids.into_iter().map(|id| rewrite_note(doc, id, why)));
-            (next_patch, finished, rewritten) = (0, false, true);
+            (next_patch, finished, rewritten, rewrite_why) = (0, false, true, Some(why));
             continue;
         }
         if next_patch == patches.len() && !finished {

@@ -13,7 +13,7 @@ use crate::patch::pods::{Container, PodRules};
 use crate::patch::pull_secret::PullSecret;
 use crate::patch::routes::{self, Api, HostChange, Login, Routes, RuleHosts, RuleRole};
 use crate::patch::shared_volume::{Mount, SharedVolume};
-use crate::patch::{Resource, ResourceId, traefik_rule};
+use crate::patch::{Change, Outcome, Resource, ResourceId, traefik_rule};
 use crate::stream::tree::Node;
 
 /// One way into the workspace: a host and path of a route, and what guards it.
@@ -61,6 +61,9 @@ pub struct Policy {
     /// HTTPRoutes a SecurityPolicy in the input guards.
     guarded: HashSet<String>,
 }
+
+/// The name under which the policy's verdicts are reported (`--explain`, KRM results).
+pub const POLICY: &str = "policy";
 
 pub const NONE: &str = "NONE";
 pub const NO_TLS: &str = "served without TLS";
@@ -138,6 +141,31 @@ impl Policy {
     /// Whether the policy asks anything of resources of this kind (routes, pod templates).
     pub fn covers(&self, api_version: &str, kind: &str) -> bool {
         routes::api(api_version, kind).is_some() || self.pods.holds_pods(api_version, kind)
+    }
+
+    /// What the workspace's `resources` (of document `document`) still lack: one `Unprotected`
+    /// change per route or pod template row with a problem. Resources of other namespaces are
+    /// not the workspace's, and not judged here.
+    pub fn verdicts(&self, document: usize, resources: &[Resource]) -> Vec<Change> {
+        let (mut routes, mut pods) = (Vec::new(), Vec::new());
+        for res in resources.iter().filter(|r| self.in_workspace(&r.id)) {
+            self.routes(document, res, &mut routes);
+            self.pods(document, res, &mut pods);
+        }
+        let routes = routes.into_iter().map(|r| (r.resource, format!("{} {}", r.host, r.path), r.problems));
+        let pods = pods.into_iter().map(|p| (p.resource, p.pod, p.problems));
+        routes
+            .chain(pods)
+            .filter(|(_, _, problems)| !problems.is_empty())
+            .map(|(resource, field, problems)| Change {
+                outcome: Outcome::Unprotected,
+                patch: POLICY,
+                resource,
+                document,
+                field,
+                message: problems.join("; "),
+            })
+            .collect()
     }
 
     /// Whether a resource is the workspace's (in its namespace, or in the release's).
@@ -293,9 +321,8 @@ impl Policy {
         for route in res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default() {
             let rule = route.get("match").and_then(Node::str).unwrap_or_default();
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
-            let services = route.get("services").map(Node::items).unwrap_or_default();
-            let to_login = !services.is_empty() && services.iter().all(|s| self.is_login_service(s));
-            let login = if traefik_rule::serves_only_oauth2(rule, &self.login.prefix) && to_login {
+            let own = traefik_rule::serves_only_oauth2(rule, &self.login.prefix);
+            let login = if own && self.leads_to_login(route.get("services")) {
                 "oauth2-proxy itself".to_string()
             } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
                 "oauth2-proxy (Traefik Middleware)".into()
@@ -392,16 +419,11 @@ impl Policy {
         None
     }
 
-    /// Whether every backend of a rule is the group's oauth2-proxy: only then is it its own route.
+    /// Whether every backend of a rule (HTTPRoute `backendRefs`, IngressRoute `services`) is the
+    /// group's oauth2-proxy: only then is it its own route.
     fn leads_to_login(&self, backends: Option<&Node>) -> bool {
         let backends = backends.map(Node::items).unwrap_or_default();
-        !backends.is_empty() && backends.iter().all(|b| self.is_login_service(b))
-    }
-
-    /// A backend (HTTPRoute `backendRefs` or IngressRoute `services` entry) is the group's oauth2-proxy.
-    fn is_login_service(&self, backend: &Node) -> bool {
-        backend.get("name").and_then(Node::str) == Some(self.login.service.as_str())
-            && backend.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.login.namespace)
+        !backends.is_empty() && backends.iter().all(|b| self.login.is_service(b))
     }
 
     /// One row per pod template a resource holds, and one per pod spec it should hold but whose

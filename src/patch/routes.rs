@@ -216,6 +216,13 @@ impl Login {
         middleware || external
     }
 
+    /// A backend reference (`{name, namespace}`: HTTPRoute `backendRefs`, IngressRoute `services`,
+    /// a SecurityPolicy's) names the group's oauth2-proxy.
+    pub fn is_service(&self, backend: &Node) -> bool {
+        backend.get("name").and_then(Node::str) == Some(self.service.as_str())
+            && backend.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
+    }
+
     /// The HTTPRoutes an Envoy Gateway SecurityPolicy of the workspace guards with oauth2-proxy.
     pub fn policy_targets(&self, res: &Resource) -> Vec<String> {
         let in_workspace = res.id.namespace.as_deref().is_none_or(|ns| ns.is_empty() || ns == self.namespace);
@@ -225,10 +232,7 @@ impl Login {
         let http = res.node.at(&["spec", "extAuth", "http"]);
         let backends = http.and_then(|h| h.get("backendRefs")).map(Node::items).unwrap_or_default();
         let deprecated = http.and_then(|h| h.get("backendRef"));
-        let asks = backends.iter().chain(deprecated).any(|b| {
-            b.get("name").and_then(Node::str) == Some(&self.service)
-                && b.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
-        });
+        let asks = backends.iter().chain(deprecated).any(|b| self.is_service(b));
         if !asks {
             return Vec::new();
         }

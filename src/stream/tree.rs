@@ -172,9 +172,13 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn of(root: &Node) -> Shared {
+    /// The anchored nodes and merging mappings of `root`, parsed from `text`. Without an `&` or a
+    /// `<<` in the text there are none, and the tree is not walked (most documents).
+    pub fn of(root: &Node, text: &str) -> Shared {
         let mut shared = Shared::default();
-        shared.collect(root);
+        if memchr::memchr(b'&', text.as_bytes()).is_some() || memchr::memmem::find(text.as_bytes(), b"<<").is_some() {
+            shared.collect(root);
+        }
         shared
     }
 
@@ -788,7 +792,7 @@ mod tests {
     fn only_edits_in_anchored_or_merging_nodes_are_refused() {
         let text = "a: &x {k: v}\nb: *x\nc: {<<: *x, l: 1}\nd: {k: v}\ne: [&y 1, 2]\n";
         let root = parse_ok(text);
-        let shared = Shared::of(&root);
+        let shared = Shared::of(&root, text);
         let at = |n: &Node| (n.start, n.depth);
         let a = root.get("a").unwrap();
         assert!(shared.refuses(at(a), true).is_some());
@@ -800,7 +804,7 @@ mod tests {
         let e = root.get("e").unwrap();
         assert!(shared.refuses(at(e), false).is_none(), "appending beside an anchored item changes no alias");
         assert!(shared.refuses(at(&e.items()[0]), false).is_some());
-        assert!(Shared::of(&parse_ok("a: {b: 1}\n")).is_empty());
+        assert!(Shared::of(&parse_ok("a: {b: 1}\n"), "a: {b: 1}\n").is_empty());
     }
 
     #[test]
