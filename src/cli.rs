@@ -22,6 +22,10 @@ pub struct Cli {
     /// errors are still printed.
     #[arg(long, short, conflicts_with = "explain")]
     pub quiet: bool,
+    /// The input is a group's own (the Argo CD plugin): resources outside the workspace
+    /// namespace and cluster-scoped kinds fail the run (option `tenant`).
+    #[arg(long)]
+    pub tenant: bool,
     /// Write nothing; exit 1 when maia-krm would change the input (for CI gates).
     #[arg(long)]
     pub check: bool,

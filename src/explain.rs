@@ -27,6 +27,16 @@ pub fn warnings(changes: &[Change]) -> String {
             None => lines.push((key, vec![text])),
         }
     }
+    let outside: Vec<&Change> =
+        changes.iter().filter(|c| c.outcome == Outcome::Notice && c.patch == crate::policy::POLICY).collect();
+    if !outside.is_empty() {
+        let _ = writeln!(
+            out,
+            "maia-krm: note: {} resource(s) outside the workspace (other namespaces, cluster-scoped kinds): \
+             --explain lists them; a group's own render (--tenant) may hold none",
+            outside.len()
+        );
+    }
     if count == 0 {
         return out;
     }

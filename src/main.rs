@@ -52,7 +52,10 @@ fn main() -> ExitCode {
 /// function call, anything else a manifest stream) and writes stdout only once everything has
 /// succeeded, so a failure never leaves half a stream for Helm to install.
 fn render(args: &Cli) -> Result<bool> {
-    let config = load_config(&args.config);
+    let mut config = load_config(&args.config);
+    if let Some(Ok(c)) = &mut config {
+        c.options.tenant |= args.tenant;
+    }
     let limits = match &config {
         Some(Ok(c)) => c.options.limits.clone(),
         _ => Limits::default(),

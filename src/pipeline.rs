@@ -68,7 +68,9 @@ pub fn require(config: ConfigArg) -> Result<Config, Error> {
 fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Transformed<'a>, InputError> {
     let patches = patch::enabled(config);
     let limits = &config.options.limits;
-    let results = stream::par_map(docs, jobs, |doc| patch_document(doc, None, &patches, limits, &no_finish));
+    let results = stream::par_map(docs, jobs, |doc| {
+        patch_document(doc, None, &patches, &config.options.skip_allowed, limits, &no_finish)
+    });
     let mut summary = StreamSummary { documents: docs.len(), ..StreamSummary::default() };
     let mut out = Transformed {
         documents: Vec::with_capacity(docs.len()),
@@ -152,12 +154,19 @@ fn enforce(
     for verdict in verdicts {
         changes.extend(verdict?);
     }
+    for (i, ids) in held.iter().enumerate() {
+        changes.extend(policy.places(outputs[i].index, ids));
+    }
     Ok(changes)
 }
 
 /// Adds the policy's verdicts to the report; under `on_unpatchable: fail` also one line per
 /// resource for stderr (the run then writes nothing), under `warn` they are warnings.
 fn refuse(docs: &[Doc], changes: &mut Vec<Change>, refused: &mut Vec<String>, verdicts: Vec<Change>, config: &Config) {
+    let (notes, mut verdicts): (Vec<Change>, Vec<Change>) =
+        verdicts.into_iter().partition(|v| v.outcome == Outcome::Notice);
+    changes.extend(notes);
+    verdicts.sort_by_key(|v| v.document);
     if !config.options.fail_closed {
         changes.extend(verdicts.into_iter().map(let_through));
         return;
@@ -235,7 +244,8 @@ fn krm_run<'a>(doc: &Doc<'a>, fallback: ConfigArg) -> Result<Transformed<'a>, Er
         |root: &Node, summary: &StreamSummary, so_far: &[Change], edits: &mut Edits, changes: &mut Vec<Change>| {
             krm::finish(root, &patches, summary, failed.as_deref(), so_far, edits, changes)
         };
-    let patched = patch_document(doc, Some(root), &patches, &limits, &finish)?;
+    let skip_allowed = config.as_ref().map(|c| c.options.skip_allowed.clone()).unwrap_or_default();
+    let patched = patch_document(doc, Some(root), &patches, &skip_allowed, &limits, &finish)?;
     let mut out = Transformed {
         documents: vec![patched.text],
         new_documents: Vec::new(),
@@ -256,7 +266,10 @@ fn krm_enforce(out: &mut Transformed, config: &Config, limits: &Limits) -> Resul
     let root = tree::parse(&text, limits).map_err(|e| e.message)?.ok_or("the ResourceList became empty")?;
     let resources = patch::resources_of(&root)?;
     let policy = Policy::new(config, "", Policy::guarded(config, resources.iter()));
-    let verdicts = policy.verdicts(1, &resources);
+    let (mut verdicts, notes): (Vec<Change>, Vec<Change>) =
+        policy.places(1, resources.iter().map(|r| &r.id)).into_iter().partition(|c| c.outcome == Outcome::Unprotected);
+    out.changes.extend(notes);
+    verdicts.extend(policy.verdicts(1, &resources));
     if verdicts.is_empty() {
         return Ok(());
     }
@@ -307,6 +320,7 @@ fn patch_document<'a>(
     doc: &Doc<'a>,
     parsed: Option<Node<'a>>,
     patches: &[Box<dyn Patch + '_>],
+    skip_allowed: &[String],
     limits: &Limits,
     finish: &Finish,
 ) -> Result<Patched<'a>, InputError> {
@@ -392,10 +406,17 @@ fn patch_document<'a>(
                     marks: &mut marks,
                     wanted: &mut wanted,
                 };
-                if res.skips(patch.name()) {
+                if res.skips(patch.name(), skip_allowed) {
                     let why = format!("disabled by annotation {}", patch::SKIP_ANNOTATION);
                     report.push(Outcome::Disabled, "metadata.annotations", why);
                     continue;
+                } else if res.asks_to_skip(patch.name()) {
+                    let why = format!(
+                        "annotation {} not honoured: the admin's option skip_allowed does not list {}",
+                        patch::SKIP_ANNOTATION,
+                        patch.name()
+                    );
+                    report.push(Outcome::Notice, "metadata.annotations", why);
                 }
                 patch.apply(res, &mut own, &mut report);
                 // A patch that had to leave something alone in a resource with aliases may have met

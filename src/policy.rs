@@ -60,6 +60,13 @@ pub struct Policy {
     paths: Option<Vec<String>>,
     /// HTTPRoutes a SecurityPolicy in the input guards.
     guarded: HashSet<String>,
+    namespace: String,
+    /// The input is a group's own: what reaches beyond the workspace is refused, not noted.
+    tenant: bool,
+    allowed_namespaces: Vec<String>,
+    allowed_cluster_kinds: Vec<String>,
+    /// The patches whose skip annotation the admin honours: the policy waives what they give.
+    skip_allowed: Vec<String>,
 }
 
 /// The name under which the policy's verdicts are reported (`--explain`, KRM results).
@@ -70,6 +77,8 @@ pub const NO_TLS: &str = "served without TLS";
 pub const NO_LOGIN: &str = "served without the group's login";
 pub const NOT_WORKSPACE_HOST: &str = "not on the workspace host (another workspace's, the platform's, or none)";
 pub const NOT_WORKSPACE_PATH: &str = "outside the workspace's paths on the shared host";
+/// Routes below HTTP can't be sent through oauth2-proxy.
+pub const NO_HTTP_LOGIN: &str = "NONE (a TCP, UDP or TLS-passthrough route can't carry the group's login)";
 /// TLS without a certificate of the route's own: the controller's default (often the platform's
 /// wildcard certificate, else a self-signed one).
 pub const DEFAULT_CERTIFICATE: &str = "the controller's default certificate";
@@ -93,7 +102,17 @@ impl Policy {
             login: Login::new(config),
             paths: config.workspace_paths(),
             guarded,
+            namespace: config.namespace(),
+            tenant: o.tenant,
+            allowed_namespaces: o.allowed_namespaces.clone(),
+            allowed_cluster_kinds: o.allowed_cluster_kinds.clone(),
+            skip_allowed: o.skip_allowed.clone(),
         }
+    }
+
+    /// Whether the admin lets this resource opt out of a patch, and so out of what it gives.
+    fn waived(&self, res: &Resource, patch: &str) -> bool {
+        res.skips(patch, &self.skip_allowed)
     }
 
     /// Whether a path matched segment by segment (Ingress `Prefix`/`Exact`, Gateway API, Traefik
@@ -138,9 +157,39 @@ impl Policy {
         resources.into_iter().flat_map(|r| login.policy_targets(r)).collect()
     }
 
-    /// Whether the policy asks anything of resources of this kind (routes, pod templates).
+    /// Whether the policy reads resources of this kind: routes, pod templates, and what could
+    /// stand in for the login (Traefik Middlewares, Envoy Gateway SecurityPolicies).
     pub fn covers(&self, api_version: &str, kind: &str) -> bool {
-        routes::api(api_version, kind).is_some() || self.pods.holds_pods(api_version, kind)
+        routes::api(api_version, kind).is_some()
+            || routes::is_l4_route(api_version, kind)
+            || self.pods.holds_pods(api_version, kind)
+            || routes::may_stand_in_for_login(api_version, kind)
+    }
+
+    /// Where a resource stands against the workspace's namespace, from its identity alone: `None`
+    /// when it is the workspace's (no namespace is the release's, which is the workspace's) or in
+    /// a namespace the admin allows; else whether it is refused, and why. A route elsewhere would
+    /// serve another namespace's app under the workspace's name, so it is refused in any run;
+    /// other resources elsewhere and cluster-scoped kinds are real in charts an admin installs
+    /// (RoleBindings in `kube-system`), so they are refused only in a group's own render (`tenant`).
+    pub fn place(&self, id: &ResourceId) -> Option<(bool, String)> {
+        let route = routes::api(&id.api_version, &id.kind).is_some() || routes::is_l4_route(&id.api_version, &id.kind);
+        match id.namespace.as_deref().filter(|ns| !ns.is_empty()) {
+            Some(ns) if ns == self.namespace || self.allowed_namespaces.iter().any(|a| a == ns) => None,
+            Some(ns) => Some((
+                route || self.tenant,
+                format!(
+                    "in namespace {ns}, outside the workspace namespace {} (option allowed_namespaces)",
+                    self.namespace
+                ),
+            )),
+            None if cluster_scoped(&id.kind) && !self.allowed_cluster_kinds.contains(&id.kind) => {
+                let what =
+                    format!("cluster-scoped {}: reaches beyond the workspace (option allowed_cluster_kinds)", id.kind);
+                Some((self.tenant, what))
+            }
+            None => None,
+        }
     }
 
     /// What the workspace's `resources` (of document `document`) still lack: one `Unprotected`
@@ -148,14 +197,19 @@ impl Policy {
     /// not the workspace's, and not judged here.
     pub fn verdicts(&self, document: usize, resources: &[Resource]) -> Vec<Change> {
         let (mut routes, mut pods) = (Vec::new(), Vec::new());
+        let mut stand_ins = Vec::new();
         for res in resources.iter().filter(|r| self.in_workspace(&r.id)) {
             self.routes(document, res, &mut routes);
             self.pods(document, res, &mut pods);
+            if let Some(why) = self.stands_in_for_login(res) {
+                stand_ins.push((res.id.clone(), "spec".to_string(), vec![why]));
+            }
         }
         let routes = routes.into_iter().map(|r| (r.resource, format!("{} {}", r.host, r.path), r.problems));
         let pods = pods.into_iter().map(|p| (p.resource, p.pod, p.problems));
         routes
             .chain(pods)
+            .chain(stand_ins)
             .filter(|(_, _, problems)| !problems.is_empty())
             .map(|(resource, field, problems)| Change {
                 outcome: Outcome::Unprotected,
@@ -168,6 +222,49 @@ impl Policy {
             .collect()
     }
 
+    /// The namespace and scope verdicts ([`Policy::place`]) on a document's resources: an
+    /// `Unprotected` change for each refused, a `Notice` for each only noted.
+    pub fn places<'i>(&self, document: usize, ids: impl IntoIterator<Item = &'i ResourceId>) -> Vec<Change> {
+        let verdict = |id: &ResourceId| {
+            let (refused, message) = self.place(id)?;
+            Some(Change {
+                outcome: if refused { Outcome::Unprotected } else { Outcome::Notice },
+                patch: POLICY,
+                resource: id.clone(),
+                document,
+                field: "metadata.namespace".into(),
+                message,
+            })
+        };
+        ids.into_iter().filter_map(verdict).collect()
+    }
+
+    /// Why a resource named or placed like the group's login is not the login: a Traefik
+    /// Middleware of the login's name that is not its forwardAuth to oauth2-proxy (routes that
+    /// list it would be open, and maia-krm would not add the real one beside it), or an Envoy
+    /// Gateway SecurityPolicy that does not ask oauth2-proxy (Envoy Gateway applies one policy
+    /// per route, the oldest, so it can take the login's place).
+    fn stands_in_for_login(&self, res: &Resource) -> Option<String> {
+        let id = &res.id;
+        if !routes::may_stand_in_for_login(&id.api_version, &id.kind) {
+            return None;
+        }
+        if id.kind == "SecurityPolicy" {
+            return self.login.policy_targets(res).is_empty().then(|| {
+                "a SecurityPolicy that is not the group's login (an extAuth to oauth2-proxy, failing closed): \
+                 Envoy Gateway applies one per route, so it could take the login's place"
+                    .to_string()
+            });
+        }
+        (id.name == self.login.middleware && !self.login.is_middleware(res)).then(|| {
+            format!(
+                "a Middleware named like the group's login that is not its forwardAuth to {}: routes that list it \
+                 would have no login",
+                self.login.service_url()
+            )
+        })
+    }
+
     /// Whether a resource is the workspace's (in its namespace, or in the release's).
     pub fn in_workspace(&self, res: &ResourceId) -> bool {
         self.routes.in_workspace(res.namespace.as_deref())
@@ -178,7 +275,8 @@ impl Policy {
     fn route(&self, document: usize, res: &Resource, cells: [String; 5], host_ok: bool, path_ok: bool) -> RouteRow {
         let [host, path, backend, tls, login] = cells;
         let mut problems = Vec::new();
-        if !host_ok && self.tls_wanted {
+        let tls_wanted = self.tls_wanted && !self.waived(res, "ingress-tls");
+        if !host_ok && tls_wanted {
             problems.push(NOT_WORKSPACE_HOST.to_string());
         }
         if let (false, Some(own)) = (path_ok, &self.paths) {
@@ -188,10 +286,10 @@ impl Policy {
                 own[0]
             ));
         }
-        if tls == NONE && self.tls_wanted {
+        if tls == NONE && tls_wanted {
             problems.push(NO_TLS.to_string());
         }
-        if let (Some(why), true) = (login.strip_prefix(NONE), self.login_wanted) {
+        if let (Some(why), true) = (login.strip_prefix(NONE), self.login_wanted && !self.waived(res, "oauth")) {
             problems.push(format!("{NO_LOGIN}{why}")); // the cell's reason, ` (satisfy: any …)`, if any
         }
         RouteRow {
@@ -215,7 +313,55 @@ impl Policy {
             Some(Api::HttpRoute | Api::GrpcRoute) if !routes::is_mesh_route(res) => {
                 self.http_route(document, res, rows)
             }
+            None if routes::is_l4_route(&res.id.api_version, &res.id.kind) && !routes::is_mesh_route(res) => {
+                self.l4_route(document, res, rows)
+            }
             _ => {}
+        }
+    }
+
+    /// Traefik's IngressRouteTCP/UDP and Gateway API's TLSRoute/TCPRoute/UDPRoute: one row per
+    /// route. None can carry the login; a host is known only by SNI (`HostSNI`, `hostnames`),
+    /// and one without (`HostSNI(*)`, plain TCP, UDP) answers on every host of its entry point.
+    fn l4_route(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
+        let spec = res.node.get("spec");
+        let (entries, traefik) = match spec.and_then(|s| s.get("routes")) {
+            Some(list) => (list.items(), true),
+            None => (spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default(), false),
+        };
+        let tls = match res.node.at(&["spec", "tls"]).filter(|t| !t.is_null()) {
+            Some(t) if t.get("passthrough").and_then(Node::scalar) == Some("true") => {
+                "passthrough (the app's own)".into()
+            }
+            Some(t) => {
+                t.get("secretName").and_then(Node::str).map_or(DEFAULT_CERTIFICATE.into(), |s| format!("secret {s}"))
+            }
+            None if res.id.kind == "TLSRoute" => "passthrough (the app's own)".into(),
+            None => NONE.to_string(),
+        };
+        let hostnames: Vec<&str> = spec
+            .and_then(|s| s.get("hostnames"))
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Node::str)
+            .collect();
+        for entry in entries {
+            let hosts: Vec<String> = if traefik {
+                let rule = entry.get("match").and_then(Node::str).unwrap_or_default();
+                traefik_rule::sni_hosts(rule).unwrap_or_default()
+            } else {
+                hostnames.iter().map(|h| h.to_ascii_lowercase()).collect()
+            };
+            let host_ok = !hosts.is_empty() && hosts.iter().all(|h| h != "*" && self.routes.may_serve(h));
+            let cells = [
+                if hosts.is_empty() { "*".into() } else { hosts.join(",") },
+                format!("({})", res.id.kind),
+                backends(entry.get("services").or(entry.get("backendRefs"))),
+                tls.clone(),
+                NO_HTTP_LOGIN.into(),
+            ];
+            rows.push(self.route(document, res, cells, host_ok, self.paths.is_none()));
         }
     }
 
@@ -258,8 +404,11 @@ impl Policy {
                 by_host.entry(h).or_insert(entry);
             }
         }
-        // A certificate for another workspace's host is that host, whatever the rules serve.
-        let foreign_tls = by_host.keys().any(|h| !self.routes.may_serve(h));
+        // A certificate for another workspace's host is that host, whatever the rules serve, and
+        // ingress-nginx serves every `server-alias` beside the rule's host.
+        let aliases = res.annotation("nginx.ingress.kubernetes.io/server-alias").unwrap_or_default();
+        let aliases = aliases.split([',', ' ']).filter(|a| !a.is_empty());
+        let foreign_tls = by_host.keys().copied().chain(aliases).any(|h| !self.routes.may_serve(h));
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let host = rule.get("host").and_then(Node::str).filter(|h| !h.is_empty());
             let covering = host.and_then(|h| by_host.get(h));
@@ -412,6 +561,15 @@ impl Policy {
         if res.annotation(&format!("{NGINX}satisfy")).is_some_and(|v| v.eq_ignore_ascii_case("any")) {
             return Some("satisfy: any lets an allow-listed address past the login");
         }
+        // Switched off per Ingress, the controller's global login (the admin's) no longer applies.
+        if res.annotation(&format!("{NGINX}enable-global-auth")).is_some_and(|v| v.eq_ignore_ascii_case("false")) {
+            return Some("enable-global-auth: false switches the cluster's own login off");
+        }
+        // nginx reuses a cached 2xx for every request with the same key: a key without the
+        // session cookie hands one user's login to everyone.
+        if res.annotation(&format!("{NGINX}auth-cache-key")).is_some() {
+            return Some("auth-cache-key can hand one user's login to others");
+        }
         let sign_in = res.annotation(&format!("{NGINX}auth-signin"));
         if sign_in.is_some_and(|s| !s.starts_with(&self.login.sign_in)) {
             return Some("auth-signin sends users to a sign-in page that is not the group's");
@@ -441,13 +599,15 @@ impl Policy {
             shared_volume,
             problems,
         };
+        let pull_secret_wanted = self.pull_secret_wanted && !self.waived(res, "pull-secret");
+        let shared_volume_wanted = self.shared_volume_wanted && !self.waived(res, "shared-volume");
         let (pods, missing) = self.pods.pods(res);
         for (path, why) in missing {
             let mut problems = Vec::new();
-            if self.pull_secret_wanted {
+            if pull_secret_wanted {
                 problems.push(format!("the pod spec {why}: {}", self.no_pull_secret()));
             }
-            if self.shared_volume_wanted && self.shared_volume.exempt(res).is_ok() {
+            if shared_volume_wanted && self.shared_volume.exempt(res).is_ok() {
                 problems.push(format!("the pod spec {why}: no shared volume"));
             }
             rows.push(row(path, false, "no".into(), problems));
@@ -455,7 +615,7 @@ impl Policy {
         for pod in pods {
             let pull_secret = self.pull_secret.holds(&pod);
             let mut problems = Vec::new();
-            if !pull_secret && self.pull_secret_wanted {
+            if !pull_secret && pull_secret_wanted {
                 problems.push(self.no_pull_secret());
             }
             let shared_volume = match self.shared_volume.exempt(res) {
@@ -469,7 +629,7 @@ impl Policy {
                         })
                     };
                     let without: Vec<&str> = containers.iter().filter(|c| !has(c)).map(|c| c.path.as_str()).collect();
-                    if !without.is_empty() && self.shared_volume_wanted {
+                    if !without.is_empty() && shared_volume_wanted {
                         problems.push(format!("containers without the shared volume: {}", without.join(", ")));
                     }
                     match (containers.len(), without.len()) {
@@ -487,6 +647,56 @@ impl Policy {
     fn no_pull_secret(&self) -> String {
         format!("pods without the pull secret {}", self.pull_secret.name())
     }
+}
+
+/// Kinds that exist only cluster-wide: Kubernetes' own, and those of the add-ons MAIA runs
+/// (cert-manager, Kubeflow, Argo, KServe, Kyverno, Gateway API, Traefik). A kind not listed is
+/// taken as namespaced: the per-workspace Argo CD AppProject (no cluster-scoped kinds) is what
+/// stops the rest at the cluster.
+fn cluster_scoped(kind: &str) -> bool {
+    const KINDS: &[&str] = &[
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "StorageClass",
+        "CSIDriver",
+        "CSINode",
+        "VolumeAttachment",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "APIService",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "PriorityClass",
+        "RuntimeClass",
+        "IngressClass",
+        "GatewayClass",
+        "CertificateSigningRequest",
+        "FlowSchema",
+        "PriorityLevelConfiguration",
+        "ClusterIssuer",
+        "ClusterSecretStore",
+        "Profile",
+        "ClusterWorkflowTemplate",
+        "ClusterServingRuntime",
+        "ClusterStorageContainer",
+        "ClusterTrainingRuntime",
+        "ClusterQueue",
+        "ResourceFlavor",
+        "ClusterPolicy",
+        "ClusterCleanupPolicy",
+        "VolumeSnapshotClass",
+        "VolumeSnapshotContent",
+        "IPAddress",
+        "ServiceCIDR",
+        "DeviceClass",
+    ];
+    KINDS.contains(&kind)
 }
 
 /// `name:port` of each service in a list of them (IngressRoute `services`, HTTPRoute `backendRefs`).

@@ -35,6 +35,20 @@ pub struct Options {
     pub shared_volume: bool,
     pub host_policy: HostPolicy,
     pub oauth_jupyterhub: bool,
+    /// The Services JupyterHub's route may lead to: only such a route is JupyterHub's own.
+    pub jupyterhub_services: Vec<String>,
+    /// The patches `maia-krm.io/skip` may switch off (and the policy then waives); the admin's
+    /// choice, since the annotation is the chart's to write.
+    pub skip_allowed: Vec<String>,
+    /// The input is a group's own (Argo CD plugin): resources outside the workspace namespace and
+    /// cluster-scoped kinds are refused, not only reported.
+    pub tenant: bool,
+    /// Namespaces besides the workspace's whose resources (routes included) a render may hold.
+    pub allowed_namespaces: Vec<String>,
+    /// Cluster-scoped kinds a tenant render may hold.
+    pub allowed_cluster_kinds: Vec<String>,
+    /// Hosts in the cluster's domain a workspace may serve besides its own and those below it.
+    pub extra_hosts: Vec<String>,
     pub oauth_response_headers: bool,
     pub oauth2_proxy_service: String,
     pub middleware: MiddlewareMode,
@@ -74,6 +88,32 @@ pub const OPTION_KEYS: &[(&str, &str, &str)] = &[
     ("shared_volume", "true", "the group's shared PVC mounted in every container"),
     ("host_policy", "outside-domain", "which rule hosts become the workspace host: outside-domain, empty-only, keep"),
     ("oauth_jupyterhub", "false", "also put oauth2-proxy in front of JupyterHub (it logs in through Keycloak itself)"),
+    (
+        "jupyterhub_services",
+        "proxy-public",
+        "the Services JupyterHub's route leads to (comma-separated; z2jh's `proxy-public`, bitnami's `<release>-proxy-public`): only a route with JupyterHub's labels whose every backend is one of them counts as JupyterHub's, with its own login",
+    ),
+    (
+        "skip_allowed",
+        "pod-templates",
+        "the patches the annotation maia-krm.io/skip may switch off, comma-separated (any of ingress-tls, oauth, pull-secret, shared-volume, pod-templates, or all); the policy then waives what that patch gives. Elsewhere the annotation is not honoured (a note says so)",
+    ),
+    (
+        "tenant",
+        "false",
+        "the input is a group's own (the Argo CD plugin sets it with --tenant): resources outside the workspace namespace and cluster-scoped kinds fail the run instead of being noted",
+    ),
+    (
+        "allowed_namespaces",
+        "",
+        "namespaces besides the workspace's that a render may hold resources (routes included) in, comma-separated; their routes are left alone",
+    ),
+    ("allowed_cluster_kinds", "", "cluster-scoped kinds a tenant render may hold, comma-separated (e.g. `Profile`)"),
+    (
+        "extra_hosts",
+        "",
+        "hosts in the cluster's domain a workspace's routes may serve besides its own host and those below it, comma-separated",
+    ),
     ("oauth_response_headers", "true", "nginx: pass X-Auth-Request-User and -Email to the app"),
     ("oauth2_proxy_service", "oauth2-proxy", "Service name of oauth2-proxy in the workspace namespace"),
     ("middleware", "auto", "Traefik Middleware: auto (emit it with oauth2-proxy's own Ingress), always, never"),
@@ -108,11 +148,18 @@ pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Option
     let default = |key: &str| OPTION_KEYS.iter().find(|(k, _, _)| *k == key).map(|(_, d, _)| *d).unwrap_or_default();
     let name = |f: &mut Fields, key: &str, check| f.checked(key, check).unwrap_or_else(|| default(key).to_string());
     let oauth2_proxy_service = name(&mut f, "oauth2_proxy_service", validate::dns_label);
+    let jupyterhub_services = list(&mut f, "jupyterhub_services", validate::dns_label);
     let middleware_name = name(&mut f, "middleware_name", validate::dns_subdomain);
     let shared_claim = name(&mut f, "shared_claim", validate::dns_subdomain);
     let shared_volume_name = name(&mut f, "shared_volume_name", validate::dns_label);
     let shared_mount_path = name(&mut f, "shared_mount_path", validate::mount_path);
     let limits = Limits::default();
+    let skip_allowed = list(&mut f, "skip_allowed", |p| match p {
+        "all" | "ingress-tls" | "oauth" | "pull-secret" | "shared-volume" | "pod-templates" => Ok(()),
+        other => Err(format!(
+            "{other:?} is not a patch (ingress-tls, oauth, pull-secret, shared-volume, pod-templates, all)"
+        )),
+    });
     Options {
         ingress_tls: f.bool("ingress_tls", true),
         oauth: f.bool("oauth", true),
@@ -124,6 +171,12 @@ pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Option
             _ => HostPolicy::OutsideDomain,
         },
         oauth_jupyterhub: f.bool("oauth_jupyterhub", false),
+        jupyterhub_services,
+        skip_allowed,
+        tenant: f.bool("tenant", false),
+        allowed_namespaces: list(&mut f, "allowed_namespaces", validate::dns_label),
+        allowed_cluster_kinds: list(&mut f, "allowed_cluster_kinds", validate::kind),
+        extra_hosts: list(&mut f, "extra_hosts", validate::host),
         oauth_response_headers: f.bool("oauth_response_headers", true),
         oauth2_proxy_service,
         middleware: match f.choice("middleware", &["auto", "always", "never"], "auto") {
@@ -146,6 +199,24 @@ pub fn read_options(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Option
             strict_duplicate_keys: f.bool("strict_duplicate_keys", false),
         },
     }
+}
+
+/// A list option: comma-separated (ConfigMap data values are strings) or a YAML list; every
+/// item checked, the default's when absent.
+fn list(f: &mut Fields, key: &str, check: impl Fn(&str) -> Result<(), String>) -> Vec<String> {
+    let default = OPTION_KEYS.iter().find(|(k, _, _)| *k == key).map_or("", |(_, d, _)| *d);
+    let items: Vec<String> = match f.raw(key) {
+        Some(Json::Array(_)) => f.strings(key),
+        Some(_) => f.string(&[key]).unwrap_or_default().split(',').map(|s| s.trim().to_string()).collect(),
+        None => default.split(',').map(str::to_string).collect(),
+    };
+    let items: Vec<String> = items.into_iter().filter(|i| !i.is_empty()).collect();
+    for item in &items {
+        if let Err(e) = check(item) {
+            f.fail(key, e);
+        }
+    }
+    items
 }
 
 /// The `pod_templates` option: a list, or its YAML text (ConfigMap data values are strings).
@@ -194,11 +265,7 @@ fn pod_template(entry: &Json) -> Result<PodTemplate, String> {
         Some(_) => return Err("`group` must be a string".into()),
     };
     let kind = match obj.get("kind") {
-        Some(Json::String(k))
-            if k.starts_with(|c: char| c.is_ascii_uppercase()) && k.chars().all(|c| c.is_ascii_alphanumeric()) =>
-        {
-            k.clone()
-        }
+        Some(Json::String(k)) if validate::kind(k).is_ok() => k.clone(),
         _ => return Err("`kind` must be a Kubernetes kind such as `TrainJob`".into()),
     };
     let paths = match obj.get("paths") {

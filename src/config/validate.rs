@@ -19,6 +19,14 @@ pub fn dns_label(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A Kubernetes kind: `ClusterRole`, `Profile`.
+pub fn kind(s: &str) -> Result<(), String> {
+    match s.starts_with(|c: char| c.is_ascii_uppercase()) && s.chars().all(|c| c.is_ascii_alphanumeric()) {
+        true => Ok(()),
+        false => Err(format!("{s:?} is not a Kubernetes kind (such as ClusterRole)")),
+    }
+}
+
 /// RFC 1123 subdomain as Kubernetes checks it (Secret, Issuer and most object names; host names).
 pub fn dns_subdomain(s: &str) -> Result<(), String> {
     if s.is_empty() || s.len() > 253 {

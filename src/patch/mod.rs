@@ -126,9 +126,16 @@ impl<'n, 'a> Resource<'n, 'a> {
         self.annotation("helm.sh/hook").is_some()
     }
 
-    pub fn skips(&self, patch: &str) -> bool {
+    /// The resource asks (annotation `maia-krm.io/skip`) that this patch leave it alone.
+    pub fn asks_to_skip(&self, patch: &str) -> bool {
         self.annotation(SKIP_ANNOTATION)
             .is_some_and(|v| v.split(',').map(str::trim).any(|p| p == patch || p == "all" || p == "true"))
+    }
+
+    /// The resource asks to skip this patch and the admin lets it (option `skip_allowed`): the
+    /// annotation is the chart's to write, so by default it can't take the login or host off.
+    pub fn skips(&self, patch: &str, allowed: &[String]) -> bool {
+        self.asks_to_skip(patch) && allowed.iter().any(|a| a == patch || a == "all")
     }
 }
 

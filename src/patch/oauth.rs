@@ -388,8 +388,12 @@ mod tests {
 
     #[test]
     fn jupyterhub_only_when_asked() {
-        let input =
+        let labelled =
             ingress("jupyterhub", "/", "").replace("  annotations:", "  labels:\n    app: jupyterhub\n  annotations:");
+        // The label alone is anyone's to write: only a route to the hub's Service is the hub's.
+        let (out, _) = run(&labelled, &config(&[("ingress_tls", "false")]));
+        assert!(out.contains("auth-url"), "{out}");
+        let input = labelled.replace("name: s,", "name: proxy-public,");
         let (out, _) = run(&input, &config(&[("ingress_tls", "false")]));
         assert_eq!(out, input);
         let (out, _) = run(&input, &config(&[("ingress_tls", "false"), ("oauth_jupyterhub", "true")]));

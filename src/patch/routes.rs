@@ -34,6 +34,25 @@ pub fn api(api_version: &str, kind: &str) -> Option<Api> {
     }
 }
 
+/// Routes below HTTP (Traefik's IngressRouteTCP/UDP, Gateway API's TLSRoute/TCPRoute/UDPRoute):
+/// no patch can give them the login, so the policy refuses them (and reads their hosts).
+pub fn is_l4_route(api_version: &str, kind: &str) -> bool {
+    matches!(
+        (group_of(api_version), kind),
+        ("traefik.io" | "traefik.containo.us", "IngressRouteTCP" | "IngressRouteUDP")
+            | ("gateway.networking.k8s.io", "TLSRoute" | "TCPRoute" | "UDPRoute")
+    )
+}
+
+/// Kinds a group could use to stand in for its login: a Traefik Middleware (routes name the
+/// login's by name) and an Envoy Gateway SecurityPolicy (one applies per route).
+pub fn may_stand_in_for_login(api_version: &str, kind: &str) -> bool {
+    matches!(
+        (group_of(api_version), kind),
+        ("traefik.io" | "traefik.containo.us", "Middleware") | ("gateway.envoyproxy.io", "SecurityPolicy")
+    )
+}
+
 /// What becomes of a route's host.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum HostChange {
@@ -53,6 +72,9 @@ pub struct Routes {
     policy: HostPolicy,
     namespace: String,
     jupyterhub: bool,
+    jupyterhub_services: Vec<String>,
+    /// Hosts in the domain the admin lets the workspace serve besides its own (`extra_hosts`).
+    extra_hosts: Vec<String>,
     /// The group's login is wanted (`oauth` on, `oauth_url` set) and how a Gateway API route can
     /// get it (`gateway_auth`, or Traefik's way on the Traefik flavour).
     login_wanted: bool,
@@ -68,6 +90,8 @@ impl Routes {
             policy: config.options.host_policy,
             namespace: config.namespace(),
             jupyterhub: config.options.oauth_jupyterhub,
+            jupyterhub_services: config.options.jupyterhub_services.clone(),
+            extra_hosts: config.options.extra_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
             login_wanted: config.login_wanted(),
             gateway_auth: config.cluster.flavour().gateway_auth,
         }
@@ -112,7 +136,7 @@ impl Routes {
 
     /// Whether a route may serve this host: the workspace host or one below it (on a shared host,
     /// that host only), or a host outside the cluster's domain that the admin's `host_policy`
-    /// keeps. Another workspace's host, the bare domain or a platform host (`iam.<domain>`) is
+    /// keeps, or one the admin lists (`extra_hosts`). Another workspace's host, the bare domain or a platform host (`iam.<domain>`) is
     /// not the workspace's to serve, nor to get a certificate for.
     pub fn may_serve(&self, host: &str) -> bool {
         if !self.in_domain(host.trim_start_matches("*.")) {
@@ -120,7 +144,9 @@ impl Routes {
         }
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let base = host.strip_prefix("*.").unwrap_or(&host);
-        base == self.host || (!self.shared && base.ends_with(&format!(".{}", self.host)))
+        base == self.host
+            || (!self.shared && base.ends_with(&format!(".{}", self.host)))
+            || self.extra_hosts.contains(&host)
     }
 
     /// Why every route patch leaves a route alone: it lives in another namespace. The workspace
@@ -138,9 +164,14 @@ impl Routes {
     }
 
     /// Why the group's login does not go in front of a route that is not oauth2-proxy's own.
+    /// JupyterHub's route is recognised by its chart's labels *and* by where it leads: every
+    /// backend the admin-named hub Services (option `jupyterhub_services`). A label alone is the
+    /// chart's to write, and any app could wear it (found in review).
     pub fn skips_login(&self, res: &Resource) -> Option<&'static str> {
         let jupyterhub = [res.label("app"), res.label("app.kubernetes.io/name")].contains(&Some("jupyterhub"));
-        (jupyterhub && !self.jupyterhub)
+        let backends = backend_services(res);
+        let to_hub = !backends.is_empty() && backends.iter().all(|b| self.jupyterhub_services.iter().any(|s| s == b));
+        (jupyterhub && to_hub && !self.jupyterhub)
             .then_some("JupyterHub logs in through Keycloak itself (option oauth_jupyterhub)")
     }
 }
@@ -205,6 +236,16 @@ impl Login {
         }
     }
 
+    /// A Middleware is the login: only a forwardAuth to oauth2-proxy's Service.
+    pub fn is_middleware(&self, res: &Resource) -> bool {
+        let spec = res.node.get("spec").map(Node::entries).unwrap_or_default();
+        let address = res.node.at(&["spec", "forwardAuth", "address"]).and_then(Node::str).unwrap_or_default();
+        let url = self.service_url();
+        spec.len() == 1
+            && spec[0].0.scalar() == Some("forwardAuth")
+            && address.strip_prefix(&url).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
     /// An HTTPRoute filter asks oauth2-proxy: Traefik's ExtensionRef to the Middleware, or Gateway
     /// API's ExternalAuth to the Service (routes outside the workspace namespace are never ours).
     pub fn is_filter(&self, filter: &Node) -> bool {
@@ -233,7 +274,9 @@ impl Login {
         let backends = http.and_then(|h| h.get("backendRefs")).map(Node::items).unwrap_or_default();
         let deprecated = http.and_then(|h| h.get("backendRef"));
         let asks = backends.iter().chain(deprecated).any(|b| self.is_service(b));
-        if !asks {
+        // `failOpen` lets every request through while oauth2-proxy is down.
+        let fails_open = res.node.at(&["spec", "extAuth", "failOpen"]).and_then(Node::scalar) == Some("true");
+        if !asks || fails_open {
             return Vec::new();
         }
         let refs = res.node.at(&["spec", "targetRefs"]).map(Node::items).unwrap_or_default();
@@ -242,6 +285,26 @@ impl Login {
             .filter_map(|r| r.get("name").and_then(Node::str).map(str::to_string))
             .collect()
     }
+}
+
+/// The Services a route leads to, for every route API (Ingress paths and default backend,
+/// IngressRoute services, HTTPRoute backendRefs).
+fn backend_services<'n>(res: &Resource<'n, '_>) -> Vec<&'n str> {
+    let spec = res.node.get("spec");
+    let list = |n: Option<&'n Node>, key: &str| n.and_then(|n| n.get(key)).map(Node::items).unwrap_or_default();
+    let mut out = Vec::new();
+    for rule in list(spec, "rules") {
+        let paths = rule.at(&["http", "paths"]).map(Node::items).unwrap_or_default();
+        out.extend(paths.iter().map(|p| p.at(&["backend", "service", "name"]).and_then(Node::str).unwrap_or("")));
+        out.extend(list(Some(rule), "backendRefs").iter().map(|b| b.get("name").and_then(Node::str).unwrap_or("")));
+    }
+    if let Some(default) = spec.and_then(|s| s.get("defaultBackend")).filter(|b| !b.is_null()) {
+        out.push(default.at(&["service", "name"]).and_then(Node::str).unwrap_or(""));
+    }
+    for route in list(spec, "routes") {
+        out.extend(list(Some(route), "services").iter().map(|s| s.get("name").and_then(Node::str).unwrap_or("")));
+    }
+    out
 }
 
 /// oauth2-proxy's own path (under its `prefix`): a login in front of it would redirect to itself.

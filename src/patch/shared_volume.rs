@@ -280,10 +280,14 @@ mod tests {
     }
 
     #[test]
-    fn skip_annotation_disables_one_patch() {
+    fn skip_annotation_disables_one_patch_only_where_the_admin_allows() {
         let input = "kind: Pod\nmetadata:\n  annotations:\n    maia-krm.io/skip: shared-volume\nspec:\n  containers:\n  - name: a\n";
-        let (out, changes) = run(input, &config(&[]));
+        let (out, changes) = run(input, &config(&[("skip_allowed", "shared-volume")]));
         assert!(!out.contains("volumeMounts") && out.contains("imagePullSecrets"));
         assert_eq!(messages(&changes, Outcome::Disabled).len(), 1);
+        // The annotation is the chart's to write: by default it is noted, not obeyed.
+        let (out, changes) = run(input, &config(&[]));
+        assert!(out.contains("volumeMounts"), "{out}");
+        assert!(messages(&changes, Outcome::Notice).iter().any(|m| m.contains("not honoured")), "{changes:?}");
     }
 }

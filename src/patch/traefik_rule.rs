@@ -235,6 +235,21 @@ pub fn hosts(rule: &str) -> Result<Vec<String>, String> {
     Ok(hosts)
 }
 
+/// The hosts a TCP rule answers by SNI (`HostSNI`, lower-cased; `*` for any), or none when it
+/// can't be read or matches by regular expression.
+pub fn sni_hosts(rule: &str) -> Option<Vec<String>> {
+    let expr = parse(rule).ok()?;
+    let mut hosts = Vec::new();
+    for (name, args, negated) in expr.calls() {
+        match name {
+            "hostsniregexp" => return None,
+            "hostsni" if !negated => hosts.extend(args.iter().map(|a| a.value.to_ascii_lowercase())),
+            _ => {}
+        }
+    }
+    Some(hosts)
+}
+
 /// Whether the rule routes only oauth2-proxy's own paths (every match needs a `Path` or
 /// `PathPrefix` under `/oauth2`). A rule that can't be read is not: a login loop is the safer failure.
 pub fn serves_only_oauth2(rule: &str, prefix: &str) -> bool {
