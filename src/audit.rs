@@ -25,19 +25,33 @@ pub struct Gap {
     pub closes: bool,
 }
 
+/// A resource of the workspace that could take the login's place ([`Policy::stands_in_for_login`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StandIn {
+    pub source: String,
+    pub document: usize,
+    pub resource: ResourceId,
+    pub problem: String,
+}
+
 #[derive(Debug, Default)]
 pub struct Audit {
     pub routes: Vec<RouteRow>,
     pub pods: Vec<PodRow>,
+    pub stand_ins: Vec<StandIn>,
     pub gaps: Vec<Gap>,
     /// Resources in other namespaces (`kubectl get -A`): not the workspace's, not audited.
     pub outside: usize,
+    /// Cluster-scoped resources: an admin's chart may hold them, a group's own render may not.
+    pub cluster_scoped: usize,
 }
 
 impl Audit {
     /// The workspace policy holds: no route without TLS or login, no pod without the secret.
     pub fn ok(&self) -> bool {
-        self.routes.iter().all(|r| r.problems.is_empty()) && self.pods.iter().all(|p| p.problems.is_empty())
+        self.routes.iter().all(|r| r.problems.is_empty())
+            && self.pods.iter().all(|p| p.problems.is_empty())
+            && self.stand_ins.is_empty()
     }
 }
 
@@ -88,8 +102,15 @@ pub fn audit(source: &str, input: &str, config: &Config, jobs: usize, audit: &mu
             audit.outside += 1;
             continue;
         }
+        if res.id.namespace.is_none() && policy.place(&res.id).is_some() {
+            audit.cluster_scoped += 1;
+        }
         policy.routes(*document, res, &mut audit.routes);
         policy.pods(*document, res, &mut audit.pods);
+        if let Some(problem) = policy.stands_in_for_login(res) {
+            let (source, document, resource) = (source.to_string(), *document, res.id.clone());
+            audit.stand_ins.push(StandIn { source, document, resource, problem });
+        }
     }
     Ok(())
 }
@@ -106,6 +127,10 @@ pub fn to_json(audit: &Audit) -> Json {
     json!({
         "ok": audit.ok(),
         "outside_workspace": audit.outside,
+        "cluster_scoped": audit.cluster_scoped,
+        "stand_ins": audit.stand_ins.iter().map(|s| json!({
+            "source": s.source, "document": s.document, "resource": id(&s.resource), "problem": s.problem,
+        })).collect::<Vec<_>>(),
         "routes": audit.routes.iter().map(|r| json!({
             "source": r.source, "document": r.document, "resource": id(&r.resource),
             "host": r.host, "path": r.path, "backend": r.backend, "tls": r.tls, "login": r.login, "problems": r.problems,
@@ -145,6 +170,9 @@ pub fn to_krm(audit: &Audit) -> Json {
             c.field = p.pod.clone();
             results.push(with_severity(crate::krm::result(&c), "error"));
         }
+    }
+    for s in &audit.stand_ins {
+        results.push(with_severity(crate::krm::result(&problem(&s.resource, s.problem.clone())), "error"));
     }
     for g in &audit.gaps {
         let mut c = g.change.clone();
@@ -214,6 +242,9 @@ pub fn to_table(audit: &Audit, colour: bool) -> String {
         if bad { paint(cell.to_string(), "31;1") } else { cell.to_string() }
     }));
     out.push('\n');
+    for s in &audit.stand_ins {
+        out.push_str(&format!("{} {}: {}\n", paint("stand-in".into(), "31;1"), s.resource, s.problem));
+    }
     if audit.gaps.is_empty() {
         out.push_str("no gaps: maia-krm would change nothing\n");
     }
@@ -232,12 +263,22 @@ pub fn to_table(audit: &Audit, colour: bool) -> String {
             audit.outside
         ));
     }
+    if audit.cluster_scoped > 0 {
+        out.push_str(&format!(
+            "\n{} cluster-scoped resource(s): an admin's chart may hold them, a group's own render (--tenant) may not\n",
+            audit.cluster_scoped
+        ));
+    }
     let verdict = if audit.ok() { paint("policy holds".into(), "32") } else { paint("POLICY BROKEN".into(), "31;1") };
     out.push_str(&format!(
-        "\n{verdict}: {} route(s), {exposed} without the workspace host, TLS or login; {} pod template(s), {unsecreted} without the pull secret or shared volume; {} gap(s), {closable} closed by maia-krm\n",
+        "\n{verdict}: {} route(s), {exposed} without the workspace host, TLS or login; {} pod template(s), {unsecreted} without the pull secret or shared volume; {} gap(s), {closable} closed by maia-krm{}\n",
         audit.routes.len(),
         audit.pods.len(),
         audit.gaps.len(),
+        match audit.stand_ins.len() {
+            0 => String::new(),
+            n => format!("; {n} stand-in(s) for the login"),
+        }
     ));
     out
 }

@@ -244,7 +244,7 @@ impl Policy {
     /// list it would be open, and maia-krm would not add the real one beside it), or an Envoy
     /// Gateway SecurityPolicy that does not ask oauth2-proxy (Envoy Gateway applies one policy
     /// per route, the oldest, so it can take the login's place).
-    fn stands_in_for_login(&self, res: &Resource) -> Option<String> {
+    pub fn stands_in_for_login(&self, res: &Resource) -> Option<String> {
         let id = &res.id;
         if !routes::may_stand_in_for_login(&id.api_version, &id.kind) {
             return None;

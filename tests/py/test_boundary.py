@@ -410,3 +410,14 @@ def test_kpt_refuses_a_groups_package_that_reaches_another_namespace(tmp_path):
                            "--truncate-output=false"], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode != 0 and "outside the workspace namespace" in proc.stderr, proc.stderr
     assert (pkg / "ing.yaml").read_text() == before
+
+
+def test_audit_reports_a_stand_in_and_what_reaches_beyond_the_workspace(tmp_path):
+    fake = ("apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: oauth2-proxy-auth}\n"
+            "spec:\n  " + FAKE_MIDDLEWARES["headers"] + "\n")
+    stream = tmp_path / "s.yaml"
+    stream.write_text(fake + "---\n" + CLUSTER_ROLE)
+    proc = run(["audit", "--config", BOTH, str(stream)], b"", check=False)
+    out = proc.stdout.decode()
+    assert proc.returncode == 1, out + proc.stderr.decode()
+    assert "stand-in Middleware oauth2-proxy-auth: a Middleware named like" in out and "1 cluster-scoped resource(s)" in out, out
