@@ -21,6 +21,19 @@ use maia_krm::stream::Limits;
 use maia_krm::stream::edit::block_document;
 use maia_krm::{diff, explain, pipeline, stream};
 
+/// `eprintln!` that survives a closed stderr (`--explain 2>&1 | head`): `eprintln!` panics
+/// there (exit 134); a lost report must not change what stdout and the exit code say.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// A report already formatted line by line, written as [`say!`] writes.
+fn report(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (result, code) = match &cli.command {
@@ -43,7 +56,7 @@ fn main() -> ExitCode {
     if let Err(e) = &result
         && code != 0
     {
-        eprintln!("maia-krm: {e}");
+        say!("maia-krm: {e}");
     }
     ExitCode::from(code)
 }
@@ -65,26 +78,28 @@ fn render(args: &Cli) -> Result<bool> {
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let out = pipeline::run(text, config, jobs)?;
     if args.explain {
-        eprint!("{}", explain::render(&out.changes));
+        report(&explain::render(&out.changes));
     } else if !args.quiet && out.refused.is_empty() {
-        eprint!("{}", explain::warnings(&out.changes));
+        report(&explain::warnings(&out.changes));
     }
     if !out.refused.is_empty() {
         // Helm, kpt and Argo CD all stop on a non-zero exit: nothing unprotected gets installed.
         for line in &out.refused {
-            eprintln!("maia-krm: refused: {line}");
+            say!("maia-krm: refused: {line}");
         }
-        eprintln!(
-            "maia-krm: {} resource(s) left without what the workspace requires: nothing written",
-            out.refused.len()
-        );
+        say!("maia-krm: {} resource(s) left without what the workspace requires: nothing written", out.refused.len());
         return Ok(false);
     }
     if text.trim().is_empty() {
-        eprintln!("maia-krm: the input stream is empty; passed through");
+        say!("maia-krm: the input stream is empty; passed through");
+    } else if out.no_objects && !args.quiet {
+        say!(
+            "maia-krm: note: no Kubernetes object (a document with a kind) in the input; \
+             passed through unchanged (a values file or Chart.yaml? pipe rendered manifests: helm template ... | maia-krm)"
+        );
     }
     if let Some(error) = &out.failed {
-        eprintln!("maia-krm: bad config: {error}");
+        say!("maia-krm: bad config: {error}");
     }
     if args.check || args.diff {
         let diff = diff::unified(text, &out);
@@ -92,7 +107,7 @@ fn render(args: &Cli) -> Result<bool> {
             write_out(|w| w.write_all(diff.as_bytes()))?;
         }
         if args.check && !diff.is_empty() {
-            eprintln!("maia-krm: --check: the output would differ from the input");
+            say!("maia-krm: --check: the output would differ from the input");
         }
         let differs = args.check && !diff.is_empty();
         return Ok(out.failed.is_none() && !differs);
@@ -110,8 +125,9 @@ fn audit(args: &ConfigArgs, files: &[PathBuf], format: AuditFormat) -> Result<bo
         vec![("-".into(), read_stdin(limits)?)]
     } else {
         let read = |f: &PathBuf| {
-            let file = std::fs::File::open(f)?;
-            read_bounded(file, limits).map(|bytes| (f.display().to_string(), bytes))
+            let named = |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", f.display()));
+            let file = std::fs::File::open(f).map_err(named)?;
+            read_bounded(file, limits).map(|bytes| (f.display().to_string(), bytes)).map_err(named)
         };
         files.iter().map(read).collect::<std::io::Result<_>>()?
     };
@@ -142,8 +158,16 @@ fn audit(args: &ConfigArgs, files: &[PathBuf], format: AuditFormat) -> Result<bo
 
 /// Stdin, read no further than one byte over `max_stream_bytes`: a larger stream is refused
 /// (by `stream::decode`) before it is held in memory.
+/// On a terminal, says what it waits for: run bare, maia-krm would otherwise sit silent.
 fn read_stdin(limits: &Limits) -> std::io::Result<Vec<u8>> {
-    read_bounded(std::io::stdin().lock(), limits)
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        say!(
+            "maia-krm: reading manifests from the terminal (end with Ctrl-D); usually they are piped in: \
+             helm template ... | maia-krm --config FILE (maia-krm --help for more)"
+        );
+    }
+    read_bounded(stdin.lock(), limits)
 }
 
 fn read_bounded(from: impl Read, limits: &Limits) -> std::io::Result<Vec<u8>> {
@@ -161,7 +185,7 @@ fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()
 
 /// The config named on the command line or by `MAIA_KRM_CONFIG`, if any.
 fn load_config(args: &ConfigArgs) -> Option<Result<Config, String>> {
-    match (&args.config, &args.form, &args.cluster) {
+    match (&args.config_file(), &args.form, &args.cluster) {
         (Some(file), _, _) => Some(Config::from_config_map_file(file)),
         (None, Some(form), Some(cluster)) => Some(Config::from_files(form, cluster)),
         _ => None,
@@ -195,8 +219,8 @@ fn run_command(command: &Command) -> Result<()> {
                 gpu: *gpu,
                 workspace_version: workspace_version.clone(),
                 domain: domain.clone(),
-                memory: [memory[0].clone(), memory[1].clone()],
-                cpu: [cpu[0], cpu[1]],
+                memory: [memory.0.clone(), memory.1.clone()],
+                cpu: [cpu.0, cpu.1],
                 secrets,
             };
             generate::form::new_form(&seed).map_err(Error::Config)?

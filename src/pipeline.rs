@@ -26,6 +26,9 @@ pub struct Transformed<'a> {
     /// Resources the output leaves without what the workspace policy requires, one line each
     /// (where, what, why, what to do): the run fails and writes nothing (`on_unpatchable: fail`).
     pub refused: Vec<String>,
+    /// A manifest stream with text but no Kubernetes object in it (a values file or `Chart.yaml`
+    /// piped by mistake): passed through, and said so.
+    pub no_objects: bool,
 }
 
 /// Where the config comes from: the command line (or `MAIA_KRM_CONFIG`), which a KRM
@@ -44,6 +47,7 @@ pub fn run<'a>(input: &'a str, config: ConfigArg, jobs: usize) -> Result<Transfo
             changes: Vec::new(),
             failed: None,
             refused: Vec::new(),
+            no_objects: false,
         });
     }
     if let [doc] = docs.as_slice()
@@ -78,6 +82,7 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
         changes: Vec::new(),
         failed: None,
         refused: Vec::new(),
+        no_objects: false,
     };
     // What each document holds, as the parser read it: enforcement goes by this, never by a guess
     // from the text (`kind: !!str Ingress` is an Ingress).
@@ -91,6 +96,7 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
         summary.marks.extend(patched.marks);
         summary.wanted.extend(patched.wanted);
     }
+    out.no_objects = summary.resources.iter().all(|r| r.kind.is_empty());
     let last = out.documents.last().map_or("", |d| d.as_ref());
     let room = can_end_line(last, limits);
     let (added, present) = patch::new_documents(&patches, &summary);
@@ -252,6 +258,7 @@ fn krm_run<'a>(doc: &Doc<'a>, fallback: ConfigArg) -> Result<Transformed<'a>, Er
         changes: patched.changes,
         failed,
         refused: Vec::new(),
+        no_objects: false,
     };
     if let Some(config) = &config {
         krm_enforce(&mut out, config, &limits).map_err(|m| doc.error(1, m))?;

@@ -97,7 +97,27 @@ impl Config {
     /// Loads a ConfigMap file (`--config`).
     pub fn from_config_map_file(path: &Path) -> Result<Config, String> {
         let obj = read_yaml_file(path)?;
-        Config::from_object(&obj).map_err(|e| format!("{}: {e}", path.display()))
+        let at = |e: String| format!("{}: {e}", path.display());
+        // The API server takes `ConfigMap` only: a file kubectl would refuse is a mistake, and a
+        // form or a manifest here would otherwise fail on its keys, not on what it is.
+        match obj.get("kind").and_then(Json::as_str) {
+            Some("ConfigMap") => {}
+            _ if obj.get("group_ID").is_some() => {
+                return Err(at("this is a group form, not a ConfigMap: pass it as --form FILE --cluster FILE".into()));
+            }
+            Some(kind) => {
+                return Err(at(format!(
+                    "expected a ConfigMap (kind: ConfigMap, data: group-form.yaml, cluster.yaml, options), \
+                     found kind `{kind}`; manifests to patch go on stdin"
+                )));
+            }
+            None => {
+                return Err(at("expected a ConfigMap (kind: ConfigMap, data: group-form.yaml, cluster.yaml, \
+                               options); the file has no kind"
+                    .into()));
+            }
+        }
+        Config::from_object(&obj).map_err(at)
     }
 
     /// Loads the two files admins keep (`--form`, `--cluster`).
@@ -204,7 +224,11 @@ pub fn parse_yaml(text: &str) -> Result<Json, String> {
 /// Reads one YAML file as JSON (YAML 1.1 typing); errors name the file.
 pub fn read_yaml_file(path: &Path) -> Result<Json, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))
+    parse_yaml(&text).map_err(|e| {
+        let several = text.split('\n').skip(1).any(|l| l.starts_with("---"));
+        let hint = if several { " (a config file is one YAML document: manifests to patch go on stdin)" } else { "" };
+        format!("{}: {e}{hint}", path.display())
+    })
 }
 
 #[cfg(test)]
