@@ -10,10 +10,11 @@ use serde_json::{Value as Json, json};
 
 use crate::config::Config;
 use crate::error::{Error, InputError};
-use crate::patch::routes::Routes;
-use crate::patch::{self, Change, Outcome, ResourceId};
+use crate::patch::{Change, Outcome};
 use crate::pipeline;
 use crate::policy::{NO_LOGIN, NO_TLS, NOT_WORKSPACE_HOST, NOT_WORKSPACE_PATH, PodRow, Policy, RouteRow};
+use crate::resource::{self, ResourceId};
+use crate::rules::routes::Routes;
 use crate::stream;
 use crate::stream::tree;
 
@@ -88,7 +89,7 @@ pub fn audit(source: &str, input: &str, config: &Config, jobs: usize, audit: &mu
     }
     let mut resources = Vec::new();
     for (index, root) in &parsed {
-        let list = patch::resources_of(root).map_err(|m| InputError {
+        let list = resource::resources_of(root).map_err(|m| InputError {
             document: *index,
             file: None,
             line: root.line,

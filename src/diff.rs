@@ -6,8 +6,9 @@ use std::borrow::Cow;
 
 use similar::TextDiff;
 
-use crate::patch::{Change, Outcome, ResourceId};
+use crate::patch::{Change, Outcome};
 use crate::pipeline::Transformed;
+use crate::resource::ResourceId;
 use crate::stream;
 
 /// The diff of `input` against what the run made of it; empty when nothing changed.

@@ -10,7 +10,7 @@ use crate::patch::{Change, Outcome};
 /// Helm shows a post-renderer's stderr only this way: `--explain` is for when you ask.
 pub fn warnings(changes: &[Change]) -> String {
     let mut out = String::new();
-    let mut lines: Vec<((usize, &crate::patch::ResourceId), Vec<String>)> = Vec::new();
+    let mut lines: Vec<((usize, &crate::resource::ResourceId), Vec<String>)> = Vec::new();
     let mut count = 0;
     for c in changes {
         let what = match c.outcome {

@@ -9,7 +9,8 @@
 use serde_json::{Map, Value as Json, json};
 
 use crate::config::Config;
-use crate::patch::{self, Change, Outcome, Patch, ResourceId, StreamSummary, add_items};
+use crate::patch::{self, Change, Outcome, Patch, StreamSummary, add_items};
+use crate::resource::ResourceId;
 use crate::stream::edit::Edits;
 use crate::stream::scalar::to_json;
 use crate::stream::tree::Node;

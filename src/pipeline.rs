@@ -9,8 +9,9 @@ use std::collections::{HashMap, HashSet};
 use crate::config::Config;
 use crate::error::{Error, InputError};
 use crate::krm;
-use crate::patch::{self, Change, NewDocument, Outcome, Patch, Report, Resource, ResourceId, StreamSummary};
+use crate::patch::{self, Change, NewDocument, Outcome, Patch, Report, StreamSummary};
 use crate::policy::Policy;
+use crate::resource::{self, Resource, ResourceId};
 use crate::stream::edit::{Edits, block_document};
 use crate::stream::tree::{self, ALIASED, Node, Shared};
 use crate::stream::{self, Doc, Limits, check, rewrite};
@@ -90,11 +91,11 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
     for result in results {
         let patched = result?;
         out.documents.push(patched.text);
-        out.changes.extend(patched.changes);
+        out.changes.extend(patched.reports.changes);
         held.push(patched.resources.clone());
         summary.resources.extend(patched.resources);
-        summary.marks.extend(patched.marks);
-        summary.wanted.extend(patched.wanted);
+        summary.marks.extend(patched.reports.marks);
+        summary.wanted.extend(patched.reports.wanted);
     }
     out.no_objects = summary.resources.iter().all(|r| r.kind.is_empty());
     let last = out.documents.last().map_or("", |d| d.as_ref());
@@ -140,7 +141,7 @@ fn enforce(
     let with_policies = outputs.iter().enumerate().filter(|(i, _)| holds(*i, &|id| id.kind == "SecurityPolicy"));
     for text in with_policies.map(|(_, d)| d.text).chain(added.iter().map(String::as_str)) {
         if let Ok(Some(root)) = tree::parse(text, limits) {
-            policy.guard(Policy::guarded(config, patch::resources_of(&root).unwrap_or_default().iter()));
+            policy.guard(Policy::guarded(config, resource::resources_of(&root).unwrap_or_default().iter()));
         }
     }
     let covered: Vec<Doc> = outputs
@@ -153,7 +154,7 @@ fn enforce(
         let Some(root) = tree::parse(doc.text, limits).map_err(|e| doc.error(e.line, e.message))? else {
             return Ok(Vec::new());
         };
-        let resources = patch::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
+        let resources = resource::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
         Ok(policy.verdicts(doc.index, &resources))
     });
     let mut changes = Vec::new();
@@ -218,7 +219,7 @@ fn refuse(docs: &[Doc], changes: &mut Vec<Change>, refused: &mut Vec<String>, ve
 /// document's own first line, or a list item's. Read again only when something is refused.
 fn resource_lines(doc: &Doc, limits: &Limits) -> Vec<(ResourceId, usize)> {
     let Ok(Some(root)) = tree::parse(doc.text, limits) else { return Vec::new() };
-    patch::resources_of(&root).unwrap_or_default().into_iter().map(|r| (r.id, r.node.line)).collect()
+    resource::resources_of(&root).unwrap_or_default().into_iter().map(|r| (r.id, r.node.line)).collect()
 }
 
 /// Whether the stream's last document may get the line break that must precede a new document:
@@ -255,7 +256,7 @@ fn krm_run<'a>(doc: &Doc<'a>, fallback: ConfigArg) -> Result<Transformed<'a>, Er
     let mut out = Transformed {
         documents: vec![patched.text],
         new_documents: Vec::new(),
-        changes: patched.changes,
+        changes: patched.reports.changes,
         failed,
         refused: Vec::new(),
         no_objects: false,
@@ -271,7 +272,7 @@ fn krm_run<'a>(doc: &Doc<'a>, fallback: ConfigArg) -> Result<Transformed<'a>, Er
 fn krm_enforce(out: &mut Transformed, config: &Config, limits: &Limits) -> Result<(), String> {
     let text = out.documents[0].to_string();
     let root = tree::parse(&text, limits).map_err(|e| e.message)?.ok_or("the ResourceList became empty")?;
-    let resources = patch::resources_of(&root)?;
+    let resources = resource::resources_of(&root)?;
     let policy = Policy::new(config, "", Policy::guarded(config, resources.iter()));
     let (mut verdicts, notes): (Vec<Change>, Vec<Change>) =
         policy.places(1, resources.iter().map(|r| &r.id)).into_iter().partition(|c| c.outcome == Outcome::Unprotected);
@@ -314,15 +315,39 @@ fn no_finish(_: &Node, _: &StreamSummary, _: &[Change], _: &mut Edits, _: &mut V
 struct Patched<'a> {
     text: Cow<'a, str>,
     resources: Vec<ResourceId>,
+    reports: Reports,
+}
+
+/// What patches reported over a document's resources.
+#[derive(Default)]
+struct Reports {
     changes: Vec<Change>,
     marks: Vec<&'static str>,
     wanted: Vec<NewDocument>,
+}
+
+impl<'a> Patched<'a> {
+    fn new(doc: &Doc<'a>) -> Self {
+        Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), reports: Reports::default() }
+    }
+}
+
+impl Reports {
+    fn absorb(&mut self, mut other: Reports) {
+        self.changes.append(&mut other.changes);
+        self.marks.append(&mut other.marks);
+        self.wanted.append(&mut other.wanted);
+    }
 }
 
 /// Runs every patch over one document. All patches see the same parse and their splices are
 /// merged; only when two patches' edits collide (both creating `metadata.annotations`, say) is
 /// the document rewritten and re-parsed before the later patch runs again. Every rewrite is
 /// checked (`stream::check`) before it is kept: a failed check leaves the document as it came.
+///
+/// The steps: [`untouched`] (no patch wants it: no tree), then rounds of [`patch_round`] per
+/// patch on one parse, the `finish` edits, and [`commit`] (splice and check) until every patch
+/// has run on the current text.
 fn patch_document<'a>(
     doc: &Doc<'a>,
     parsed: Option<Node<'a>>,
@@ -332,35 +357,13 @@ fn patch_document<'a>(
     finish: &Finish,
 ) -> Result<Patched<'a>, InputError> {
     stream::check_size(doc, limits)?;
-    let mut out = Patched {
-        text: Cow::Borrowed(doc.text),
-        resources: Vec::new(),
-        changes: Vec::new(),
-        marks: Vec::new(),
-        wanted: Vec::new(),
-    };
-    let mut parsed = parsed;
     if parsed.is_none()
-        && let Some(kind) = stream::top_level(doc.text, "kind")
-        && let api_version = stream::top_level(doc.text, "apiVersion").unwrap_or_default()
-        && !patches.iter().any(|p| p.applies_to(api_version, kind) && p.may_change(doc.text))
-        && !kind.ends_with("List")
+        && let Some(out) = untouched(doc, patches, limits)?
     {
-        // No patch wants this document: check it and record what it is, but build no tree.
-        // A repeated key (allowed, but reported) sends it down the full path below.
-        match tree::check(doc.text, limits) {
-            Ok(None) => return Ok(out),
-            Ok(Some(head)) => {
-                let resources = patch::resources_of(&head).map_err(|m| doc.error(head.line, m))?;
-                if resources.iter().all(|r| r.id.kind == kind && r.id.api_version == api_version) {
-                    out.resources = resources.into_iter().map(|r| r.id).collect();
-                    return Ok(out);
-                }
-            }
-            Err(e) if e.duplicate && !limits.strict_duplicate_keys => {}
-            Err(e) => return Err(doc.error(e.line, e.message)),
-        }
+        return Ok(out);
     }
+    let mut out = Patched::new(doc);
+    let mut parsed = parsed;
     let mut next_patch = 0;
     let mut finished = false;
     // A document whose anchors or merge keys stand where an edit must go is written anew in plain
@@ -378,7 +381,7 @@ fn patch_document<'a>(
         };
         // A list whose items are aliases: written plainly first, or its items could not be read.
         if !rewritten
-            && patch::aliased_item(&root).is_some()
+            && resource::aliased_item(&root).is_some()
             && let Ok(text) = rewrite::plain_block(&out.text, &root, limits)
         {
             drop(root);
@@ -386,123 +389,201 @@ fn patch_document<'a>(
             (rewritten, rewrite_why) = (true, Some(ALIASED));
             continue;
         }
-        let resources = patch::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
-        let shared = Shared::of(&root, &out.text);
+        let resources = resource::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
         if next_patch == 0 && !finished {
             out.resources = resources.iter().map(|r| r.id.clone()).collect();
             if let Some(why) = rewrite_why.take() {
-                out.changes.extend(out.resources.iter().map(|id| rewrite_note(doc, id.clone(), why)));
+                out.reports.changes.extend(out.resources.iter().map(|id| rewrite_note(doc, id.clone(), why)));
             }
             for res in resources.iter().filter(|r| r.node.duplicate_key().is_some()) {
-                out.changes.push(read_warning(doc, res));
+                out.reports.changes.push(read_warning(doc, res));
             }
         }
+        let shared = Shared::of(&root, &out.text);
+        let round =
+            Round { doc, root: &root, text: &out.text, resources: &resources, shared: &shared, skip_allowed, limits };
         let mut batch = Edits::new(&out.text);
         let mut plain = None;
-        'patches: while let Some(patch) = patches.get(next_patch) {
-            let (mut changes, mut marks, mut wanted) = (Vec::new(), Vec::new(), Vec::new());
-            let mut edits = Edits::new(&out.text);
-            for res in resources.iter().filter(|r| patch.applies_to(&r.id.api_version, &r.id.kind)) {
-                let kept = (changes.len(), marks.len(), wanted.len());
-                let mut own = edits.fork();
-                let mut report = Report {
-                    patch: patch.name(),
-                    resource: &res.id,
-                    document: doc.index,
-                    changes: &mut changes,
-                    marks: &mut marks,
-                    wanted: &mut wanted,
-                };
-                if res.skips(patch.name(), skip_allowed) {
-                    let why = format!("disabled by annotation {}", patch::SKIP_ANNOTATION);
-                    report.push(Outcome::Disabled, "metadata.annotations", why);
-                    continue;
-                } else if res.asks_to_skip(patch.name()) {
-                    let why = format!(
-                        "annotation {} not honoured: the admin's option skip_allowed does not list {}",
-                        patch::SKIP_ANNOTATION,
-                        patch.name()
-                    );
-                    report.push(Outcome::Notice, "metadata.annotations", why);
+        while let Some(patch) = patches.get(next_patch) {
+            let (edits, reports) = match round.run(patch.as_ref(), rewritten) {
+                Ok(done) => done,
+                Err(rewrite) => {
+                    plain = Some(rewrite);
+                    break;
                 }
-                patch.apply(res, &mut own, &mut report);
-                // A patch that had to leave something alone in a resource with aliases may have met
-                // one where it reads or writes (a pod spec, a host): the plain form has none.
-                let aliased = changes[kept.0..].iter().any(|c| c.outcome == Outcome::Conflict) && res.node.has_alias();
-                match shared.refuses_any(own.intents()).or(aliased.then_some(ALIASED)) {
-                    None => edits.absorb(own),
-                    Some(why) if !rewritten && let Ok(text) = rewrite::plain_block(&out.text, &root, limits) => {
-                        plain = Some((text, why));
-                        break 'patches;
-                    }
-                    Some(why) => {
-                        // The patch's own account of this resource is withdrawn with its edits.
-                        let field = withdraw(&mut changes, kept.0);
-                        marks.truncate(kept.1);
-                        wanted.truncate(kept.2);
-                        changes.push(Change {
-                            outcome: Outcome::Conflict,
-                            patch: patch.name(),
-                            resource: res.id.clone(),
-                            document: doc.index,
-                            field,
-                            message: format!("not patched: the place of the edit {why}"),
-                        });
-                    }
-                }
-            }
+            };
             if batch.collides_with(&edits) {
-                break; // rewrite with what we have, re-parse, and run this patch again
+                break; // commit what we have, re-parse, and run this patch again
             }
             batch.absorb(edits);
-            out.changes.append(&mut changes);
-            out.marks.append(&mut marks);
-            out.wanted.append(&mut wanted);
+            out.reports.absorb(reports);
             next_patch += 1;
         }
         if let Some((text, why)) = plain {
             // What the patches did so far went with the old text: start again on the new one.
             drop((batch, shared, resources));
             drop(root);
-            out.text = Cow::Owned(text);
-            (out.changes, out.marks, out.wanted) = (Vec::new(), Vec::new(), Vec::new());
+            out = Patched { text: Cow::Owned(text), ..Patched::new(doc) };
             (next_patch, finished, rewritten, rewrite_why) = (0, false, true, Some(why));
             continue;
         }
-        if next_patch == patches.len() && !finished {
-            let summary = StreamSummary {
-                documents: 1,
-                resources: out.resources.clone(),
-                marks: out.marks.clone(),
-                wanted: out.wanted.clone(),
-            };
-            let (mut edits, mut changes) = (Edits::new(&out.text), Vec::new());
-            finish(&root, &summary, &out.changes, &mut edits, &mut changes);
-            if !batch.collides_with(&edits) {
-                batch.absorb(edits);
-                out.changes.append(&mut changes);
-                finished = true;
-            }
+        if next_patch == patches.len()
+            && !finished
+            && let Some(mut changes) = finish_edits(finish, &root, &out.text, &out.resources, &out.reports, &mut batch)
+        {
+            out.reports.changes.append(&mut changes);
+            finished = true;
         }
         if batch.is_empty() && finished {
             return Ok(out);
         }
-        let text = batch.apply();
-        // The next document's `---` must still start a line.
-        let line_kept = !out.text.ends_with(['\n', '\r']) || text.ends_with(['\n', '\r']);
-        let checked = if line_kept {
-            check::edited(&root, batch.intents(), &text, limits)
-        } else {
-            Err("the document lost its final line break".to_string())
-        };
-        if let Err(why) = checked {
-            return Ok(left_alone(doc, out.resources, out.changes, &why));
+        match commit(&root, batch, &out.text, limits) {
+            Ok(text) => {
+                drop(root);
+                out.text = Cow::Owned(text);
+            }
+            Err(why) => return Ok(left_alone(doc, out.resources, out.reports.changes, &why)),
         }
-        drop(root);
-        out.text = Cow::Owned(text);
         if finished {
             return Ok(out);
         }
+    }
+}
+
+/// The `finish` edits, once every patch has run: `None` when they collide with the patches'
+/// (the batch is committed first and they run on the new text).
+fn finish_edits<'t>(
+    finish: &Finish,
+    root: &Node,
+    text: &'t str,
+    resources: &[ResourceId],
+    so_far: &Reports,
+    batch: &mut Edits<'t>,
+) -> Option<Vec<Change>> {
+    let summary = StreamSummary {
+        documents: 1,
+        resources: resources.to_vec(),
+        marks: so_far.marks.clone(),
+        wanted: so_far.wanted.clone(),
+    };
+    let (mut edits, mut changes) = (Edits::new(text), Vec::new());
+    finish(root, &summary, &so_far.changes, &mut edits, &mut changes);
+    if batch.collides_with(&edits) {
+        return None;
+    }
+    batch.absorb(edits);
+    Some(changes)
+}
+
+/// Splices a batch of edits into the document's text and checks the result: it must read as
+/// the old text plus exactly the intended edits, and keep its final line break (the next
+/// document's `---` must still start a line).
+fn commit(root: &Node, mut batch: Edits, old: &str, limits: &Limits) -> Result<String, String> {
+    let text = batch.apply();
+    if old.ends_with(['\n', '\r']) && !text.ends_with(['\n', '\r']) {
+        return Err("the document lost its final line break".to_string());
+    }
+    check::edited(root, batch.intents(), &text, limits)?;
+    Ok(text)
+}
+
+/// The fast path: no patch wants this document, so it is checked and its resources recorded
+/// without building a tree. `None` when it must take the full path: a patch may want it, it is
+/// a list, or it repeats a key (allowed, but reported on the full path).
+fn untouched<'a>(
+    doc: &Doc<'a>,
+    patches: &[Box<dyn Patch + '_>],
+    limits: &Limits,
+) -> Result<Option<Patched<'a>>, InputError> {
+    let Some(kind) = stream::top_level(doc.text, "kind") else { return Ok(None) };
+    let api_version = stream::top_level(doc.text, "apiVersion").unwrap_or_default();
+    if patches.iter().any(|p| p.applies_to(api_version, kind) && p.may_change(doc.text)) || kind.ends_with("List") {
+        return Ok(None);
+    }
+    let mut out = Patched::new(doc);
+    match tree::check(doc.text, limits) {
+        Ok(None) => Ok(Some(out)),
+        Ok(Some(head)) => {
+            let resources = resource::resources_of(&head).map_err(|m| doc.error(head.line, m))?;
+            if !resources.iter().all(|r| r.id.kind == kind && r.id.api_version == api_version) {
+                return Ok(None);
+            }
+            out.resources = resources.into_iter().map(|r| r.id).collect();
+            Ok(Some(out))
+        }
+        Err(e) if e.duplicate && !limits.strict_duplicate_keys => Ok(None),
+        Err(e) => Err(doc.error(e.line, e.message)),
+    }
+}
+
+/// One parse of a document, as every patch of a round sees it.
+struct Round<'r, 'a> {
+    doc: &'r Doc<'a>,
+    root: &'r Node<'r>,
+    text: &'r str,
+    resources: &'r [Resource<'r, 'r>],
+    shared: &'r Shared,
+    skip_allowed: &'r [String],
+    limits: &'r Limits,
+}
+
+impl<'r> Round<'r, '_> {
+    /// One patch over the document's resources: its edits and reports, or (`Err`) the document
+    /// written anew in plain block style, and why, when an edit must go where an anchor, alias or
+    /// merge key stands and the document has not been rewritten yet.
+    fn run(&self, patch: &dyn Patch, rewritten: bool) -> Result<(Edits<'r>, Reports), (String, &'static str)> {
+        let mut reports = Reports::default();
+        let mut edits = Edits::new(self.text);
+        for res in self.resources.iter().filter(|r| patch.applies_to(&r.id.api_version, &r.id.kind)) {
+            let kept = (reports.changes.len(), reports.marks.len(), reports.wanted.len());
+            let mut own = edits.fork();
+            let mut report = Report {
+                patch: patch.name(),
+                resource: &res.id,
+                document: self.doc.index,
+                changes: &mut reports.changes,
+                marks: &mut reports.marks,
+                wanted: &mut reports.wanted,
+            };
+            if res.skips(patch.name(), self.skip_allowed) {
+                let why = format!("disabled by annotation {}", resource::SKIP_ANNOTATION);
+                report.push(Outcome::Disabled, "metadata.annotations", why);
+                continue;
+            } else if res.asks_to_skip(patch.name()) {
+                let why = format!(
+                    "annotation {} not honoured: the admin's option skip_allowed does not list {}",
+                    resource::SKIP_ANNOTATION,
+                    patch.name()
+                );
+                report.push(Outcome::Notice, "metadata.annotations", why);
+            }
+            patch.apply(res, &mut own, &mut report);
+            // A patch that had to leave something alone in a resource with aliases may have met
+            // one where it reads or writes (a pod spec, a host): the plain form has none.
+            let aliased =
+                reports.changes[kept.0..].iter().any(|c| c.outcome == Outcome::Conflict) && res.node.has_alias();
+            match self.shared.refuses_any(own.intents()).or(aliased.then_some(ALIASED)) {
+                None => edits.absorb(own),
+                Some(why) if !rewritten && let Ok(text) = rewrite::plain_block(self.text, self.root, self.limits) => {
+                    return Err((text, why));
+                }
+                Some(why) => {
+                    // The patch's own account of this resource is withdrawn with its edits.
+                    let field = withdraw(&mut reports.changes, kept.0);
+                    reports.marks.truncate(kept.1);
+                    reports.wanted.truncate(kept.2);
+                    reports.changes.push(Change {
+                        outcome: Outcome::Conflict,
+                        patch: patch.name(),
+                        resource: res.id.clone(),
+                        document: self.doc.index,
+                        field,
+                        message: format!("not patched: the place of the edit {why}"),
+                    });
+                }
+            }
+        }
+        Ok((edits, reports))
     }
 }
 
@@ -523,7 +604,7 @@ fn left_alone<'a>(doc: &Doc<'a>, resources: Vec<ResourceId>, changes: Vec<Change
             ),
         });
     }
-    Patched { text: Cow::Borrowed(doc.text), resources, changes: kept, marks: Vec::new(), wanted: Vec::new() }
+    Patched { text: Cow::Borrowed(doc.text), resources, reports: Reports { changes: kept, ..Reports::default() } }
 }
 
 /// Takes a patch's changes from `from` on out of the report, and names the fields it would

@@ -9,11 +9,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::patch::pods::{Container, PodRules};
 use crate::patch::pull_secret::PullSecret;
-use crate::patch::routes::{self, Api, HostChange, Login, Routes, RuleHosts, RuleRole};
 use crate::patch::shared_volume::{Mount, SharedVolume};
-use crate::patch::{Change, Outcome, Resource, ResourceId, traefik_rule};
+use crate::patch::{Change, Outcome};
+use crate::resource::{Resource, ResourceId};
+use crate::rules::login::{self, Login};
+use crate::rules::pods::{Container, PodRules};
+use crate::rules::routes::{self, Api, HostChange, Routes, RuleHosts, RuleRole};
+use crate::rules::traefik_rule;
 use crate::stream::tree::Node;
 
 /// One way into the workspace: a host and path of a route, and what guards it.
@@ -174,7 +177,7 @@ impl Policy {
     /// (RoleBindings in `kube-system`), so they are refused only in a group's own render (`tenant`).
     pub fn place(&self, id: &ResourceId) -> Option<(bool, String)> {
         let route = routes::api(&id.api_version, &id.kind).is_some() || routes::is_l4_route(&id.api_version, &id.kind);
-        match id.namespace.as_deref().filter(|ns| !ns.is_empty()) {
+        match id.named_namespace() {
             Some(ns) if ns == self.namespace || self.allowed_namespaces.iter().any(|a| a == ns) => None,
             Some(ns) => Some((
                 route || self.tenant,
@@ -386,7 +389,7 @@ impl Policy {
         let regex = res.annotation("nginx.ingress.kubernetes.io/use-regex") == Some("true")
             || res.annotation("nginx.ingress.kubernetes.io/rewrite-target").is_some();
         let own = |path: &str, service: &str| {
-            routes::is_oauth2_path(path, &self.login.prefix) && service == self.login.service
+            login::is_oauth2_path(path, &self.login.prefix) && service == self.login.service
         };
         let login = if let Some(why) = self.login_defeated(res) {
             format!("{NONE} ({why})")

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value as Json, json};
 
 use crate::config::Config;
-use crate::patch::routes;
+use crate::patch::objects;
 
 /// Where the registry password comes from, first match wins: `--registry-password-file`, the
 /// env var `MAIA_REGISTRY_PASSWORD`, then `docker_password` in the cluster config. Never argv.
@@ -36,7 +36,8 @@ pub fn resources(config: &Config, registry_password: &str) -> Result<Vec<Json>, 
         c.docker_server.as_deref().ok_or("cluster config key `docker_server` is required for the pull secret")?;
     let user =
         c.docker_username.as_deref().ok_or("cluster config key `docker_username` is required for the pull secret")?;
-    let labels = json!({"app.kubernetes.io/managed-by": "maia-krm", "maia.minnelab.io/group": config.form.group_id});
+    let mut labels = objects::managed_by();
+    labels["maia.minnelab.io/group"] = json!(config.form.group_id);
     let auth = BASE64.encode(format!("{user}:{registry_password}"));
     let dockerconfig = json!({"auths": {server: {"username": user, "password": registry_password, "auth": auth}}});
     let shared_class = c.shared_storage_class();
@@ -60,7 +61,7 @@ pub fn resources(config: &Config, registry_password: &str) -> Result<Vec<Json>, 
             "spec": pvc_spec,
         }),
     ];
-    resources.extend(routes::listener_set(config));
+    resources.extend(objects::listener_set(config));
     Ok(resources)
 }
 

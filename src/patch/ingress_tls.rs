@@ -18,10 +18,12 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
-use super::routes::{self, Api, HostChange, Routes, RuleHosts};
-use super::traefik_rule;
-use super::{Patch, Report, Resource, add_items, annotate};
+use super::objects;
+use super::{Patch, Report, add_items, annotate};
 use crate::config::{Config, GatewayRef};
+use crate::resource::Resource;
+use crate::rules::routes::{self, Api, HostChange, Routes, RuleHosts};
+use crate::rules::traefik_rule;
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
 
@@ -352,7 +354,7 @@ impl IngressTls {
                 );
             }
         }
-        let (parent, message) = routes::parent_ref(gateway);
+        let (parent, message) = objects::parent_ref(gateway);
         match add_items(edits, spec, "parentRefs", vec![parent]) {
             Ok(()) => report.changed(field, message),
             Err(why) => report.conflict(field, format!("{why}; left alone")),
@@ -478,7 +480,7 @@ impl IngressTls {
             }
             Ok(hosts) => {
                 report.want(
-                    routes::certificate(&name, res.id.namespace.as_deref(), &hosts, issuer),
+                    objects::certificate(&name, res.id.namespace.as_deref(), &hosts, issuer),
                     format!("added for IngressRoute {}: cert-manager does not read IngressRoutes", res.id.name),
                 );
                 return Some(name);

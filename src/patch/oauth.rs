@@ -17,11 +17,13 @@
 use serde_json::json;
 
 use super::ingress_tls::ingress_spec;
-use super::routes::{self, Api, Login, Routes, RuleRole};
-use super::traefik_rule;
-use super::{NewDocument, Patch, Report, Resource, StreamSummary, add_items, annotate};
+use super::objects;
+use super::{Change, NewDocument, Outcome, Patch, Report, StreamSummary, add_items, annotate};
 use crate::config::{Config, GatewayAuth, MiddlewareMode};
-use crate::patch::{Change, Outcome, ResourceId};
+use crate::resource::{Resource, ResourceId};
+use crate::rules::login::Login;
+use crate::rules::routes::{self, Api, Routes, RuleRole};
+use crate::rules::traefik_rule;
 use crate::stream::edit::Edits;
 use crate::stream::tree::Node;
 
@@ -88,7 +90,7 @@ impl OAuth {
             "metadata": {
                 "name": self.login.middleware,
                 "namespace": self.login.namespace,
-                "labels": {"app.kubernetes.io/managed-by": "maia-krm"},
+                "labels": objects::managed_by(),
             },
             "spec": {"forwardAuth": {
                 // oauth2-proxy runs auth-only (`upstreams = static://200`): an authenticated request
@@ -210,7 +212,7 @@ impl OAuth {
             json!({
                 "apiVersion": "gateway.envoyproxy.io/v1alpha1",
                 "kind": "SecurityPolicy",
-                "metadata": routes::beside(&name, res.id.namespace.as_deref()),
+                "metadata": objects::beside(&name, res.id.namespace.as_deref()),
                 "spec": {
                     "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": res.id.name}],
                     "extAuth": {

@@ -24,7 +24,7 @@ use super::tree::{KeySet, Node, Value};
 pub fn edited(before: &Node, intents: &[Intent], after: &str, limits: &Limits) -> Result<(), String> {
     let mut walk = Walk { pending: Pending::new(intents), path: Vec::new(), events: Events::new(after, limits) };
     match walk.events.next_opt()? {
-        Some(Event::Scalar(text, ScalarStyle::Plain, _, None)) if is_null_text(&text) => {
+        Some(Event::Scalar(text, ScalarStyle::Plain, _, None)) if super::scalar::is_null_spelling(&text) => {
             walk.events.rest()?;
             return Err("the document became empty".into());
         }
@@ -42,10 +42,6 @@ pub fn edited(before: &Node, intents: &[Intent], after: &str, limits: &Limits) -
         Some(op) => Err(format!("an edit found no target: {op:?}")),
         None => Ok(()),
     }
-}
-
-fn is_null_text(text: &str) -> bool {
-    matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
 /// The intents' operations grouped by target, each group taken once by the node it targets.

@@ -31,10 +31,17 @@ pub fn resolve(text: &str, style: ScalarStyle, tag: Option<&str>) -> Json {
     }
 }
 
+/// The plain spellings of null (YAML 1.1 and 1.2 agree on these).
+pub fn is_null_spelling(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
 /// The YAML 1.1 type of a plain scalar (sexagesimal numbers and timestamps are left as strings).
 pub fn resolve_plain(text: &str) -> Json {
+    if is_null_spelling(text) {
+        return Json::Null;
+    }
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Json::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Json::Bool(true),
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
             return Json::Bool(false);

@@ -73,9 +73,7 @@ impl<'a> Node<'a> {
 
     pub fn is_null(&self) -> bool {
         match &self.value {
-            Value::Scalar { text, style: ScalarStyle::Plain, tag: None } => {
-                matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL")
-            }
+            Value::Scalar { text, style: ScalarStyle::Plain, tag: None } => super::scalar::is_null_spelling(text),
             _ => false,
         }
     }

@@ -8,7 +8,7 @@
 use crate::config::PodTemplate;
 use crate::stream::tree::{ALIASED, Node, Value};
 
-use super::Resource;
+use crate::resource::Resource;
 
 /// Where a pod keeps its pull secrets.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -505,7 +505,7 @@ fn is_built_in_group(group: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patch::resources_of;
+    use crate::resource::resources_of;
     use crate::stream::{Limits, tree};
 
     fn pods_of(text: &str, rules: &PodRules) -> Option<(Vec<String>, Vec<Missing>)> {

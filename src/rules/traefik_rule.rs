@@ -257,7 +257,7 @@ pub fn serves_only_oauth2(rule: &str, prefix: &str) -> bool {
         e.requires(&|name, args| {
             matches!(name, "path" | "pathprefix")
                 && !args.is_empty()
-                && args.iter().all(|a| !a.escaped && super::routes::is_oauth2_path(&a.value, prefix))
+                && args.iter().all(|a| !a.escaped && super::login::is_oauth2_path(&a.value, prefix))
         })
     })
 }

@@ -1,0 +1,123 @@
+//! The group's login as routes and policies refer to it: oauth2-proxy's Service, its path
+//! prefix, the Traefik Middleware and the sign-in page. One definition of "this is the
+//! workspace's login" for the oauth patch, the policy and `audit`.
+
+use crate::config::Config;
+use crate::resource::Resource;
+use crate::stream::tree::Node;
+
+/// The group's login (oauth2-proxy) as routes refer to it: the one definition of "this route is
+/// guarded by the workspace's oauth2-proxy", for the oauth patch and for `audit`.
+pub struct Login {
+    pub namespace: String,
+    /// The forwardAuth Middleware's name (option `middleware_name`).
+    pub middleware: String,
+    /// oauth2-proxy's Service (option `oauth2_proxy_service`), port 80.
+    pub service: String,
+    /// oauth2-proxy's `proxy_prefix` (`/oauth2`, or `/oauth2-<group>` on a shared host).
+    pub prefix: String,
+    /// Where a browser signs in: oauth2-proxy's `start` on the group's `oauth_url`, or on the
+    /// shared host under the group's prefix.
+    pub sign_in: String,
+}
+
+impl Login {
+    pub fn new(config: &Config) -> Self {
+        let o = &config.options;
+        Login {
+            namespace: config.namespace(),
+            middleware: o.middleware_name.clone(),
+            service: o.oauth2_proxy_service.clone(),
+            prefix: config.oauth2_prefix(),
+            sign_in: format!("https://{}{}/start", config.oauth_url(), config.oauth2_prefix()),
+        }
+    }
+
+    pub fn service_url(&self) -> String {
+        format!("http://{}.{}.svc.cluster.local", self.service, self.namespace)
+    }
+
+    /// Where nginx asks (`auth-url`).
+    pub fn auth_url(&self) -> String {
+        format!("{}{}/auth", self.service_url(), self.prefix)
+    }
+
+    /// Traefik's provider-qualified name of the Middleware.
+    pub fn middleware_ref(&self) -> String {
+        format!("{}-{}@kubernetescrd", self.namespace, self.middleware)
+    }
+
+    /// An Ingress's `router.middlewares` list names the Middleware.
+    pub fn in_middleware_list(&self, list: &str) -> bool {
+        let reference = self.middleware_ref();
+        list.split(',').any(|m| m.trim() == reference)
+    }
+
+    /// An IngressRoute `middlewares` entry names the Middleware (by name in the workspace
+    /// namespace, or by its qualified name).
+    pub fn is_route_middleware(&self, entry: &Node) -> bool {
+        match entry.get("name").and_then(Node::str) {
+            Some(name) if name == self.middleware_ref() => true,
+            Some(name) => {
+                name == self.middleware
+                    && entry.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
+            }
+            None => false,
+        }
+    }
+
+    /// A Middleware is the login: only a forwardAuth to oauth2-proxy's Service.
+    pub fn is_middleware(&self, res: &Resource) -> bool {
+        let spec = res.node.get("spec").map(Node::entries).unwrap_or_default();
+        let address = res.node.at(&["spec", "forwardAuth", "address"]).and_then(Node::str).unwrap_or_default();
+        let url = self.service_url();
+        spec.len() == 1
+            && spec[0].0.scalar() == Some("forwardAuth")
+            && address.strip_prefix(&url).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
+    /// An HTTPRoute filter asks oauth2-proxy: Traefik's ExtensionRef to the Middleware, or Gateway
+    /// API's ExternalAuth to the Service (routes outside the workspace namespace are never ours).
+    pub fn is_filter(&self, filter: &Node) -> bool {
+        let at = |path: &[&str]| filter.at(path).and_then(Node::str);
+        let middleware = at(&["extensionRef", "kind"]) == Some("Middleware")
+            && at(&["extensionRef", "name"]) == Some(&self.middleware);
+        let external = at(&["externalAuth", "backendRef", "name"]) == Some(&self.service)
+            && at(&["externalAuth", "backendRef", "namespace"]).is_none_or(|ns| ns == self.namespace);
+        middleware || external
+    }
+
+    /// A backend reference (`{name, namespace}`: HTTPRoute `backendRefs`, IngressRoute `services`,
+    /// a SecurityPolicy's) names the group's oauth2-proxy.
+    pub fn is_service(&self, backend: &Node) -> bool {
+        backend.get("name").and_then(Node::str) == Some(self.service.as_str())
+            && backend.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
+    }
+
+    /// The HTTPRoutes an Envoy Gateway SecurityPolicy of the workspace guards with oauth2-proxy.
+    pub fn policy_targets(&self, res: &Resource) -> Vec<String> {
+        let in_workspace = res.id.named_namespace().is_none_or(|ns| ns == self.namespace);
+        if res.id.kind != "SecurityPolicy" || !in_workspace {
+            return Vec::new();
+        }
+        let http = res.node.at(&["spec", "extAuth", "http"]);
+        let backends = http.and_then(|h| h.get("backendRefs")).map(Node::items).unwrap_or_default();
+        let deprecated = http.and_then(|h| h.get("backendRef"));
+        let asks = backends.iter().chain(deprecated).any(|b| self.is_service(b));
+        // `failOpen` lets every request through while oauth2-proxy is down.
+        let fails_open = res.node.at(&["spec", "extAuth", "failOpen"]).and_then(Node::scalar) == Some("true");
+        if !asks || fails_open {
+            return Vec::new();
+        }
+        let refs = res.node.at(&["spec", "targetRefs"]).map(Node::items).unwrap_or_default();
+        refs.iter()
+            .filter(|r| r.get("kind").and_then(Node::str) == Some("HTTPRoute"))
+            .filter_map(|r| r.get("name").and_then(Node::str).map(str::to_string))
+            .collect()
+    }
+}
+
+/// oauth2-proxy's own path (under its `prefix`): a login in front of it would redirect to itself.
+pub fn is_oauth2_path(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
