@@ -213,9 +213,10 @@ pub fn json(steps: &[Step]) -> Json {
 
 /// An AppProject and one Application per component for the maia-krm Argo CD plugin. Each app's
 /// directory `workspaces/<ns>/<component>` holds a kustomization (charts via `helmCharts`, values
-/// from `maia-krm values`); the form is `workspaces/<ns>/group-form.yaml`. Sync waves keep the
-/// plan's order. The namespace's own resources carry the registry password, so they stay a
-/// `maia-krm namespace` step (or your secret manager's job), not a git-synced app.
+/// from `maia-krm values`) and the workspace's `group-form.yaml`: the plugin reads a form only
+/// from the app's own directory, so no parameter can point an app at another workspace's form.
+/// Sync waves keep the plan's order. The namespace's own resources carry the registry password,
+/// so they stay a `maia-krm namespace` step (or your secret manager's job), not a git-synced app.
 pub fn argocd(config: &Config, repo_url: &str) -> Vec<Json> {
     let ns = config.namespace();
     let project = format!("maia-{ns}");
@@ -248,7 +249,7 @@ pub fn argocd(config: &Config, repo_url: &str) -> Vec<Json> {
                     "repoURL": repo_url,
                     "targetRevision": "main",
                     "path": format!("workspaces/{ns}/{component}"),
-                    "plugin": {"name": "maia-krm-v0.1.0", "parameters": [{"name": "form", "string": "../group-form.yaml"}]},
+                    "plugin": {"name": "maia-krm-v0.1.0", "parameters": [{"name": "form", "string": "group-form.yaml"}]},
                 },
                 "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
                 "syncPolicy": {"automated": {"prune": true, "selfHeal": true}},

@@ -270,6 +270,8 @@ def test_plan_argocd_objects():
         spec = app["spec"]
         assert spec["project"] == project["metadata"]["name"]
         assert spec["source"]["plugin"]["name"] == f"{plugin['metadata']['name']}-{plugin['spec']['version']}"
+        # The plugin reads a form only from the app's own directory.
+        assert spec["source"]["plugin"]["parameters"] == [{"name": "form", "string": "group-form.yaml"}]
         assert spec["destination"]["namespace"] == "demo-group"
         assert spec["source"]["repoURL"] in project["spec"]["sourceRepos"]
 
