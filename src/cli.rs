@@ -170,4 +170,10 @@ pub enum FormCommand {
         #[arg(long)]
         cluster: Option<PathBuf>,
     },
+    /// Print the workspace namespace a form names (`group_ID` lower-cased, `_`→`-`), after
+    /// checking the form. The Argo CD plugin compares it with the Application's destination.
+    Namespace {
+        #[arg(long)]
+        form: PathBuf,
+    },
 }

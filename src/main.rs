@@ -210,6 +210,12 @@ fn run_command(command: &Command) -> Result<()> {
                 .map_err(|problems| Error::Config(problems.join("\n  ")))?;
             format!("{summary}\n")
         }
+        Command::Form(FormCommand::Namespace { form }) => {
+            let form = maia_krm::config::read_yaml_file(form).map_err(Error::Config)?;
+            let namespace =
+                generate::form::namespace(&form).map_err(|problems| Error::Config(problems.join("\n  ")))?;
+            format!("{namespace}\n")
+        }
         Command::Namespace { config, registry_password_file } => {
             let config = pipeline::require(load_config(config))?;
             let password = generate::namespace::registry_password(registry_password_file.as_deref(), &config)

@@ -163,6 +163,20 @@ def test_a_component_app_reads_the_form_in_its_own_directory(app):
     assert_refused(run_step("generate", component, argocd_env(cluster, form="../group-form.yaml")), "without a path")
 
 
+def test_a_form_claiming_another_group_renders_into_neither_workspace(app):
+    """Workspace A's directory holding B's group_ID would render B's workspace (hosts, login) into
+    A's namespace; A's form under an Application deploying into B's namespace, the reverse."""
+    app_dir, cluster = app
+    (app_dir / "group-form.yaml").write_text(OTHER_FORM)
+    assert_refused(run_step("generate", app_dir, argocd_env(cluster)),
+                   "is for namespace other-group, but this Application deploys into 'demo-group'")
+    (app_dir / "group-form.yaml").write_text(FORM)
+    env = {**argocd_env(cluster), "ARGOCD_APP_NAMESPACE": "other-group"}
+    assert_refused(run_step("generate", app_dir, env), "is for namespace demo-group, but this Application deploys into 'other-group'")
+    del env["ARGOCD_APP_NAMESPACE"]
+    assert_refused(run_step("generate", app_dir, env), "deploys into ''")
+
+
 @pytest.mark.parametrize("breakage", ["render", "empty-render", "form", "cluster"])
 def test_a_failure_anywhere_in_the_pipe_fails_generate(app, breakage, tmp_path):
     app_dir, cluster = app
