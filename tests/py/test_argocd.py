@@ -177,6 +177,23 @@ def test_a_form_claiming_another_group_renders_into_neither_workspace(app):
     assert_refused(run_step("generate", app_dir, env), "deploys into ''")
 
 
+def test_the_render_is_the_groups_own_so_it_stays_in_its_namespace(app):
+    """generate runs maia-krm --tenant: JupyterHub's user-scheduler ClusterRole and
+    ClusterRoleBinding fail the sync until the admin lists those kinds (and whitelists them in
+    the AppProject); a resource in another group's namespace fails it whatever the admin says."""
+    app_dir, cluster = app
+    shutil.copy(ROOT / "kustomization" / "rendered" / "jupyterhub.yaml", app_dir)
+    (app_dir / "kustomization.yaml").write_text("resources: [jupyterhub.yaml]\n")
+    assert_refused(run_step("generate", app_dir, argocd_env(cluster)), "cluster-scoped ClusterRole")
+    with cluster.open("a") as f:
+        f.write("allowed_cluster_kinds: ClusterRole,ClusterRoleBinding\n")
+    assert {d["kind"] for d in generate(app_dir, argocd_env(cluster))} >= {"ClusterRole", "ClusterRoleBinding"}
+    (app_dir / "elsewhere.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: planted\n  namespace: other-group\n")
+    (app_dir / "kustomization.yaml").write_text("resources: [jupyterhub.yaml, elsewhere.yaml]\n")
+    assert_refused(run_step("generate", app_dir, argocd_env(cluster)), "in namespace other-group")
+
+
 @pytest.mark.parametrize("breakage", ["render", "empty-render", "form", "cluster"])
 def test_a_failure_anywhere_in_the_pipe_fails_generate(app, breakage, tmp_path):
     app_dir, cluster = app
