@@ -108,6 +108,10 @@ pub enum Command {
         /// Print an AppProject and one Application per component for the Argo CD plugin instead.
         #[arg(long)]
         argocd: bool,
+        /// With --argocd: only the workspace's AppProject, for the admin to apply when registering
+        /// the group (the shipped ApplicationSet's apps need it too).
+        #[arg(long, requires = "argocd")]
+        project_only: bool,
         /// Git repository holding workspaces/<namespace>/<component> (with --argocd).
         #[arg(long, default_value = "https://git.example.com/maia/workspaces.git")]
         repo: String,

@@ -230,9 +230,11 @@ fn run_command(command: &Command) -> Result<()> {
             }
         }
         Command::Audit { .. } => unreachable!("audit has its own exit codes (main)"),
-        Command::Plan { config: args, output, argocd, repo } => {
+        Command::Plan { config: args, output, argocd, project_only, repo } => {
             let config = pipeline::require(load_config(args))?;
-            if *argocd {
+            if *project_only {
+                generate::yaml_stream(&[generate::plan::project(&config, repo)])
+            } else if *argocd {
                 generate::yaml_stream(&generate::plan::argocd(&config, repo))
             } else {
                 let steps = generate::plan::steps(&config, &args.words());

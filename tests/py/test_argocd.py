@@ -6,6 +6,8 @@ import fnmatch
 import json
 import os
 import pathlib
+import posixpath
+import re
 import shutil
 import subprocess
 
@@ -238,9 +240,78 @@ def test_sidecar_component_renders_into_a_valid_repo_server(tmp_path):
         kubernetes_validate.validate(d, "1.33.0", strict=True)
 
 
+APPSET = yaml.safe_load((ARGOCD / "applicationset.yaml").read_text())
+# AppProject spec fields, from Argo CD's CRD (manifests/crds/appproject-crd.yaml), that a project here may use.
+APPPROJECT_FIELDS = {"description", "sourceRepos", "destinations", "clusterResourceWhitelist",
+                     "namespaceResourceBlacklist", "namespaceResourceWhitelist"}
+
+
+def app_for(directory):
+    """The Application the ApplicationSet makes for one directory found by its git directories
+    generator (goTemplate: `.path.path`, `.path.basename`)."""
+    params = {".path.path": directory, ".path.basename": posixpath.basename(directory)}
+
+    def fill(value):
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, str):
+            value = re.sub(r"\{\{ *(\S+) *\}\}", lambda m: params[m.group(1)], value)
+            assert "{{" not in value
+        return value
+
+    return fill(APPSET["spec"]["template"])
+
+
+def admits(project, app):
+    """Whether Argo CD would sync `app` in `project`: its project, a permitted source repository
+    and destination (exact entries, as this project writes them)."""
+    spec, dest = project["spec"], app["spec"]["destination"]
+    return (app["spec"]["project"] == project["metadata"]["name"]
+            and app["spec"]["source"]["repoURL"] in spec["sourceRepos"]
+            and {"server": dest["server"], "namespace": dest["namespace"]} in spec["destinations"])
+
+
 def test_applicationset_uses_the_plugin_by_its_versioned_name():
-    appset = yaml.safe_load((ARGOCD / "applicationset.yaml").read_text())
-    plugin = appset["spec"]["template"]["spec"]["source"]["plugin"]
+    plugin = APPSET["spec"]["template"]["spec"]["source"]["plugin"]
     assert plugin["name"] == f"{PLUGIN['metadata']['name']}-{PLUGIN['spec']['version']}"
     assert {p["name"] for p in plugin["parameters"]} <= {p["name"] for p in PLUGIN["spec"]["parameters"]["static"]}
-    assert appset["spec"]["generators"][0]["git"]["files"][0]["path"].endswith("group-form.yaml")
+
+
+def test_the_applicationset_takes_nothing_from_what_the_group_writes():
+    """A directories generator reads no file of the workspace, and the template uses only the
+    directory: no form key can rename the app, its project or its namespace."""
+    generator = APPSET["spec"]["generators"][0]["git"]
+    assert set(generator) == {"repoURL", "revision", "directories"}
+    template = (ARGOCD / "applicationset.yaml").read_text().split("template:", 1)[1]
+    assert set(re.findall(r"\{\{ *(\S+) *\}\}", template)) == {".path.basename", ".path.path"}
+    app = app_for("workspaces/demo-group")
+    assert app["spec"]["project"] == "maia-demo-group"
+    assert app["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "demo-group"}
+    # The admin creates the namespace with the project; an app never does.
+    assert "syncOptions" not in app["spec"]["syncPolicy"]
+
+
+def test_the_workspace_project_admits_its_own_app_only(app, tmp_path):
+    """`plan --argocd --project-only`, read with PyYAML: the AppProject the admin applies for a
+    workspace admits the ApplicationSet's app for that directory, and no app deploying elsewhere."""
+    app_dir, cluster = app
+    proc = subprocess.run([BIN, "plan", "--form", str(app_dir / "group-form.yaml"), "--cluster", str(cluster),
+                           "--argocd", "--project-only"], capture_output=True, text=True, check=True)
+    [project] = list(yaml.safe_load_all(proc.stdout))
+    assert (project["apiVersion"], project["kind"], project["metadata"]["name"]) == \
+        ("argoproj.io/v1alpha1", "AppProject", "maia-demo-group")
+    spec = project["spec"]
+    assert set(spec) <= APPPROJECT_FIELDS
+    for entry in spec["clusterResourceWhitelist"] + spec["namespaceResourceBlacklist"]:
+        assert set(entry) == {"group", "kind"} and all(isinstance(v, str) for v in entry.values())
+    assert spec["clusterResourceWhitelist"] == [], "no cluster-scoped kind unless the admin adds it"
+    assert {("", "ResourceQuota"), ("", "LimitRange"), ("gateway.networking.k8s.io", "ListenerSet")} <= \
+        {(e["group"], e["kind"]) for e in spec["namespaceResourceBlacklist"]}
+    assert spec["sourceRepos"] == [APPSET["spec"]["template"]["spec"]["source"]["repoURL"]]
+    own = app_for("workspaces/demo-group")
+    assert admits(project, own)
+    assert not admits(project, app_for("workspaces/other-group")), "another workspace's app has its own project"
+    moved = {**own, "spec": {**own["spec"], "destination": {**own["spec"]["destination"], "namespace": "other-group"}}}
+    assert not admits(project, moved), "an app edited to deploy into another namespace is refused"
