@@ -160,6 +160,10 @@ pub enum Command {
         /// Print an AppProject and one Application per component for the Argo CD plugin instead.
         #[arg(long)]
         argocd: bool,
+        /// With --argocd: only the workspace's AppProject, for the admin to apply when registering
+        /// the group (the shipped ApplicationSet's apps need it too).
+        #[arg(long, requires = "argocd")]
+        project_only: bool,
         /// Git repository holding workspaces/<namespace>/<component> (with --argocd).
         #[arg(long, default_value = "https://git.example.com/maia/workspaces.git")]
         repo: String,
@@ -225,6 +229,12 @@ pub enum FormCommand {
         /// The cluster config file, checked with each form (without it, the forms alone).
         #[arg(long)]
         cluster: Option<PathBuf>,
+    },
+    /// Print the workspace namespace a form names (`group_ID` lower-cased, `_`→`-`), after
+    /// checking the form. The Argo CD plugin compares it with the Application's destination.
+    Namespace {
+        #[arg(long)]
+        form: PathBuf,
     },
 }
 

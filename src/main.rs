@@ -234,6 +234,12 @@ fn run_command(command: &Command) -> Result<()> {
                 .map_err(|problems| Error::Config(problems.join("\n  ")))?;
             format!("{summary}\n")
         }
+        Command::Form(FormCommand::Namespace { form }) => {
+            let form = maia_krm::config::read_yaml_file(form).map_err(Error::Config)?;
+            let namespace =
+                generate::form::namespace(&form).map_err(|problems| Error::Config(problems.join("\n  ")))?;
+            format!("{namespace}\n")
+        }
         Command::Namespace { config, registry_password_file } => {
             let config = pipeline::require(load_config(config))?;
             let password = generate::namespace::registry_password(registry_password_file.as_deref(), &config)
@@ -248,9 +254,11 @@ fn run_command(command: &Command) -> Result<()> {
             }
         }
         Command::Audit { .. } => unreachable!("audit has its own exit codes (main)"),
-        Command::Plan { config: args, output, argocd, repo } => {
+        Command::Plan { config: args, output, argocd, project_only, repo } => {
             let config = pipeline::require(load_config(args))?;
-            if *argocd {
+            if *project_only {
+                generate::yaml_stream(&[generate::plan::project(&config, repo)])
+            } else if *argocd {
                 generate::yaml_stream(&generate::plan::argocd(&config, repo))
             } else {
                 let steps = generate::plan::steps(&config, &args.words());

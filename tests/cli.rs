@@ -310,3 +310,19 @@ fn an_undeclared_pod_spec_is_a_krm_info_result_naming_kind_and_path() {
         "the item is unchanged"
     );
 }
+
+#[test]
+fn form_namespace_prints_the_namespace_of_a_valid_form_only() {
+    let dir = tempdir();
+    let form = dir.join("group-form.yaml");
+    std::fs::write(&form, "group_ID: Demo_Group\nusers: [alice@example.com]\n").unwrap();
+    let out = maia_krm(&["form", "namespace", "--form", form.to_str().unwrap()], &[], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"demo-group\n");
+    // The Argo CD plugin compares stdout with the Application's namespace: a bad form prints none.
+    std::fs::write(&form, "group_ID: 'Demo Group'\n").unwrap();
+    let out = maia_krm(&["form", "namespace", "--form", form.to_str().unwrap()], &[], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`group_ID`"));
+}

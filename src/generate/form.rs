@@ -129,6 +129,11 @@ pub fn check_all(forms: &[(String, Json)], cluster: Option<&Json>) -> Result<Str
         .join("\n"))
 }
 
+/// The namespace of a valid form, read as a render reads it (the cluster config plays no part).
+pub fn namespace(form: &Json) -> Result<String, Vec<String>> {
+    config_of(form, None).map(|c| c.namespace())
+}
+
 /// What two workspaces would both serve or own, if anything.
 fn claimed_by_both(a: &Config, b: &Config) -> Option<String> {
     if a.namespace() == b.namespace() {

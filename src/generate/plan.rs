@@ -211,26 +211,46 @@ pub fn json(steps: &[Step]) -> Json {
     )
 }
 
-/// An AppProject and one Application per component for the maia-krm Argo CD plugin. Each app's
-/// directory `workspaces/<ns>/<component>` holds a kustomization (charts via `helmCharts`, values
-/// from `maia-krm values`); the form is `workspaces/<ns>/group-form.yaml`. Sync waves keep the
-/// plan's order. The namespace's own resources carry the registry password, so they stay a
-/// `maia-krm namespace` step (or your secret manager's job), not a git-synced app.
-pub fn argocd(config: &Config, repo_url: &str) -> Vec<Json> {
+/// The workspace's AppProject, which the admin applies (alone: `plan --argocd --project-only`)
+/// when registering the group, before any of its Applications sync; the shipped ApplicationSet's
+/// app `maia-<dir>` (the workspace directory, named after the namespace) belongs to it too. It
+/// holds every app of the workspace to sources from `repo_url`, the workspace namespace on this
+/// cluster, no cluster-scoped kind (the admin adds any it allows, as in `allowed_cluster_kinds`),
+/// and none of the kinds the admin owns in the namespace: its quotas, and the ListenerSet
+/// `maia-krm namespace` writes, whose listener on the shared Gateway could claim any host. Unlike
+/// the plugin's checks, these hold for an Application that does not use the plugin at all.
+pub fn project(config: &Config, repo_url: &str) -> Json {
     let ns = config.namespace();
-    let project = format!("maia-{ns}");
-    let mut docs = vec![json!({
+    json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
-        "metadata": {"name": project, "namespace": "argocd"},
+        "metadata": {"name": format!("maia-{ns}"), "namespace": "argocd"},
         "spec": {
             "description": format!("MAIA workspace {ns} (group {})", config.form.group_id),
             "sourceRepos": [repo_url],
             "destinations": [{"server": "https://kubernetes.default.svc", "namespace": ns}],
             "clusterResourceWhitelist": [],
-            "namespaceResourceBlacklist": [{"group": "", "kind": "ResourceQuota"}, {"group": "", "kind": "LimitRange"}],
+            "namespaceResourceBlacklist": [
+                {"group": "", "kind": "ResourceQuota"},
+                {"group": "", "kind": "LimitRange"},
+                {"group": "gateway.networking.k8s.io", "kind": "ListenerSet"},
+            ],
         },
-    })];
+    })
+}
+
+/// The workspace's [`project`] and one Application per component for the maia-krm Argo CD
+/// plugin. Each app's directory `workspaces/<ns>/<component>` holds a kustomization (charts via
+/// `helmCharts`, values from `maia-krm values`) and the workspace's `group-form.yaml`: the plugin
+/// reads a form only from the app's own directory, so no parameter can point an app at another
+/// workspace's form. Sync waves keep the plan's order. The namespace's own resources carry the
+/// registry password, so they stay a `maia-krm namespace` step (or your secret manager's job),
+/// not a git-synced app.
+pub fn argocd(config: &Config, repo_url: &str) -> Vec<Json> {
+    let ns = config.namespace();
+    let project = project(config, repo_url);
+    let name = project["metadata"]["name"].clone();
+    let mut docs = vec![project];
     let waves = components().into_iter().filter(|(c, ..)| *c != "namespace");
     for (wave, (component, ..)) in waves.enumerate() {
         docs.push(json!({
@@ -243,12 +263,12 @@ pub fn argocd(config: &Config, repo_url: &str) -> Vec<Json> {
                 "labels": {"maia.minnelab.io/workspace": ns, "maia.minnelab.io/component": component},
             },
             "spec": {
-                "project": project,
+                "project": name,
                 "source": {
                     "repoURL": repo_url,
                     "targetRevision": "main",
                     "path": format!("workspaces/{ns}/{component}"),
-                    "plugin": {"name": "maia-krm-v0.1.0", "parameters": [{"name": "form", "string": "../group-form.yaml"}]},
+                    "plugin": {"name": "maia-krm-v0.1.0", "parameters": [{"name": "form", "string": "group-form.yaml"}]},
                 },
                 "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
                 "syncPolicy": {"automated": {"prune": true, "selfHeal": true}},

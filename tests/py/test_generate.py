@@ -261,6 +261,10 @@ def test_plan_argocd_objects():
     project, apps = docs[0], docs[1:]
     assert (project["apiVersion"], project["kind"]) == ("argoproj.io/v1alpha1", "AppProject")
     assert project["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "demo-group"}]
+    # The admin applies the project alone when registering the group.
+    only = maia("plan", "--config", WORKSPACE, "--argocd", "--project-only").stdout.decode()
+    assert [load(d) for d in split_documents(only)] == [project]
+    assert maia("plan", "--config", WORKSPACE, "--project-only", check=False).returncode == 2
     assert [a["metadata"]["name"] for a in apps] == [f"demo-group-{c}" for c in
         ["oauth2-proxy", "minio", "mysql", "mlflow", "jupyterhub", "label-studio", "orthanc", "kubeflow", "addons"]]
     plugin = yaml.safe_load((ROOT / "functions" / "argocd" / "plugin.yaml").read_text())
@@ -270,6 +274,8 @@ def test_plan_argocd_objects():
         spec = app["spec"]
         assert spec["project"] == project["metadata"]["name"]
         assert spec["source"]["plugin"]["name"] == f"{plugin['metadata']['name']}-{plugin['spec']['version']}"
+        # The plugin reads a form only from the app's own directory.
+        assert spec["source"]["plugin"]["parameters"] == [{"name": "form", "string": "group-form.yaml"}]
         assert spec["destination"]["namespace"] == "demo-group"
         assert spec["source"]["repoURL"] in project["spec"]["sourceRepos"]
 
