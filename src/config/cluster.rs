@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::fields::Fields;
+use super::fields::{self, Fields};
 use super::{Secret, validate};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -166,6 +166,35 @@ pub const KEYS: &[&str] = &[
     "gateway_auth",
 ];
 
+/// Keys of upstream MAIA's cluster config that maia-krm does not use (the cluster, Argo CD,
+/// MetalLB, NFS, dashboard, hub image and MinIO-environment settings of its docs' `maia-cluster.yaml`):
+/// accepted so a real upstream file loads, and never read.
+pub const UPSTREAM_IGNORED: &[&str] = &[
+    "api",
+    "argocd_destination_cluster_address",
+    "base_url",
+    "bucket_name",
+    "cluster_name",
+    "docker_email",
+    "hub_image",
+    "hub_storage_class",
+    "hub_tag",
+    "ingress_resolver_email",
+    "k8s_distribution",
+    "maia_dashboard",
+    "maia_metallb_ip",
+    "metallb_ip_pool",
+    "metallb_shared_ip",
+    "minio_access_key",
+    "minio_secret_key",
+    "minio_secure",
+    "minio_url",
+    "nfs_path",
+    "nfs_server",
+    "services",
+    "traefik_dashboard_password",
+];
+
 pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
     let mut f = Fields::new(obj, "cluster config", errors);
     let domain = f.required_string("domain");
@@ -244,8 +273,8 @@ fn gateway(f: &mut Fields) -> Option<GatewayRef> {
     let obj = f.object("gateway")?;
     let mut sub = Fields::new(obj, "cluster config", f.errors);
     const KEYS: [&str; 4] = ["name", "namespace", "sectionName", "listenerSet"];
-    if let Some(unknown) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        sub.fail("gateway", format!("unknown key `{unknown}` (expected {})", KEYS.join(", ")));
+    for unknown in obj.keys().filter(|k| !KEYS.contains(&k.as_str())) {
+        sub.fail("gateway", fields::unknown_key(unknown, &KEYS));
     }
     let listener_set = match obj.get("listenerSet") {
         None | Some(Json::Null) => false,
@@ -273,6 +302,12 @@ fn gateway(f: &mut Fields) -> Option<GatewayRef> {
 fn keycloak(f: &mut Fields) -> Option<Keycloak> {
     let (key, obj) = ["keycloak", "keycloack"].iter().find_map(|k| f.object(k).map(|o| (*k, o)))?;
     let mut sub = Fields::new(obj, "cluster config", f.errors);
+    const KEYS: [&str; 3] = ["issuer_url", "client_id", "client_secret"];
+    // Upstream's keycloak entry also spells out the OIDC endpoints, which follow from issuer_url.
+    const UPSTREAM_IGNORED: [&str; 3] = ["authorize_url", "token_url", "userdata_url"];
+    for unknown in obj.keys().filter(|k| !KEYS.contains(&k.as_str()) && !UPSTREAM_IGNORED.contains(&k.as_str())) {
+        sub.fail(key, fields::unknown_key(unknown, &KEYS));
+    }
     let issuer_url = sub.string(&["issuer_url"]);
     let client_id = sub.string(&["client_id"]);
     let client_secret = sub.secret("client_secret");

@@ -64,9 +64,15 @@ const PLAIN_KEYS: &[&str] = &[
     "mlflow_service",
 ];
 
+/// Every key a group form may hold. Upstream MAIA's forms hold no others (its docs' form and
+/// `maia-namespace.yaml`), so, unlike the cluster config, there is no list of upstream keys to ignore.
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    PLAIN_KEYS.iter().chain(SECRET_KEYS).copied()
+}
+
 /// True for any key a group form may hold.
 pub fn is_key(key: &str) -> bool {
-    PLAIN_KEYS.contains(&key) || SECRET_KEYS.contains(&key)
+    keys().any(|k| k == key)
 }
 
 pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Form {
