@@ -202,11 +202,13 @@ fn run_command(command: &Command) -> Result<()> {
             generate::form::new_form(&seed).map_err(Error::Config)?
         }
         Command::Form(FormCommand::Check { forms, cluster }) => {
-            let read = |f: &PathBuf| maia_krm::config::read_yaml_file(f).map(|form| (f.display().to_string(), form));
+            let read = |f: &PathBuf| maia_krm::config::read_yaml_file(f).map(|form| (f.clone(), form));
             let forms = forms.iter().map(read).collect::<std::result::Result<Vec<_>, _>>().map_err(Error::Config)?;
-            let cluster =
-                cluster.as_deref().map(maia_krm::config::read_yaml_file).transpose().map_err(Error::Config)?;
-            let summary = generate::form::check_all(&forms, cluster.as_ref())
+            let cluster = match cluster {
+                Some(file) => Some((file.as_path(), maia_krm::config::read_yaml_file(file).map_err(Error::Config)?)),
+                None => None,
+            };
+            let summary = generate::form::check_all(&forms, cluster.as_ref().map(|(f, c)| (*f, c)))
                 .map_err(|problems| Error::Config(problems.join("\n  ")))?;
             format!("{summary}\n")
         }

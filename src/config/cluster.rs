@@ -51,6 +51,11 @@ pub struct Cluster {
     pub gateway: Option<GatewayRef>,
     /// How the Gateway implementation puts a login in front of an HTTPRoute (key `gateway_auth`).
     pub gateway_auth: Option<GatewayAuth>,
+    /// `form_secret_files: anywhere`: a form's `fromFile` may name any file the tool can read,
+    /// not only one inside the form's folder (default `confined`).
+    pub form_secret_files_anywhere: bool,
+    /// The prefix every `fromEnv` name in a form must have (`form_secret_env_prefix`, default `MAIA_FORM_`).
+    pub form_secret_env_prefix: String,
 }
 
 /// How a Gateway API implementation takes the group's login (oauth2-proxy) in front of a route.
@@ -164,6 +169,8 @@ pub const KEYS: &[&str] = &[
     "ssh_hostname",
     "gateway",
     "gateway_auth",
+    "form_secret_files",
+    "form_secret_env_prefix",
 ];
 
 /// Keys of upstream MAIA's cluster config that maia-krm does not use (the cluster, Argo CD,
@@ -247,6 +254,8 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
         "external-auth" => Some(GatewayAuth::ExternalAuth),
         _ => None,
     };
+    let form_secret_files_anywhere = f.choice("form_secret_files", &["confined", "anywhere"], "confined") == "anywhere";
+    let form_secret_env_prefix = f.checked("form_secret_env_prefix", env_prefix).unwrap_or_else(|| "MAIA_FORM_".into());
     Cluster {
         domain,
         url_type,
@@ -266,7 +275,17 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
         ssh_hostname,
         gateway,
         gateway_auth,
+        form_secret_files_anywhere,
+        form_secret_env_prefix,
     }
+}
+
+/// An environment variable name prefix: upper-case letters, digits and `_`, not empty (an empty
+/// prefix would hand the whole environment to every form).
+fn env_prefix(s: &str) -> Result<(), String> {
+    let ok = s.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if ok { Ok(()) } else { Err(format!("{s:?} is not an environment variable prefix (A-Z, 0-9, _; not empty)")) }
 }
 
 fn gateway(f: &mut Fields) -> Option<GatewayRef> {

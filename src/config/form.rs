@@ -40,6 +40,21 @@ pub struct FormSecrets {
     pub mlflow_password: Option<Secret>,
 }
 
+impl FormSecrets {
+    /// Each secret the form holds, with its key.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Secret)> {
+        let all = [
+            &self.minio_access_key,
+            &self.minio_secret_key,
+            &self.oauth2_cookie_secret,
+            &self.mysql_root_password,
+            &self.mysql_password,
+            &self.mlflow_password,
+        ];
+        SECRET_KEYS.iter().zip(all).filter_map(|(k, s)| s.as_ref().map(|s| (*k, s)))
+    }
+}
+
 /// Form keys whose values are secrets (literal, `{fromEnv: X}` or `{fromFile: P}`).
 pub const SECRET_KEYS: &[&str] = &[
     "minio_access_key",

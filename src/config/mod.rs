@@ -18,7 +18,7 @@ pub use secret::Secret;
 
 pub use options::{HostPolicy, MiddlewareMode, OPTION_KEYS, Options, PodTemplate};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json};
 
@@ -30,6 +30,10 @@ pub struct Config {
     pub form: Form,
     pub cluster: Cluster,
     pub options: Options,
+    /// The folder the form's `fromFile` paths are relative to (and, unless the cluster config
+    /// says `form_secret_files: anywhere`, confined to): the form file's, the ConfigMap file's,
+    /// or the working directory for a config that came without a file (a KRM functionConfig).
+    pub form_folder: PathBuf,
 }
 
 pub const FORM_FILE_KEY: &str = "group-form.yaml";
@@ -86,6 +90,17 @@ impl Config {
         }
     }
 
+    /// A secret of the group's form, read as the cluster config allows (see [`Secret::resolve`]).
+    pub fn form_secret(&self, secret: &Secret, key: &str) -> Result<String, String> {
+        secret.resolve(key, &self.form_folder, !self.cluster.form_secret_files_anywhere)
+    }
+
+    /// A secret of the admin's cluster config: paths relative to the working directory, as they
+    /// always were, and any file or variable (the admin's own).
+    pub fn cluster_secret(&self, secret: &Secret, key: &str) -> Result<String, String> {
+        secret.resolve(key, Path::new("."), false)
+    }
+
     /// The host every workspace app is served on.
     pub fn workspace_host(&self) -> String {
         match self.cluster.url_type {
@@ -98,7 +113,7 @@ impl Config {
     pub fn from_config_map_file(path: &Path) -> Result<Config, String> {
         let obj = read_yaml_file(path)?;
         data_of(&obj)
-            .and_then(|data| Config::from_source(&data, &Source::default()))
+            .and_then(|data| Config::from_source(&data, &Source { form_folder: folder_of(path), ..Source::default() }))
             .map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -159,7 +174,14 @@ impl Config {
             form: form::read(&form, &mut errors),
             cluster: cluster::read(&cluster, &mut errors),
             options: options::read_options(&options, &mut errors),
+            form_folder: source.form_folder.clone(),
         };
+        let (anywhere, prefix) = (config.cluster.form_secret_files_anywhere, &config.cluster.form_secret_env_prefix);
+        for (key, secret) in config.form.secrets.iter() {
+            if let Some(problem) = secret.form_problem(anywhere, prefix) {
+                errors.push(format!("group form key `{key}`: {problem}"));
+            }
+        }
         if errors.is_empty() { Ok(config) } else { Err(errors.join("\n  ")) }
     }
 }
@@ -170,6 +192,8 @@ pub struct Source {
     /// "group form FILE", or where in a ConfigMap.
     pub form: String,
     pub cluster: String,
+    /// Where the form's `fromFile` paths start.
+    pub form_folder: PathBuf,
 }
 
 impl Default for Source {
@@ -178,6 +202,7 @@ impl Default for Source {
         Source {
             form: format!("group form (`{FORM_FILE_KEY}`)"),
             cluster: format!("cluster config (`{CLUSTER_FILE_KEY}`)"),
+            form_folder: PathBuf::from("."),
         }
     }
 }
@@ -188,7 +213,16 @@ impl Source {
         Source {
             form: format!("group form {}", form.display()),
             cluster: format!("cluster config {}", cluster.display()),
+            form_folder: folder_of(form),
         }
+    }
+}
+
+/// The folder a file is in (`.` for a bare file name).
+pub fn folder_of(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -442,6 +476,23 @@ nfs_path: /nfs
         let c = embedded(FORM, upstream).unwrap();
         assert_eq!(c.cluster.keycloak.unwrap().client_id, "maia");
         assert!(c.form.secrets.minio_access_key.is_none(), "the cluster's MinIO keys are not the workspace's");
+    }
+
+    #[test]
+    fn form_secret_references_are_held_to_the_cluster_configs_rules() {
+        let form = |secret: &str| format!("{FORM}mysql_password: {secret}\n");
+        for bad in ["{fromFile: /etc/shadow}", "{fromFile: ../cluster-secret}", "{fromEnv: AWS_SECRET_ACCESS_KEY}"] {
+            let err = embedded(&form(bad), CLUSTER).unwrap_err();
+            assert!(err.contains("group form key `mysql_password`: from"), "{bad}: {err}");
+        }
+        let admin = format!("{CLUSTER}form_secret_files: anywhere\nform_secret_env_prefix: AWS_\n");
+        for ok in ["{fromFile: /etc/shadow}", "{fromFile: ../cluster-secret}", "{fromEnv: AWS_SECRET_ACCESS_KEY}"] {
+            embedded(&form(ok), &admin).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        embedded(&form("{fromEnv: MAIA_FORM_MYSQL_PASSWORD}"), CLUSTER).unwrap();
+        let err = embedded(FORM, &format!("{CLUSTER}form_secret_env_prefix: ''\nform_secret_files: everywhere\n"))
+            .unwrap_err();
+        assert!(err.contains("`form_secret_env_prefix`") && err.contains("`form_secret_files`"), "{err}");
     }
 
     /// Strings that must never reach an annotation, a URL or an object name.

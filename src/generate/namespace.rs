@@ -23,7 +23,7 @@ pub fn registry_password(file: Option<&Path>, config: &Config) -> Result<String,
         return Ok(password);
     }
     match &config.cluster.docker_password {
-        Some(secret) => secret.resolve("docker_password"),
+        Some(secret) => config.cluster_secret(secret, "docker_password"),
         None => Err("no registry password: use --registry-password-file FILE, MAIA_REGISTRY_PASSWORD, or docker_password in the cluster config".into()),
     }
 }

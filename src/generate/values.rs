@@ -66,7 +66,7 @@ impl<'c> Workspace<'c> {
 
     fn secret(&self, secret: &Option<Secret>, key: &str) -> Result<String, String> {
         match secret {
-            Some(s) => s.resolve(key),
+            Some(s) => self.c.form_secret(s, key),
             None => {
                 Err(format!("form key `{key}` is missing (`maia-krm form new` writes every secret a workspace needs)"))
             }
@@ -74,7 +74,10 @@ impl<'c> Workspace<'c> {
     }
 
     fn client_secret(&self) -> Result<String, String> {
-        self.secret(&self.keycloak()?.client_secret, "keycloak.client_secret")
+        match &self.keycloak()?.client_secret {
+            Some(secret) => self.c.cluster_secret(secret, "keycloak.client_secret"),
+            None => Err("cluster config key `keycloak.client_secret` is required".into()),
+        }
     }
 
     /// Ingress annotations: the cluster's TLS flavour plus `extra`.
