@@ -228,6 +228,12 @@ fn run_command(command: &Command) -> Result<()> {
         Command::Audit { .. } => unreachable!("audit has its own exit codes (main)"),
         Command::Plan { config: args, output, argocd, repo } => {
             let config = pipeline::require(load_config(args))?;
+            // A plan whose later steps would fail is no plan: say what they need first.
+            let missing = generate::needs::all(&config);
+            if !missing.is_empty() {
+                let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
+                return Err(Error::Config(format!("the plan's steps need:\n  {}", missing.join("\n  "))));
+            }
             if *argocd {
                 generate::yaml_stream(&generate::plan::argocd(&config, repo))
             } else {

@@ -7,6 +7,7 @@ use serde_json::{Map, Value as Json, json};
 
 use std::path::{Component, Path, PathBuf};
 
+use super::needs;
 use crate::config::{Config, FORM_SECRET_KEYS, Source, folder_of, namespace_of};
 use crate::stream::edit::block_document;
 
@@ -141,7 +142,19 @@ pub fn check_all(forms: &[(PathBuf, Json)], cluster: Option<(&Path, &Json)>) -> 
             },
         };
         let name = file.display().to_string();
-        match config_of(form, cluster.map(|(_, c)| c), &source) {
+        // What the runbook's steps will need, too; without a cluster config, the form's part of it.
+        let config = config_of(form, cluster.map(|(_, c)| c), &source).and_then(|c| {
+            let missing: Vec<String> = needs::all(&c)
+                .into_iter()
+                .filter(|m| cluster.is_some() || m.file == needs::File::Form)
+                .map(|m| match (m.file, cluster) {
+                    (needs::File::Cluster, Some((cluster_file, _))) => format!("{m} (in {})", cluster_file.display()),
+                    _ => format!("{m} (in {name})"),
+                })
+                .collect();
+            if missing.is_empty() { Ok(c) } else { Err(missing) }
+        });
+        match config {
             Ok(c) => configs.push((name, c)),
             Err(p) if forms.len() == 1 => problems.extend(p),
             Err(p) => problems.extend(p.into_iter().map(|p| format!("{name}: {p}"))),

@@ -32,10 +32,9 @@ pub fn registry_password(file: Option<&Path>, config: &Config) -> Result<String,
 pub fn resources(config: &Config, registry_password: &str) -> Result<Vec<Json>, String> {
     let ns = config.namespace();
     let c = &config.cluster;
-    let server =
-        c.docker_server.as_deref().ok_or("cluster config key `docker_server` is required for the pull secret")?;
-    let user =
-        c.docker_username.as_deref().ok_or("cluster config key `docker_username` is required for the pull secret")?;
+    super::needs::require("namespace", config)?;
+    let server = c.docker_server.as_deref().expect("needs::require checked `docker_server`");
+    let user = c.docker_username.as_deref().expect("needs::require checked `docker_username`");
     let labels = json!({"app.kubernetes.io/managed-by": "maia-krm", "maia.minnelab.io/group": config.form.group_id});
     let auth = BASE64.encode(format!("{user}:{registry_password}"));
     let dockerconfig = json!({"auths": {server: {"username": user, "password": registry_password, "auth": auth}}});

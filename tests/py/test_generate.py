@@ -56,6 +56,56 @@ def test_form_check_lists_every_problem_with_its_key(tmp_path):
         assert f"`{key}`".encode() in proc.stderr, key
 
 
+def test_form_check_and_plan_fail_on_what_later_steps_need_naming_key_file_and_fix(tmp_path):
+    # The runbook's own order: a fresh form (every secret), and a cluster config without the
+    # registry user, Keycloak or NodePort-range ports that namespace, values and addons need.
+    form = tmp_path / "group-form.yaml"
+    form.write_bytes(maia("form", "new", "--group", "Demo_Group", "--users", "alice@example.com").stdout)
+    assert maia("form", "check", str(form)).stdout.startswith(b"ok: group Demo_Group"), "the form alone is complete"
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text("domain: maia.example.com\nnginx_cluster_issuer: cluster-issuer\ndocker_server: registry.maia.example.com\n")
+    proc = maia("form", "check", str(form), "--cluster", str(cluster), check=False)
+    assert proc.returncode == 2 and proc.stdout == b""
+    err = proc.stderr.decode()
+    for needle in (
+        f"cluster config key `docker_username`: is required for the registry pull secret; set it to the registry's (in {cluster})",
+        f"cluster config key `keycloak`: is required for the workspace's logins; add keycloak: {{issuer_url, client_id, client_secret}} (in {cluster})",
+        "cluster config key `port_range`: NodePort SSH ports must lie in 30000-32767, but port_range is [2022, 2122] (the default); set port_range: [30022, 30122], or ssh_port_type: LoadBalancer",
+    ):
+        assert needle in err, err
+    plan = maia("plan", "--form", str(form), "--cluster", str(cluster), check=False)
+    assert plan.returncode == 2 and plan.stdout == b"" and b"`keycloak`" in plan.stderr and b"`docker_username`" in plan.stderr
+    # The same steps refuse the same config, with the same words.
+    for component in ("oauth2-proxy", "minio", "jupyterhub"):
+        step = maia("values", component, "--form", str(form), "--cluster", str(cluster), check=False)
+        assert step.returncode == 2 and b"cluster config key `keycloak`: is required" in step.stderr, component
+    addons = maia("values", "addons", "--form", str(form), "--cluster", str(cluster), check=False)
+    assert addons.returncode == 2 and b"[2022, 2122] (the default)" in addons.stderr
+    # A form missing a secret fails form check alone (and names the form file).
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("group_ID: Demo_Group\nusers: [alice@example.com]\n")
+    proc = maia("form", "check", str(bare), check=False)
+    assert proc.returncode == 2 and f"group form key `mysql_password`: is missing; `maia-krm form new` writes every secret a workspace needs (in {bare})".encode() in proc.stderr
+
+
+def test_typos_and_foreign_keys_in_the_files_name_the_file_and_the_nearest_key(tmp_path):
+    form = tmp_path / "group-form.yaml"
+    form.write_text("group_ID: Demo_Group\nusres: [a@example.com]\non_unpatchable: warn\n")
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text("domain: maia.example.com\nnginx_cluster_isuer: cluster-issuer\nimagePullSecret: regcred\ncluster_name: upstream-key\n")
+    proc = run(["--form", str(form), "--cluster", str(cluster)], b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", check=False)
+    assert proc.returncode == 2 and proc.stdout == b""
+    err = proc.stderr.decode()
+    for needle in (
+        f"group form {form}: unknown key `usres` (did you mean `users`?)",
+        f"group form {form}: `on_unpatchable` is an option, the admin's to set",
+        f"cluster config {cluster}: unknown key `nginx_cluster_isuer` (did you mean `nginx_cluster_issuer`?)",
+        f"cluster config {cluster}: unknown key `imagePullSecret` (did you mean `imagePullSecrets`?)",
+    ):
+        assert needle in err, err
+    assert "cluster_name" not in err, "an upstream key maia-krm does not use is accepted"
+
+
 # --- namespace ----------------------------------------------------------------------------
 
 def test_namespace_resources_validate_and_the_pull_secret_decodes(tmp_path):
