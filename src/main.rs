@@ -226,18 +226,20 @@ fn run_command(command: &Command) -> Result<()> {
             generate::form::new_form(&seed).map_err(Error::Config)?
         }
         Command::Form(FormCommand::Check { forms, cluster }) => {
-            let read = |f: &PathBuf| maia_krm::config::read_yaml_file(f).map(|form| (f.display().to_string(), form));
+            let read = |f: &PathBuf| maia_krm::config::read_yaml_file(f).map(|form| (f.clone(), form));
             let forms = forms.iter().map(read).collect::<std::result::Result<Vec<_>, _>>().map_err(Error::Config)?;
-            let cluster =
-                cluster.as_deref().map(maia_krm::config::read_yaml_file).transpose().map_err(Error::Config)?;
-            let summary = generate::form::check_all(&forms, cluster.as_ref())
+            let cluster = match cluster {
+                Some(file) => Some((file.as_path(), maia_krm::config::read_yaml_file(file).map_err(Error::Config)?)),
+                None => None,
+            };
+            let summary = generate::form::check_all(&forms, cluster.as_ref().map(|(f, c)| (*f, c)))
                 .map_err(|problems| Error::Config(problems.join("\n  ")))?;
             format!("{summary}\n")
         }
-        Command::Form(FormCommand::Namespace { form }) => {
-            let form = maia_krm::config::read_yaml_file(form).map_err(Error::Config)?;
+        Command::Form(FormCommand::Namespace { form: file }) => {
+            let form = maia_krm::config::read_yaml_file(file).map_err(Error::Config)?;
             let namespace =
-                generate::form::namespace(&form).map_err(|problems| Error::Config(problems.join("\n  ")))?;
+                generate::form::namespace(&form, file).map_err(|problems| Error::Config(problems.join("\n  ")))?;
             format!("{namespace}\n")
         }
         Command::Namespace { config, registry_password_file } => {
@@ -256,6 +258,13 @@ fn run_command(command: &Command) -> Result<()> {
         Command::Audit { .. } => unreachable!("audit has its own exit codes (main)"),
         Command::Plan { config: args, output, argocd, project_only, repo } => {
             let config = pipeline::require(load_config(args))?;
+            // A plan whose later steps would fail is no plan: say what they need first. The
+            // AppProject alone needs only the namespace, which the config already proved.
+            let missing = if *project_only { Vec::new() } else { generate::needs::all(&config) };
+            if !missing.is_empty() {
+                let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
+                return Err(Error::Config(format!("the plan's steps need:\n  {}", missing.join("\n  "))));
+            }
             if *project_only {
                 generate::yaml_stream(&[generate::plan::project(&config, repo)])
             } else if *argocd {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::fields::Fields;
+use super::fields::{self, Fields};
 use super::{Secret, validate};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,6 +51,11 @@ pub struct Cluster {
     pub gateway: Option<GatewayRef>,
     /// How the Gateway implementation puts a login in front of an HTTPRoute (key `gateway_auth`).
     pub gateway_auth: Option<GatewayAuth>,
+    /// `form_secret_files: anywhere`: a form's `fromFile` may name any file the tool can read,
+    /// not only one inside the form's folder (default `confined`).
+    pub form_secret_files_anywhere: bool,
+    /// The prefix every `fromEnv` name in a form must have (`form_secret_env_prefix`, default `MAIA_FORM_`).
+    pub form_secret_env_prefix: String,
 }
 
 /// How a Gateway API implementation takes the group's login (oauth2-proxy) in front of a route.
@@ -164,6 +169,37 @@ pub const KEYS: &[&str] = &[
     "ssh_hostname",
     "gateway",
     "gateway_auth",
+    "form_secret_files",
+    "form_secret_env_prefix",
+];
+
+/// Keys of upstream MAIA's cluster config that maia-krm does not use (the cluster, Argo CD,
+/// MetalLB, NFS, dashboard, hub image and MinIO-environment settings of its docs' `maia-cluster.yaml`):
+/// accepted so a real upstream file loads, and never read.
+pub const UPSTREAM_IGNORED: &[&str] = &[
+    "api",
+    "argocd_destination_cluster_address",
+    "base_url",
+    "bucket_name",
+    "cluster_name",
+    "docker_email",
+    "hub_image",
+    "hub_storage_class",
+    "hub_tag",
+    "ingress_resolver_email",
+    "k8s_distribution",
+    "maia_dashboard",
+    "maia_metallb_ip",
+    "metallb_ip_pool",
+    "metallb_shared_ip",
+    "minio_access_key",
+    "minio_secret_key",
+    "minio_secure",
+    "minio_url",
+    "nfs_path",
+    "nfs_server",
+    "services",
+    "traefik_dashboard_password",
 ];
 
 pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
@@ -218,6 +254,8 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
         "external-auth" => Some(GatewayAuth::ExternalAuth),
         _ => None,
     };
+    let form_secret_files_anywhere = f.choice("form_secret_files", &["confined", "anywhere"], "confined") == "anywhere";
+    let form_secret_env_prefix = f.checked("form_secret_env_prefix", env_prefix).unwrap_or_else(|| "MAIA_FORM_".into());
     Cluster {
         domain,
         url_type,
@@ -237,15 +275,25 @@ pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Cluster {
         ssh_hostname,
         gateway,
         gateway_auth,
+        form_secret_files_anywhere,
+        form_secret_env_prefix,
     }
+}
+
+/// An environment variable name prefix: upper-case letters, digits and `_`, not empty (an empty
+/// prefix would hand the whole environment to every form).
+fn env_prefix(s: &str) -> Result<(), String> {
+    let ok = s.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if ok { Ok(()) } else { Err(format!("{s:?} is not an environment variable prefix (A-Z, 0-9, _; not empty)")) }
 }
 
 fn gateway(f: &mut Fields) -> Option<GatewayRef> {
     let obj = f.object("gateway")?;
     let mut sub = Fields::new(obj, "cluster config", f.errors);
     const KEYS: [&str; 4] = ["name", "namespace", "sectionName", "listenerSet"];
-    if let Some(unknown) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        sub.fail("gateway", format!("unknown key `{unknown}` (expected {})", KEYS.join(", ")));
+    for unknown in obj.keys().filter(|k| !KEYS.contains(&k.as_str())) {
+        sub.fail("gateway", fields::unknown_key(unknown, &KEYS));
     }
     let listener_set = match obj.get("listenerSet") {
         None | Some(Json::Null) => false,
@@ -273,6 +321,12 @@ fn gateway(f: &mut Fields) -> Option<GatewayRef> {
 fn keycloak(f: &mut Fields) -> Option<Keycloak> {
     let (key, obj) = ["keycloak", "keycloack"].iter().find_map(|k| f.object(k).map(|o| (*k, o)))?;
     let mut sub = Fields::new(obj, "cluster config", f.errors);
+    const KEYS: [&str; 3] = ["issuer_url", "client_id", "client_secret"];
+    // Upstream's keycloak entry also spells out the OIDC endpoints, which follow from issuer_url.
+    const UPSTREAM_IGNORED: [&str; 3] = ["authorize_url", "token_url", "userdata_url"];
+    for unknown in obj.keys().filter(|k| !KEYS.contains(&k.as_str()) && !UPSTREAM_IGNORED.contains(&k.as_str())) {
+        sub.fail(key, fields::unknown_key(unknown, &KEYS));
+    }
     let issuer_url = sub.string(&["issuer_url"]);
     let client_id = sub.string(&["client_id"]);
     let client_secret = sub.secret("client_secret");

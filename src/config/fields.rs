@@ -151,3 +151,61 @@ fn kind_of(v: &Json) -> &'static str {
         Json::Object(_) => "a mapping",
     }
 }
+
+/// The one message for a key nobody reads, wherever keys are checked: with the nearest known key
+/// when one is close enough to be a typo (`oauth_ur` → `oauth_url`), else the keys there are. A
+/// misspelt key silently ignored would leave a setting at its default without a word.
+pub fn unknown_key(key: &str, known: &[&str]) -> String {
+    match suggestion(key, known) {
+        Some(near) => format!("unknown key `{key}` (did you mean `{near}`?)"),
+        None => format!("unknown key `{key}` (expected one of {})", known.join(", ")),
+    }
+}
+
+/// The known key nearest to `key` by edit distance (case-insensitive: `imagepullsecrets` is a
+/// typo too), if it is at most 2 edits away (3 for keys of 9 characters or more; a swapped pair
+/// of letters is 2): any further, a suggestion is more likely noise than help.
+fn suggestion<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let limit = (key.chars().count() / 3).clamp(2, 3);
+    known
+        .iter()
+        .map(|k| (edit_distance(&key.to_lowercase(), &k.to_lowercase()), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters (one row of the table at a time).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_gets_the_nearest_key_and_a_stranger_the_list() {
+        let known = ["oauth_url", "nginx_cluster_issuer", "imagePullSecrets", "users"];
+        assert_eq!(unknown_key("oauth_ur", &known), "unknown key `oauth_ur` (did you mean `oauth_url`?)");
+        assert!(unknown_key("nginx_cluster_isuer", &known).contains("did you mean `nginx_cluster_issuer`?"));
+        assert!(unknown_key("imagePullSecret", &known).contains("did you mean `imagePullSecrets`?"));
+        assert!(unknown_key("imagepullsecrets", &known).contains("did you mean `imagePullSecrets`?"));
+        assert!(unknown_key("usres", &known).contains("did you mean `users`?"));
+        let far = unknown_key("colour", &known);
+        assert!(!far.contains("did you mean") && far.contains("expected one of oauth_url, "), "{far}");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

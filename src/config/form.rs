@@ -40,6 +40,21 @@ pub struct FormSecrets {
     pub mlflow_password: Option<Secret>,
 }
 
+impl FormSecrets {
+    /// Each secret the form holds, with its key.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Secret)> {
+        let all = [
+            &self.minio_access_key,
+            &self.minio_secret_key,
+            &self.oauth2_cookie_secret,
+            &self.mysql_root_password,
+            &self.mysql_password,
+            &self.mlflow_password,
+        ];
+        SECRET_KEYS.iter().zip(all).filter_map(|(k, s)| s.as_ref().map(|s| (*k, s)))
+    }
+}
+
 /// Form keys whose values are secrets (literal, `{fromEnv: X}` or `{fromFile: P}`).
 pub const SECRET_KEYS: &[&str] = &[
     "minio_access_key",
@@ -64,9 +79,15 @@ const PLAIN_KEYS: &[&str] = &[
     "mlflow_service",
 ];
 
+/// Every key a group form may hold. Upstream MAIA's forms hold no others (its docs' form and
+/// `maia-namespace.yaml`), so, unlike the cluster config, there is no list of upstream keys to ignore.
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    PLAIN_KEYS.iter().chain(SECRET_KEYS).copied()
+}
+
 /// True for any key a group form may hold.
 pub fn is_key(key: &str) -> bool {
-    PLAIN_KEYS.contains(&key) || SECRET_KEYS.contains(&key)
+    keys().any(|k| k == key)
 }
 
 pub fn read(obj: &Map<String, Json>, errors: &mut Vec<String>) -> Form {

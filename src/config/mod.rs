@@ -18,7 +18,7 @@ pub use secret::Secret;
 
 pub use options::{HostPolicy, MiddlewareMode, OPTION_KEYS, Options, PodTemplate};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json};
 
@@ -30,6 +30,10 @@ pub struct Config {
     pub form: Form,
     pub cluster: Cluster,
     pub options: Options,
+    /// The folder the form's `fromFile` paths are relative to (and, unless the cluster config
+    /// says `form_secret_files: anywhere`, confined to): the form file's, the ConfigMap file's,
+    /// or the working directory for a config that came without a file (a KRM functionConfig).
+    pub form_folder: PathBuf,
 }
 
 pub const FORM_FILE_KEY: &str = "group-form.yaml";
@@ -86,6 +90,17 @@ impl Config {
         }
     }
 
+    /// A secret of the group's form, read as the cluster config allows (see [`Secret::resolve`]).
+    pub fn form_secret(&self, secret: &Secret, key: &str) -> Result<String, String> {
+        secret.resolve(key, &self.form_folder, !self.cluster.form_secret_files_anywhere)
+    }
+
+    /// A secret of the admin's cluster config: paths relative to the working directory, as they
+    /// always were, and any file or variable (the admin's own).
+    pub fn cluster_secret(&self, secret: &Secret, key: &str) -> Result<String, String> {
+        secret.resolve(key, Path::new("."), false)
+    }
+
     /// The host every workspace app is served on.
     pub fn workspace_host(&self) -> String {
         match self.cluster.url_type {
@@ -117,7 +132,9 @@ impl Config {
                     .into()));
             }
         }
-        Config::from_object(&obj).map_err(at)
+        data_of(&obj)
+            .and_then(|data| Config::from_source(&data, &Source { form_folder: folder_of(path), ..Source::default() }))
+            .map_err(at)
     }
 
     /// Loads the two files admins keep (`--form`, `--cluster`).
@@ -125,27 +142,34 @@ impl Config {
         let mut data = Map::new();
         data.insert(FORM_FILE_KEY.into(), read_yaml_file(form)?);
         data.insert(CLUSTER_FILE_KEY.into(), read_yaml_file(cluster)?);
-        Config::from_data(&data)
+        Config::from_source(&data, &Source::files(form, cluster))
     }
 
     /// From a ConfigMap-like object: its `data` map (kpt's `function-input` is one too).
     pub fn from_object(obj: &Json) -> Result<Config, String> {
-        match obj.get("data") {
-            Some(Json::Object(data)) => Config::from_data(data),
-            Some(Json::Null) | None => Config::from_data(&Map::new()),
-            Some(_) => Err("`data` must be a map of keys to strings".into()),
-        }
+        Config::from_data(&data_of(obj)?)
     }
 
     /// From a `data` map: the two embedded files plus flat overrides.
     pub fn from_data(data: &Map<String, Json>) -> Result<Config, String> {
+        Config::from_source(data, &Source::default())
+    }
+
+    /// From a `data` map whose form and cluster came from `source`. Every key is read or refused:
+    /// an unknown one is an error with the nearest known key, never silently ignored.
+    pub fn from_source(data: &Map<String, Json>, source: &Source) -> Result<Config, String> {
         let mut errors = Vec::new();
         let mut form = embedded(data, FORM_FILE_KEY, &mut errors);
         let mut cluster = embedded(data, CLUSTER_FILE_KEY, &mut errors);
+        errors.extend(form.keys().filter_map(|k| form_key_problem(k).map(|p| format!("{}: {p}", source.form))));
+        errors
+            .extend(cluster.keys().filter_map(|k| cluster_key_problem(k).map(|p| format!("{}: {p}", source.cluster))));
+        // Keys the form may not hold are reported above and read from nowhere.
+        form.retain(|k, _| form::is_key(k));
         let mut options = Map::new();
         // The cluster file is the admin's, like the options: an option written there counts (the
         // Argo CD sidecar's cluster.yaml is the only admin file that plugin reads). Not so the form's.
-        for key in OPTION_KEYS.iter().map(|(k, _, _)| *k) {
+        for key in option_keys() {
             if let Some(value) = cluster.remove(key) {
                 options.insert(key.to_string(), flat_value(&value));
             }
@@ -157,13 +181,11 @@ impl Config {
                 &mut form
             } else if cluster::KEYS.contains(&key.as_str()) {
                 &mut cluster
-            } else if OPTION_KEYS.iter().any(|(k, _, _)| k == key) {
+            } else if option_keys().any(|k| k == key) {
                 &mut options
             } else {
-                errors.push(format!(
-                    "unknown key `{key}` (not a group form key, cluster key or option; options are {})",
-                    OPTION_KEYS.iter().map(|(k, _, _)| *k).collect::<Vec<_>>().join(", ")
-                ));
+                let known: Vec<&str> = form::keys().chain(cluster::KEYS.iter().copied()).chain(option_keys()).collect();
+                errors.push(format!("ConfigMap data: {}", fields::unknown_key(key, &known)));
                 continue;
             };
             target.insert(key.clone(), flat_value(value));
@@ -172,8 +194,99 @@ impl Config {
             form: form::read(&form, &mut errors),
             cluster: cluster::read(&cluster, &mut errors),
             options: options::read_options(&options, &mut errors),
+            form_folder: source.form_folder.clone(),
         };
+        let (anywhere, prefix) = (config.cluster.form_secret_files_anywhere, &config.cluster.form_secret_env_prefix);
+        for (key, secret) in config.form.secrets.iter() {
+            if let Some(problem) = secret.form_problem(anywhere, prefix) {
+                errors.push(format!("group form key `{key}`: {problem}"));
+            }
+        }
         if errors.is_empty() { Ok(config) } else { Err(errors.join("\n  ")) }
+    }
+}
+
+/// Where a config's form and cluster came from, for messages.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// "group form FILE", or where in a ConfigMap.
+    pub form: String,
+    pub cluster: String,
+    /// Where the form's `fromFile` paths start.
+    pub form_folder: PathBuf,
+}
+
+impl Default for Source {
+    /// The two files embedded in a ConfigMap's `data`.
+    fn default() -> Self {
+        Source {
+            form: format!("group form (`{FORM_FILE_KEY}`)"),
+            cluster: format!("cluster config (`{CLUSTER_FILE_KEY}`)"),
+            form_folder: PathBuf::from("."),
+        }
+    }
+}
+
+impl Source {
+    /// The two files of `--form` and `--cluster`.
+    pub fn files(form: &Path, cluster: &Path) -> Self {
+        Source {
+            form: format!("group form {}", form.display()),
+            cluster: format!("cluster config {}", cluster.display()),
+            form_folder: folder_of(form),
+        }
+    }
+}
+
+/// The folder a file is in (`.` for a bare file name).
+pub fn folder_of(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A ConfigMap-like object's `data` map.
+fn data_of(obj: &Json) -> Result<Map<String, Json>, String> {
+    match obj.get("data") {
+        Some(Json::Object(data)) => Ok(data.clone()),
+        Some(Json::Null) | None => Ok(Map::new()),
+        Some(_) => Err("`data` must be a map of keys to strings".into()),
+    }
+}
+
+fn option_keys() -> impl Iterator<Item = &'static str> {
+    OPTION_KEYS.iter().map(|(k, _, _)| *k)
+}
+
+/// Why the group form may not hold `key`, if it may not. Options and cluster keys are the
+/// admin's: the form is the group's, and must not switch the login off or move the workspace.
+fn form_key_problem(key: &str) -> Option<String> {
+    if form::is_key(key) {
+        None
+    } else if option_keys().any(|k| k == key) {
+        Some(format!(
+            "`{key}` is an option, the admin's to set (in the cluster config or the ConfigMap), not the group form's"
+        ))
+    } else if cluster::KEYS.contains(&key) || cluster::UPSTREAM_IGNORED.contains(&key) {
+        Some(format!("`{key}` is a cluster config key, the admin's to set, not the group form's"))
+    } else {
+        Some(fields::unknown_key(key, &form::keys().collect::<Vec<_>>()))
+    }
+}
+
+/// Why the cluster config may not hold `key`, if it may not: cluster keys, options and the
+/// upstream keys maia-krm does not use are fine.
+fn cluster_key_problem(key: &str) -> Option<String> {
+    if cluster::KEYS.contains(&key) || cluster::UPSTREAM_IGNORED.contains(&key) || option_keys().any(|k| k == key) {
+        None
+    } else if form::is_key(key) {
+        Some(format!("`{key}` is a group form key: write it in the group form"))
+    } else {
+        // Form keys are candidates too: `oauth_ur` in the cluster file is most likely `oauth_url`
+        // in the wrong file, which the message for that key then says.
+        let known: Vec<&str> = cluster::KEYS.iter().copied().chain(option_keys()).chain(form::keys()).collect();
+        Some(fields::unknown_key(key, &known))
     }
 }
 
@@ -278,6 +391,132 @@ mod tests {
         for key in ["group_ID", "domain", "oauth_url", "traefik_resolver", "middleware", "typo_key"] {
             assert!(err.contains(&format!("`{key}`")), "{key} missing from: {err}");
         }
+    }
+
+    fn embedded(form: &str, cluster: &str) -> Result<Config, String> {
+        Config::from_data(&data(json!({"group-form.yaml": form, "cluster.yaml": cluster})))
+    }
+
+    const FORM: &str = "group_ID: Demo_Group\noauth_url: demo-group.maia.example.com\n";
+    const CLUSTER: &str = "domain: maia.example.com\nnginx_cluster_issuer: cluster-issuer\n";
+
+    #[test]
+    fn an_admins_typo_is_an_error_naming_the_key_the_file_and_the_nearest_key() {
+        for (typo, near) in [
+            ("nginx_cluster_isuer", "nginx_cluster_issuer"),
+            ("imagePullSecret", "imagePullSecrets"),
+            ("oauth_ur", "oauth_url"),
+            ("shared_hook", "shared_hooks"),
+        ] {
+            let err = embedded(FORM, &format!("{CLUSTER}{typo}: x\n")).unwrap_err();
+            let want = format!("cluster config (`cluster.yaml`): unknown key `{typo}` (did you mean `{near}`?)");
+            assert!(err.contains(&want), "{want} missing from: {err}");
+            let err = Config::from_data(&data(json!({"group-form.yaml": FORM, "cluster.yaml": CLUSTER, typo: "x"})))
+                .unwrap_err();
+            assert!(err.contains(&format!("ConfigMap data: unknown key `{typo}` (did you mean `{near}`?)")), "{err}");
+        }
+        let err = embedded("group_ID: Demo_Group\nusres: [a@example.com]\n", CLUSTER).unwrap_err();
+        assert!(err.contains("group form (`group-form.yaml`): unknown key `usres` (did you mean `users`?)"), "{err}");
+        let err =
+            embedded(FORM, &format!("{CLUSTER}keycloak: {{issuer_url: https://iam.example.com, clinet_id: maia}}\n"))
+                .unwrap_err();
+        assert!(
+            err.contains("cluster config key `keycloak`: unknown key `clinet_id` (did you mean `client_id`?)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_form_key_in_the_cluster_file_and_a_cluster_key_in_the_form_are_named_as_such() {
+        let err = embedded(FORM, &format!("{CLUSTER}oauth_url: x.maia.example.com\n")).unwrap_err();
+        assert!(err.contains("`oauth_url` is a group form key: write it in the group form"), "{err}");
+        let err = embedded(&format!("{FORM}domain: evil.example.com\n"), CLUSTER).unwrap_err();
+        assert!(err.contains("group form (`group-form.yaml`): `domain` is a cluster config key"), "{err}");
+    }
+
+    #[test]
+    fn an_option_in_the_groups_form_is_an_error_and_in_the_admins_cluster_file_it_counts() {
+        for option in ["oauth: false", "on_unpatchable: warn", "skip_allowed: all", "tenant: false"] {
+            let err = embedded(&format!("{FORM}{option}\n"), CLUSTER).unwrap_err();
+            let key = option.split(':').next().unwrap();
+            assert!(
+                err.contains(&format!("group form (`group-form.yaml`): `{key}` is an option, the admin's")),
+                "{err}"
+            );
+        }
+        let c = embedded(FORM, &format!("{CLUSTER}oauth: false\non_unpatchable: warn\n")).unwrap();
+        assert!(!c.options.oauth && !c.options.fail_closed);
+    }
+
+    #[test]
+    fn an_upstream_cluster_file_loads_with_the_keys_maia_krm_does_not_use() {
+        // The cluster file of upstream MAIA's docs (MAIA Namespace Deployment from CLI, and the
+        // dashboard's cluster entry), with its placeholders filled in.
+        let upstream = "api: https://rancher.example.com/k8s/clusters/c-1
+argocd_destination_cluster_address: https://rancher.example.com/k8s/clusters/c-1
+cluster_name: maia-demo
+docker_email: admin@example.com
+docker_password: registry-password
+docker_server: registry.maia.example.com
+docker_username: robot
+domain: maia.example.com
+imagePullSecrets: maia-docker-registry-secret
+ingress_class: maia-core-traefik
+maia_metallb_ip: ''
+metallb_shared_ip: ''
+metallb_ip_pool: ''
+keycloak:
+  authorize_url: https://iam.maia.example.com/realms/maia/protocol/openid-connect/auth
+  client_id: maia
+  client_secret: keycloak-client-secret
+  issuer_url: https://iam.maia.example.com/realms/maia
+  token_url: https://iam.maia.example.com/realms/maia/protocol/openid-connect/token
+  userdata_url: https://iam.maia.example.com/realms/maia/protocol/openid-connect/userinfo
+port_range: [2022, 2122]
+shared_storage_class: nfs
+ssh_hostname: maia.example.com
+ssh_port_type: LoadBalancer
+storage_class: local-path
+traefik_resolver: maiaresolver
+nginx_cluster_issuer: cluster-issuer
+url_type: subdomain
+hub_storage_class: maia-storage
+hub_image: maia-hub
+hub_tag: latest
+admins: [admin@example.com]
+minio_url: minio.maia.example.com
+minio_access_key: minio-access-key
+minio_secret_key: minio-secret-key
+minio_secure: true
+bucket_name: maia-bucket
+maia_dashboard: {enabled: true, token: ''}
+services: {argocd: N/A, keycloak: N/A}
+traefik_dashboard_password: ''
+ingress_resolver_email: admin@example.com
+k8s_distribution: rke2
+nfs_server: nfs.example.com
+nfs_path: /nfs
+";
+        let c = embedded(FORM, upstream).unwrap();
+        assert_eq!(c.cluster.keycloak.unwrap().client_id, "maia");
+        assert!(c.form.secrets.minio_access_key.is_none(), "the cluster's MinIO keys are not the workspace's");
+    }
+
+    #[test]
+    fn form_secret_references_are_held_to_the_cluster_configs_rules() {
+        let form = |secret: &str| format!("{FORM}mysql_password: {secret}\n");
+        for bad in ["{fromFile: /etc/shadow}", "{fromFile: ../cluster-secret}", "{fromEnv: AWS_SECRET_ACCESS_KEY}"] {
+            let err = embedded(&form(bad), CLUSTER).unwrap_err();
+            assert!(err.contains("group form key `mysql_password`: from"), "{bad}: {err}");
+        }
+        let admin = format!("{CLUSTER}form_secret_files: anywhere\nform_secret_env_prefix: AWS_\n");
+        for ok in ["{fromFile: /etc/shadow}", "{fromFile: ../cluster-secret}", "{fromEnv: AWS_SECRET_ACCESS_KEY}"] {
+            embedded(&form(ok), &admin).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        embedded(&form("{fromEnv: MAIA_FORM_MYSQL_PASSWORD}"), CLUSTER).unwrap();
+        let err = embedded(FORM, &format!("{CLUSTER}form_secret_env_prefix: ''\nform_secret_files: everywhere\n"))
+            .unwrap_err();
+        assert!(err.contains("`form_secret_env_prefix`") && err.contains("`form_secret_files`"), "{err}");
     }
 
     /// Strings that must never reach an annotation, a URL or an object name.

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::fields::Fields;
+use super::fields::{self, Fields};
 use super::validate;
 use crate::stream::Limits;
 
@@ -252,8 +252,9 @@ fn pod_templates(f: &mut Fields) -> Vec<PodTemplate> {
 
 fn pod_template(entry: &Json) -> Result<PodTemplate, String> {
     let obj = entry.as_object().ok_or("expected a mapping with group, kind and paths")?;
-    if let Some(unknown) = obj.keys().find(|k| !["group", "kind", "paths"].contains(&k.as_str())) {
-        return Err(format!("unknown key `{unknown}` (expected group, kind, paths)"));
+    const KEYS: [&str; 3] = ["group", "kind", "paths"];
+    if let Some(unknown) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(fields::unknown_key(unknown, &KEYS));
     }
     let group = match obj.get("group") {
         None | Some(Json::Null) => return Err("`group` is required (\"\" for the core group)".into()),

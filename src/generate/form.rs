@@ -5,7 +5,10 @@ use rand::RngCore;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{Map, Value as Json, json};
 
-use crate::config::{Config, FORM_SECRET_KEYS, namespace_of};
+use std::path::{Component, Path, PathBuf};
+
+use super::needs;
+use crate::config::{Config, FORM_SECRET_KEYS, Source, folder_of, namespace_of};
 use crate::stream::edit::block_document;
 
 /// What `form new` is told.
@@ -31,8 +34,10 @@ pub enum SecretMode {
     Generate,
     /// `{fromEnv: PREFIX_KEY}` references; nothing generated.
     Env(String),
-    /// Fresh random values written to DIR/KEY (mode 0600), referenced as `{fromFile: ...}`.
-    Files(std::path::PathBuf),
+    /// Fresh random values written to DIR/KEY (mode 0600), referenced as `{fromFile: DIR/KEY}`
+    /// relative to the working directory, where the form is to be saved: a form's paths are read
+    /// from its own folder. DIR must lie below it.
+    Files(PathBuf),
 }
 
 /// A complete group form, checked with the same rules as `form check`.
@@ -54,15 +59,22 @@ pub fn new_form(seed: &Seed) -> Result<String, String> {
             SecretMode::Generate => json!(generate(key)),
             SecretMode::Env(prefix) => json!({"fromEnv": format!("{prefix}_{}", key.to_ascii_uppercase())}),
             SecretMode::Files(dir) => {
-                let path = dir.join(key);
-                write_secret_file(&path, &generate(key))?;
-                json!({"fromFile": path.to_string_lossy()})
+                let reference = below_working_directory(dir)?.join(key);
+                write_secret_file(&dir.join(key), &generate(key))?;
+                json!({"fromFile": reference.to_string_lossy()})
             }
         };
         form.insert(key.to_string(), value);
     }
     let form = Json::Object(form);
-    check(&form, None).map_err(|problems| problems.join("\n"))?;
+    // Checked as `form check` without a cluster would, but with the env prefix asked for: which
+    // prefix forms may use is the cluster config's to say, and `form check --cluster` checks it.
+    let cluster = match &seed.secrets {
+        SecretMode::Env(prefix) => Some(json!({"domain": "cluster.invalid", "form_secret_env_prefix": prefix})),
+        _ => None,
+    };
+    let problems = |p: Vec<String>| p.join("\n");
+    config_of(&form, cluster.as_ref(), &Source::default()).map_err(problems)?;
     Ok(format!("# Group form for the MAIA workspace {ns}, written by `maia-krm form new`.\n{}", block_document(&form)))
 }
 
@@ -80,6 +92,26 @@ fn generate(key: &str) -> String {
     }
 }
 
+/// `dir` as a relative path without `..`, for a form saved in the working directory.
+fn below_working_directory(dir: &Path) -> Result<PathBuf, String> {
+    let outside = || {
+        format!(
+            "--secrets-dir {}: must be below the working directory, where the form is saved (a form's secret files are read from its own folder)",
+            dir.display()
+        )
+    };
+    let relative = if dir.is_absolute() {
+        let cwd = std::env::current_dir().map_err(|e| format!("the working directory: {e}"))?;
+        dir.strip_prefix(&cwd).map_err(|_| outside())?.to_path_buf()
+    } else {
+        dir.to_path_buf()
+    };
+    if relative.components().any(|c| c == Component::ParentDir) {
+        return Err(outside());
+    }
+    Ok(relative.components().filter(|c| *c != Component::CurDir).collect())
+}
+
 fn write_secret_file(path: &std::path::Path, value: &str) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -92,24 +124,40 @@ fn write_secret_file(path: &std::path::Path, value: &str) -> Result<(), String> 
     file.write_all(value.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Every problem of a form (and, given one, its cluster config), each naming its key.
-pub fn check(form: &Json, cluster: Option<&Json>) -> Result<String, Vec<String>> {
-    config_of(form, cluster).map(|c| summary(&c, cluster.is_some()))
-}
-
-/// [`check`] for each form (problems named by file), then what no single form shows: two
-/// workspaces of one cluster that would claim the same namespace, host, or path on a shared host
-/// (`/<g>-hub` of group `g` is all of group `g-hub`'s apps).
-pub fn check_all(forms: &[(String, Json)], cluster: Option<&Json>) -> Result<String, Vec<String>> {
-    if let [(_, form)] = forms {
-        return check(form, cluster);
-    }
+/// Every problem of each form (and, given one, of the cluster config), each naming its key and,
+/// given several forms, its file; then what no single form shows: two workspaces of one cluster
+/// that would claim the same namespace, host, or path on a shared host (`/<g>-hub` of group `g` is
+/// all of group `g-hub`'s apps).
+pub fn check_all(forms: &[(PathBuf, Json)], cluster: Option<(&Path, &Json)>) -> Result<String, Vec<String>> {
     let mut configs = Vec::new();
     let mut problems = Vec::new();
     for (file, form) in forms {
-        match config_of(form, cluster) {
-            Ok(c) => configs.push((file, c)),
-            Err(p) => problems.extend(p.into_iter().map(|p| format!("{file}: {p}"))),
+        let source = match cluster {
+            Some((cluster_file, _)) => Source::files(file, cluster_file),
+            // The stand-in cluster config (see config_of) is never reported on.
+            None => Source {
+                form: format!("group form {}", file.display()),
+                cluster: "cluster config".into(),
+                form_folder: folder_of(file),
+            },
+        };
+        let name = file.display().to_string();
+        // What the runbook's steps will need, too; without a cluster config, the form's part of it.
+        let config = config_of(form, cluster.map(|(_, c)| c), &source).and_then(|c| {
+            let missing: Vec<String> = needs::all(&c)
+                .into_iter()
+                .filter(|m| cluster.is_some() || m.file == needs::File::Form)
+                .map(|m| match (m.file, cluster) {
+                    (needs::File::Cluster, Some((cluster_file, _))) => format!("{m} (in {})", cluster_file.display()),
+                    _ => format!("{m} (in {name})"),
+                })
+                .collect();
+            if missing.is_empty() { Ok(c) } else { Err(missing) }
+        });
+        match config {
+            Ok(c) => configs.push((name, c)),
+            Err(p) if forms.len() == 1 => problems.extend(p),
+            Err(p) => problems.extend(p.into_iter().map(|p| format!("{name}: {p}"))),
         }
     }
     for (i, (a_file, a)) in configs.iter().enumerate() {
@@ -122,16 +170,19 @@ pub fn check_all(forms: &[(String, Json)], cluster: Option<&Json>) -> Result<Str
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(configs
-        .iter()
-        .map(|(file, c)| format!("{file}: {}", summary(c, cluster.is_some())))
-        .collect::<Vec<_>>()
-        .join("\n"))
+    let summaries: Vec<String> =
+        configs.iter().map(|(file, c)| summary(file, c, cluster.is_some(), forms.len())).collect();
+    Ok(summaries.join("\n"))
 }
 
 /// The namespace of a valid form, read as a render reads it (the cluster config plays no part).
-pub fn namespace(form: &Json) -> Result<String, Vec<String>> {
-    config_of(form, None).map(|c| c.namespace())
+pub fn namespace(form: &Json, file: &Path) -> Result<String, Vec<String>> {
+    let source = Source {
+        form: format!("group form {}", file.display()),
+        cluster: "cluster config".into(),
+        form_folder: folder_of(file),
+    };
+    config_of(form, None, &source).map(|c| c.namespace())
 }
 
 /// What two workspaces would both serve or own, if anything.
@@ -153,9 +204,10 @@ fn claimed_by_both(a: &Config, b: &Config) -> Option<String> {
     }
 }
 
-fn summary(c: &Config, with_cluster: bool) -> String {
+fn summary(file: &str, c: &Config, with_cluster: bool, forms: usize) -> String {
     format!(
-        "ok: group {} → namespace {}, {} user(s){}",
+        "{}ok: group {} → namespace {}, {} user(s){}",
+        if forms > 1 { format!("{file}: ") } else { String::new() },
         c.form.group_id,
         c.namespace(),
         c.form.users.len(),
@@ -163,13 +215,13 @@ fn summary(c: &Config, with_cluster: bool) -> String {
     )
 }
 
-fn config_of(form: &Json, cluster: Option<&Json>) -> Result<Config, Vec<String>> {
+fn config_of(form: &Json, cluster: Option<&Json>, source: &Source) -> Result<Config, Vec<String>> {
     let mut data = Map::new();
     data.insert("group-form.yaml".into(), form.clone());
     // Without a cluster config, check the form alone: a stand-in domain satisfies the cluster's
     // required key and is never reported.
     data.insert("cluster.yaml".into(), cluster.cloned().unwrap_or_else(|| json!({"domain": "cluster.invalid"})));
-    Config::from_data(&data).map_err(|problems| problems.split("\n  ").map(str::to_string).collect())
+    Config::from_source(&data, source).map_err(|problems| problems.split("\n  ").map(str::to_string).collect())
 }
 
 #[cfg(test)]
@@ -189,6 +241,10 @@ mod tests {
         }
     }
 
+    fn check(form: &Json) -> Result<String, Vec<String>> {
+        check_all(&[(PathBuf::from("group-form.yaml"), form.clone())], None)
+    }
+
     fn secrets_of(form: &str) -> Vec<String> {
         let v = parse_yaml(form).unwrap();
         FORM_SECRET_KEYS.iter().map(|k| v[k].as_str().unwrap().to_string()).collect()
@@ -197,7 +253,7 @@ mod tests {
     #[test]
     fn a_new_form_passes_check_and_has_fresh_secrets_of_the_right_shape() {
         let (a, b) = (new_form(&seed()).unwrap(), new_form(&seed()).unwrap());
-        assert!(check(&parse_yaml(&a).unwrap(), None).is_ok());
+        assert!(check(&parse_yaml(&a).unwrap()).is_ok());
         let (sa, sb) = (secrets_of(&a), secrets_of(&b));
         for (x, y) in sa.iter().zip(&sb) {
             assert_ne!(x, y, "two runs must differ");
@@ -219,28 +275,55 @@ mod tests {
     }
 
     #[test]
-    fn secrets_can_be_files_that_are_never_overwritten() {
-        let dir = std::env::temp_dir().join(format!("maia-krm-form-{}", std::process::id()));
+    fn secrets_can_be_files_that_are_never_overwritten_and_resolve_from_the_forms_folder() {
+        // Relative to the working directory (the package root under `cargo test`), where the
+        // form is saved: its references are read from there.
+        let dir = PathBuf::from(format!("target/maia-krm-form-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let form = new_form(&Seed { secrets: SecretMode::Files(dir.clone()), ..seed() }).unwrap();
         let v = parse_yaml(&form).unwrap();
         let path = v["mlflow_password"]["fromFile"].as_str().unwrap();
+        assert_eq!(Path::new(path), dir.join("mlflow_password"), "relative, as given");
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert!(!form.contains(&std::fs::read_to_string(path).unwrap()));
+        let value = std::fs::read_to_string(path).unwrap();
+        assert!(!form.contains(&value));
+        let cwd = std::env::current_dir().unwrap();
+        let source = Source { form_folder: cwd.clone(), ..Source::default() };
+        let c = config_of(&v, None, &source).unwrap();
+        let secret = c.form.secrets.mlflow_password.as_ref().unwrap();
+        assert_eq!(c.form_secret(secret, "mlflow_password").unwrap(), value);
+        // An absolute --secrets-dir below the working directory is written relative to it too.
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let form = new_form(&Seed { secrets: SecretMode::Files(cwd.join(&dir)), ..seed() }).unwrap();
+        assert_eq!(parse_yaml(&form).unwrap()["mysql_password"]["fromFile"], json!(dir.join("mysql_password")));
         assert!(
             new_form(&Seed { secrets: SecretMode::Files(dir.clone()), ..seed() })
                 .unwrap_err()
                 .contains("never overwritten")
         );
-        std::fs::remove_dir_all(dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        for outside in [std::env::temp_dir(), PathBuf::from("../elsewhere")] {
+            let err = new_form(&Seed { secrets: SecretMode::Files(outside), ..seed() }).unwrap_err();
+            assert!(err.contains("must be below the working directory"), "{err}");
+        }
+    }
+
+    #[test]
+    fn env_references_outside_the_form_prefix_fail_form_check() {
+        let form = new_form(&Seed { secrets: SecretMode::Env("DEMO".into()), ..seed() }).unwrap();
+        let problems = check(&parse_yaml(&form).unwrap()).unwrap_err();
+        assert!(problems.iter().any(|p| p.contains("fromEnv DEMO_MYSQL_PASSWORD does not start with MAIA_FORM_")));
+        let form = new_form(&Seed { secrets: SecretMode::Env("MAIA_FORM_DEMO".into()), ..seed() }).unwrap();
+        assert!(check(&parse_yaml(&form).unwrap()).is_ok());
     }
 
     #[test]
     fn check_lists_every_problem_at_once() {
         let bad = json!({"group_ID": "Bad Group", "users": ["not-an-email", "a@b.org", "a@b.org"], "gpu_request": -1,
                          "resources_limits": {"memory": ["lots"], "cpu": [1, 2]}, "oauth2_cookie_secret": "short"});
-        let problems = check(&bad, None).unwrap_err();
+        let problems = check(&bad).unwrap_err();
         for needle in [
             "`group_ID`",
             "`users[0]`",

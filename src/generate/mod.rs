@@ -6,6 +6,7 @@
 
 pub mod form;
 pub mod namespace;
+pub mod needs;
 pub mod plan;
 pub mod values;
 

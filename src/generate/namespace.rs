@@ -23,7 +23,7 @@ pub fn registry_password(file: Option<&Path>, config: &Config) -> Result<String,
         return Ok(password);
     }
     match &config.cluster.docker_password {
-        Some(secret) => secret.resolve("docker_password"),
+        Some(secret) => config.cluster_secret(secret, "docker_password"),
         None => Err("no registry password: use --registry-password-file FILE, MAIA_REGISTRY_PASSWORD, or docker_password in the cluster config".into()),
     }
 }
@@ -32,10 +32,9 @@ pub fn registry_password(file: Option<&Path>, config: &Config) -> Result<String,
 pub fn resources(config: &Config, registry_password: &str) -> Result<Vec<Json>, String> {
     let ns = config.namespace();
     let c = &config.cluster;
-    let server =
-        c.docker_server.as_deref().ok_or("cluster config key `docker_server` is required for the pull secret")?;
-    let user =
-        c.docker_username.as_deref().ok_or("cluster config key `docker_username` is required for the pull secret")?;
+    super::needs::require("namespace", config)?;
+    let server = c.docker_server.as_deref().expect("needs::require checked `docker_server`");
+    let user = c.docker_username.as_deref().expect("needs::require checked `docker_username`");
     let mut labels = objects::managed_by();
     labels["maia.minnelab.io/group"] = json!(config.form.group_id);
     let auth = BASE64.encode(format!("{user}:{registry_password}"));

@@ -79,6 +79,11 @@ fn components() -> Vec<(&'static str, Vec<&'static str>, &'static str, Option<Ch
     ]
 }
 
+/// The steps' names, in install order.
+pub fn step_names() -> impl Iterator<Item = &'static str> {
+    components().into_iter().map(|(component, ..)| component)
+}
+
 /// The steps, with `config_args` (e.g. `--config ws.yaml`) in every maia-krm command.
 pub fn steps(config: &Config, config_args: &[String]) -> Vec<Step> {
     let ns = config.namespace();

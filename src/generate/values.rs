@@ -24,6 +24,10 @@ pub enum Format {
 
 /// The values of `component`, and how to print them.
 pub fn values(component: &str, config: &Config) -> Result<(Json, Format), String> {
+    if !COMPONENTS.contains(&component) {
+        return Err(format!("unknown component {component:?}; one of {}", COMPONENTS.join(", ")));
+    }
+    super::needs::require(component, config)?;
     let v = Workspace::new(config);
     Ok(match component {
         "oauth2-proxy" => (v.oauth2_proxy()?, Format::Yaml),
@@ -34,8 +38,7 @@ pub fn values(component: &str, config: &Config) -> Result<(Json, Format), String
         "label-studio" => (v.label_studio(), Format::Yaml),
         "orthanc" => (v.orthanc(), Format::Yaml),
         "kubeflow" => (v.kubeflow(), Format::Yaml),
-        "addons" => (v.addons()?, Format::Yaml),
-        other => return Err(format!("unknown component {other:?}; one of {}", COMPONENTS.join(", "))),
+        _ => (v.addons(), Format::Yaml),
     })
 }
 
@@ -56,25 +59,19 @@ impl<'c> Workspace<'c> {
         Workspace { c, ns: c.namespace(), host: c.workspace_host() }
     }
 
-    fn keycloak(&self) -> Result<&'c Keycloak, String> {
-        self.c
-            .cluster
-            .keycloak
-            .as_ref()
-            .ok_or_else(|| "cluster config key `keycloak` (issuer_url, client_id, client_secret) is required".into())
+    // The accessors below unwrap what `needs::require` checked before any component is built.
+
+    fn keycloak(&self) -> &'c Keycloak {
+        self.c.cluster.keycloak.as_ref().expect("needs::require checked `keycloak`")
     }
 
     fn secret(&self, secret: &Option<Secret>, key: &str) -> Result<String, String> {
-        match secret {
-            Some(s) => s.resolve(key),
-            None => {
-                Err(format!("form key `{key}` is missing (`maia-krm form new` writes every secret a workspace needs)"))
-            }
-        }
+        self.c.form_secret(secret.as_ref().expect("needs::require checked the form's secrets"), key)
     }
 
     fn client_secret(&self) -> Result<String, String> {
-        self.secret(&self.keycloak()?.client_secret, "keycloak.client_secret")
+        let secret = self.keycloak().client_secret.as_ref().expect("needs::require checked `keycloak.client_secret`");
+        self.c.cluster_secret(secret, "keycloak.client_secret")
     }
 
     /// Ingress annotations: the cluster's TLS flavour plus `extra`.
@@ -108,7 +105,7 @@ impl<'c> Workspace<'c> {
     }
 
     fn oauth2_proxy(&self) -> Result<Json, String> {
-        let kc = self.keycloak()?;
+        let kc = self.keycloak();
         let oauth_url = self.c.oauth_url();
         let prefix = self.c.oauth2_prefix();
         let [group, admin] = self.groups();
@@ -171,7 +168,7 @@ impl<'c> Workspace<'c> {
     }
 
     fn minio(&self) -> Result<Json, String> {
-        let kc = self.keycloak()?;
+        let kc = self.keycloak();
         let s = &self.c.form.secrets;
         let console = format!("https://{}{}", self.host, self.c.component_path("minio-console"));
         let env = [
@@ -280,9 +277,9 @@ impl<'c> Workspace<'c> {
     }
 
     fn jupyterhub(&self) -> Result<Json, String> {
-        let kc = self.keycloak()?;
+        let kc = self.keycloak();
         let f = &self.c.form;
-        let limits = f.resources_limits.as_ref().ok_or("form key `resources_limits` is required for JupyterHub")?;
+        let limits = f.resources_limits.as_ref().expect("needs::require checked `resources_limits`");
         let oidc = format!("{}/protocol/openid-connect", kc.issuer_url);
         let mut profiles = vec![json!({"display_name": "CPU (default)", "default": true})];
         if f.gpu_request > 0 {
@@ -420,20 +417,11 @@ impl<'c> Workspace<'c> {
     }
 
     /// Values for charts/maia-addons: per-user SSH and app Services, and the path proxy.
-    fn addons(&self) -> Result<Json, String> {
+    fn addons(&self) -> Json {
         let c = &self.c.cluster;
         let users = &self.c.form.users;
-        let (first, last) = c.port_range.unwrap_or((2022, 2122));
-        if users.len() > usize::from(last - first) + 1 {
-            return Err(format!(
-                "port_range [{first}, {last}] has {} ports for {} users",
-                last - first + 1,
-                users.len()
-            ));
-        }
-        if c.ssh_port_type == PortType::NodePort && (first < 30000 || last > 32767) {
-            return Err(format!("NodePort SSH ports must lie in 30000-32767, but port_range is [{first}, {last}]"));
-        }
+        // needs::require checked there is a port for every user.
+        let (first, _) = c.port_range.unwrap_or(super::needs::DEFAULT_PORT_RANGE);
         let users: Vec<Json> = users
             .iter()
             .zip(first..)
@@ -446,7 +434,7 @@ impl<'c> Workspace<'c> {
             json!({"path": self.c.component_path("label-studio"), "service": "label-studio-ls-app", "port": 80}),
         ];
         routes.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
-        Ok(json!({
+        json!({
             "host": self.host,
             "ingress": {"className": c.ingress_class, "annotations": self.annotations(&[]), "tls": self.tls(&self.host)},
             "ssh": {"type": if c.ssh_port_type == PortType::LoadBalancer { "LoadBalancer" } else { "NodePort" }, "targetPort": 2022},
@@ -457,6 +445,6 @@ impl<'c> Workspace<'c> {
             },
             "proxy": {"image": "nginx:1.27-alpine", "routes": routes},
             "imagePullSecrets": [{"name": c.image_pull_secret}],
-        }))
+        })
     }
 }

@@ -15,7 +15,7 @@ from conftest import BIN, CORPUS, FIXTURES, ROOT, oracle_config, run
 from oracle import check_promises, load, split_documents
 
 WORKSPACE = str(FIXTURES / "config-workspace.yaml")
-ENV = {"DEMO_MYSQL_PASSWORD": "env-db-password"}
+ENV = {"MAIA_FORM_MYSQL_PASSWORD": "env-db-password"}
 
 
 def maia(*args, env=None, check=True):
@@ -54,6 +54,56 @@ def test_form_check_lists_every_problem_with_its_key(tmp_path):
     assert proc.returncode == 2 and proc.stdout == b""
     for key in ("group_ID", "users[0]", "resources_limits.memory", "domain", "port_range"):
         assert f"`{key}`".encode() in proc.stderr, key
+
+
+def test_form_check_and_plan_fail_on_what_later_steps_need_naming_key_file_and_fix(tmp_path):
+    # The runbook's own order: a fresh form (every secret), and a cluster config without the
+    # registry user, Keycloak or NodePort-range ports that namespace, values and addons need.
+    form = tmp_path / "group-form.yaml"
+    form.write_bytes(maia("form", "new", "--group", "Demo_Group", "--users", "alice@example.com").stdout)
+    assert maia("form", "check", str(form)).stdout.startswith(b"ok: group Demo_Group"), "the form alone is complete"
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text("domain: maia.example.com\nnginx_cluster_issuer: cluster-issuer\ndocker_server: registry.maia.example.com\n")
+    proc = maia("form", "check", str(form), "--cluster", str(cluster), check=False)
+    assert proc.returncode == 2 and proc.stdout == b""
+    err = proc.stderr.decode()
+    for needle in (
+        f"cluster config key `docker_username`: is required for the registry pull secret; set it to the registry's (in {cluster})",
+        f"cluster config key `keycloak`: is required for the workspace's logins; add keycloak: {{issuer_url, client_id, client_secret}} (in {cluster})",
+        "cluster config key `port_range`: NodePort SSH ports must lie in 30000-32767, but port_range is [2022, 2122] (the default); set port_range: [30022, 30122], or ssh_port_type: LoadBalancer",
+    ):
+        assert needle in err, err
+    plan = maia("plan", "--form", str(form), "--cluster", str(cluster), check=False)
+    assert plan.returncode == 2 and plan.stdout == b"" and b"`keycloak`" in plan.stderr and b"`docker_username`" in plan.stderr
+    # The same steps refuse the same config, with the same words.
+    for component in ("oauth2-proxy", "minio", "jupyterhub"):
+        step = maia("values", component, "--form", str(form), "--cluster", str(cluster), check=False)
+        assert step.returncode == 2 and b"cluster config key `keycloak`: is required" in step.stderr, component
+    addons = maia("values", "addons", "--form", str(form), "--cluster", str(cluster), check=False)
+    assert addons.returncode == 2 and b"[2022, 2122] (the default)" in addons.stderr
+    # A form missing a secret fails form check alone (and names the form file).
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("group_ID: Demo_Group\nusers: [alice@example.com]\n")
+    proc = maia("form", "check", str(bare), check=False)
+    assert proc.returncode == 2 and f"group form key `mysql_password`: is missing; `maia-krm form new` writes every secret a workspace needs (in {bare})".encode() in proc.stderr
+
+
+def test_typos_and_foreign_keys_in_the_files_name_the_file_and_the_nearest_key(tmp_path):
+    form = tmp_path / "group-form.yaml"
+    form.write_text("group_ID: Demo_Group\nusres: [a@example.com]\non_unpatchable: warn\n")
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text("domain: maia.example.com\nnginx_cluster_isuer: cluster-issuer\nimagePullSecret: regcred\ncluster_name: upstream-key\n")
+    proc = run(["--form", str(form), "--cluster", str(cluster)], b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", check=False)
+    assert proc.returncode == 2 and proc.stdout == b""
+    err = proc.stderr.decode()
+    for needle in (
+        f"group form {form}: unknown key `usres` (did you mean `users`?)",
+        f"group form {form}: `on_unpatchable` is an option, the admin's to set",
+        f"cluster config {cluster}: unknown key `nginx_cluster_isuer` (did you mean `nginx_cluster_issuer`?)",
+        f"cluster config {cluster}: unknown key `imagePullSecret` (did you mean `imagePullSecrets`?)",
+    ):
+        assert needle in err, err
+    assert "cluster_name" not in err, "an upstream key maia-krm does not use is accepted"
 
 
 # --- namespace ----------------------------------------------------------------------------
@@ -156,9 +206,77 @@ def test_values_are_deterministic_for_a_form():
 
 def test_a_secret_reference_is_resolved_and_a_missing_one_is_an_error():
     assert values("mysql")["env_variables"]["MYSQL_PASSWORD"] == "env-db-password"
-    env = {k: v for k, v in os.environ.items() if k != "DEMO_MYSQL_PASSWORD"}
+    env = {k: v for k, v in os.environ.items() if k != "MAIA_FORM_MYSQL_PASSWORD"}
     proc = subprocess.run([BIN, "values", "mysql", "--config", WORKSPACE], capture_output=True, env=env)
-    assert proc.returncode == 2 and b"DEMO_MYSQL_PASSWORD is not set" in proc.stderr and proc.stdout == b""
+    assert proc.returncode == 2 and b"MAIA_FORM_MYSQL_PASSWORD is not set" in proc.stderr and proc.stdout == b""
+
+
+# The form's cluster for the secret tests: the workspace fixture's, with nothing secret in the form.
+SECRET_CLUSTER = yaml.safe_load(yaml.safe_load((FIXTURES / "config-workspace.yaml").read_text())["data"]["cluster.yaml"])
+
+
+def form_with(tmp_path, secret, cluster_extra=None):
+    """A form dir/forms/demo.yaml with mysql_password = secret, and the cluster file beside dir."""
+    forms = tmp_path / "forms"
+    forms.mkdir(exist_ok=True)
+    form = {"group_ID": "demo-group", "users": ["a@example.com"], "mysql_root_password": "root-pw", "mysql_password": secret}
+    (forms / "demo.yaml").write_text(yaml.safe_dump(form))
+    (tmp_path / "cluster.yaml").write_text(yaml.safe_dump({**SECRET_CLUSTER, **(cluster_extra or {})}))
+    return forms / "demo.yaml", tmp_path / "cluster.yaml"
+
+
+def mysql_from(form, cluster, cwd, env=None):
+    return subprocess.run([BIN, "values", "mysql", "--form", str(form), "--cluster", str(cluster)], capture_output=True, cwd=cwd,
+                          env={**os.environ, **(env or {})})
+
+
+def test_a_forms_secret_file_is_read_from_the_forms_folder_whatever_the_working_directory(tmp_path):
+    form, cluster = form_with(tmp_path, {"fromFile": "secrets/db"})
+    (form.parent / "secrets").mkdir()
+    (form.parent / "secrets" / "db").write_text("from-the-forms-folder\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "db").write_text("from-the-working-directory\n")
+    proc = mysql_from(form, cluster, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["env_variables"]["MYSQL_PASSWORD"] == "from-the-forms-folder"
+
+
+@pytest.mark.parametrize("secret", [{"fromFile": "/etc/passwd"}, {"fromFile": "../admin-secret"}, {"fromEnv": "AWS_SECRET_ACCESS_KEY"}])
+def test_a_form_cannot_read_the_admins_files_or_environment(tmp_path, secret):
+    form, cluster = form_with(tmp_path, secret)
+    (tmp_path / "admin-secret").write_text("admin-only\n")
+    proc = mysql_from(form, cluster, cwd=tmp_path, env={"AWS_SECRET_ACCESS_KEY": "admin-only"})
+    assert proc.returncode == 2 and proc.stdout == b"" and b"admin-only" not in proc.stderr
+    assert b"group form key `mysql_password`: from" in proc.stderr, proc.stderr
+    check = run(["form", "check", str(form), "--cluster", str(cluster)], b"", check=False)
+    assert check.returncode == 2 and b"`mysql_password`" in check.stderr
+    # The admin may allow it, in the cluster config.
+    form, cluster = form_with(tmp_path, secret, {"form_secret_files": "anywhere", "form_secret_env_prefix": "AWS_"})
+    proc = mysql_from(form, cluster, cwd=tmp_path, env={"AWS_SECRET_ACCESS_KEY": "admin-only"})
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_symlink_out_of_the_forms_folder_is_refused(tmp_path):
+    form, cluster = form_with(tmp_path, {"fromFile": "db"})
+    (tmp_path / "admin-secret").write_text("admin-only\n")
+    (form.parent / "db").symlink_to(tmp_path / "admin-secret")
+    proc = mysql_from(form, cluster, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == b"" and b"leads outside the form's folder" in proc.stderr
+    assert b"admin-only" not in proc.stderr
+
+
+def test_form_new_secrets_dir_references_resolve_from_where_the_form_is_saved(tmp_path):
+    (tmp_path / "sec").mkdir()
+    out = subprocess.run([BIN, "form", "new", "--group", "demo-group", "--users", "a@example.com", "--secrets-dir", "sec"],
+                         capture_output=True, cwd=tmp_path, check=True).stdout
+    (tmp_path / "group-form.yaml").write_bytes(out)
+    assert yaml.safe_load(out)["mysql_password"] == {"fromFile": "sec/mysql_password"}
+    (tmp_path / "cluster.yaml").write_text(yaml.safe_dump(SECRET_CLUSTER))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = mysql_from(tmp_path / "group-form.yaml", tmp_path / "cluster.yaml", cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["env_variables"]["MYSQL_PASSWORD"] == (tmp_path / "sec" / "mysql_password").read_text()
 
 
 # --- charts this project ships (real Helm 4 engine) ---------------------------------------

@@ -171,12 +171,17 @@ spec:
 def test_form_check_finds_two_workspaces_that_would_claim_one_path(tmp_path):
     # Upstream's layout has a trap: group `demo`'s JupyterHub at /demo-hub is all of group
     # `demo-hub`'s apps. A form check over the repository's forms finds it, and a plain clash.
+    # Forms and a cluster config complete for every step of the runbook (form check checks those too).
+    workspace = yaml.safe_load((FIXTURES / "config-workspace.yaml").read_text())["data"]
+    runbook = {k: v for k, v in yaml.safe_load(workspace["group-form.yaml"]).items() if k not in ("group_ID", "group_subdomain", "oauth_url", "users")}
+    runbook["mysql_password"] = "db-password"
+    admin = yaml.safe_dump({k: v for k, v in yaml.safe_load(workspace["cluster.yaml"]).items() if k not in ("domain", "url_type", "nginx_cluster_issuer")})
     cluster = tmp_path / "cluster.yaml"
-    cluster.write_text(f"domain: {DOMAIN}\nurl_type: subpath\nnginx_cluster_issuer: cluster-issuer\n")
+    cluster.write_text(f"domain: {DOMAIN}\nurl_type: subpath\nnginx_cluster_issuer: cluster-issuer\n{admin}")
     forms = []
     for group in ["demo", "demo-hub", "other"]:
         form = tmp_path / f"{group}.yaml"
-        form.write_text(f"group_ID: {group.replace('-', '_')}\ngroup_subdomain: {group}\nusers: [a@example.com]\n")
+        form.write_text(f"group_ID: {group.replace('-', '_')}\ngroup_subdomain: {group}\nusers: [a@example.com]\n{yaml.safe_dump(runbook)}")
         forms.append(str(form))
     proc = run(["form", "check", *forms, "--cluster", str(cluster)], b"", check=False)
     assert proc.returncode == 2
@@ -186,9 +191,9 @@ def test_form_check_finds_two_workspaces_that_would_claim_one_path(tmp_path):
     ok = run(["form", "check", forms[0], forms[2], "--cluster", str(cluster)], b"")
     assert ok.stdout.decode().count("ok: group") == 2
     # On subdomain clusters the host is the boundary: two forms with one group_subdomain clash.
-    cluster.write_text(f"domain: {DOMAIN}\nnginx_cluster_issuer: cluster-issuer\n")
+    cluster.write_text(f"domain: {DOMAIN}\nnginx_cluster_issuer: cluster-issuer\n{admin}")
     twin = tmp_path / "twin.yaml"
-    twin.write_text("group_ID: Twin\ngroup_subdomain: demo\nusers: [a@example.com]\n")
+    twin.write_text(f"group_ID: Twin\ngroup_subdomain: demo\nusers: [a@example.com]\n{yaml.safe_dump(runbook)}")
     proc = run(["form", "check", forms[0], str(twin), "--cluster", str(cluster)], b"", check=False)
     assert proc.returncode == 2 and b"both claim host demo.maia.example.com" in proc.stderr
 
