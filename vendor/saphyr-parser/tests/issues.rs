@@ -1,4 +1,4 @@
-use saphyr::Marker;
+use saphyr_parser::Marker;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
 
 /// Run the parser through the string.
