@@ -168,7 +168,7 @@ fn test_block_utf8() {
         deref_pairs(&run_parser_and_deref_scalar_spans("foo: >\n  one:你好\n  two:你好").unwrap()),
         [
             ("foo", "foo"),
-            ("one:你好 two:你好\n", "one:你好\n  two:你好")
+            ("one:你好 two:你好", "one:你好\n  two:你好")
         ],
     );
 }
