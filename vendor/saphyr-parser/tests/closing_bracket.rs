@@ -58,7 +58,9 @@ fn document_markers_and_bom_may_follow_implicit_document_end() {
         "---\n[a]\n",
         "---\n[a]\n---\n[b]\n",
         "---\n[a]\n...\n",
-        "---\n[a]\n\u{feff}---\n[b]\n",
+        // maia-krm: upstream's "---\n[a]\n\u{feff}---\n[b]\n" is removed: a BOM after the first
+        // character is content (PATCHES.md row 14), and yaml.v3 refuses that stream ("did not find
+        // expected <document start>"), as the patched parser does.
         "[a]\n# comment\n",
     ] {
         for next in Parser::new_from_str(yaml) {

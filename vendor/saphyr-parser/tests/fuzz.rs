@@ -57,6 +57,24 @@ fn run_parser(input: &str) -> Result<Vec<Event<'_>>, ScanError> {
     }
 }
 
+/// maia-krm: PATCHES.md row 11: `new_from_str` refuses control characters at its reader before
+/// the scanner runs, so for inputs holding one (fuzz_1: U+0001; fuzz_2: U+0008, U+001A, U+001D)
+/// `run_parser`'s two paths no longer agree. These are crash regressions for the scanner: check
+/// that `new_from_str` refuses the input, and run the scanner through `new_from_iter`, which has
+/// no reader check, to the end.
+fn run_scanner_past_reader(input: &str) {
+    let error = Parser::new_from_str(input).find_map(Result::err);
+    assert!(
+        error.is_some_and(|e| e.info().starts_with("control characters are not allowed")),
+        "{input:?}"
+    );
+    for x in Parser::new_from_iter(input.chars()) {
+        if x.is_err() {
+            break;
+        }
+    }
+}
+
 #[test]
 fn fuzz_1() {
     // Crashing with an index out-of-bounds error.
@@ -66,7 +84,7 @@ fn fuzz_1() {
         1, 39, 110, 117, 108, 108, 34, 13, 13, 13, 13, 13, 10, 13, 13, 13, 13,
     ];
     let s = str::from_utf8(raw_input).unwrap();
-    let _ = run_parser(s);
+    run_scanner_past_reader(s);
 }
 
 #[test]
@@ -81,7 +99,7 @@ fn fuzz_2() {
         32, 44, 9, 26, 58, 32, 126, 93, 8, 58, 32, 58, 10, 78, 32,
     ];
     let s = str::from_utf8(raw_input).unwrap();
-    let _ = run_parser(s);
+    run_scanner_past_reader(s);
 }
 
 #[test]

@@ -1,4 +1,4 @@
-use saphyr::Marker;
+use saphyr_parser::Marker;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
 
 /// Run the parser through the string.
@@ -136,46 +136,21 @@ fn test_issue1() {
         ]
     );
 
-    // Implicit mappings with implicit null keys
-    assert_eq!(
-        run_parser("[:]").unwrap(),
-        [
-            Event::StreamStart,
-            Event::DocumentStart(false),
-            Event::SequenceStart(0, None),
-            Event::MappingStart(0, None),
-            Event::Scalar("".into(), ScalarStyle::Plain, 0, None),
-            Event::Scalar("".into(), ScalarStyle::Plain, 0, None),
-            Event::MappingEnd,
-            Event::SequenceEnd,
-            Event::DocumentEnd,
-            Event::StreamEnd,
-        ]
-    );
-
-    // Nested implicit mappings with implicit null keys
-    assert_eq!(
-        run_parser("[: [:]]").unwrap(),
-        [
-            Event::StreamStart,
-            Event::DocumentStart(false),
-            Event::SequenceStart(0, None),
-            Event::MappingStart(0, None),
-            Event::Scalar("".into(), ScalarStyle::Plain, 0, None),
-            Event::SequenceStart(0, None),
-            Event::MappingStart(0, None),
-            Event::Scalar("".into(), ScalarStyle::Plain, 0, None),
-            Event::Scalar("".into(), ScalarStyle::Plain, 0, None),
-            Event::MappingEnd,
-            Event::SequenceEnd,
-            Event::MappingEnd,
-            Event::SequenceEnd,
-            Event::DocumentEnd,
-            Event::StreamEnd,
-        ]
-    );
+    // Implicit mappings with implicit null keys.
+    // maia-krm: PATCHES.md row 17: a `:` with no key before it is refused, in flow too, as
+    // yaml.v3 does ("did not find expected node content"); upstream read empty keys here.
+    for s in ["[:]", "[: [:]]"] {
+        assert_eq!(
+            run_parser(s).unwrap_err().info(),
+            "while parsing a node, did not find expected node content",
+            "{s:?}"
+        );
+    }
 
     // Interleaved nested implicit and non-implicit mappings.
+    // maia-krm: not yaml.v3's reading: it reads `b:` before `]` as the plain scalar "b:" (a `:`
+    // ends a flow plain scalar only before a blank or `,`), not as a key; not patched (PATCHES.md,
+    // "yaml.v3 behaviour not matched").
     assert_eq!(
         run_parser("[a: [  [b:]]]").unwrap(),
         //          ^   ^  ^ has an implicit mapping
@@ -231,13 +206,15 @@ fn test_issue1() {
 
 #[test]
 fn test_pr12() {
+    // maia-krm: PATCHES.md row 12a: the block scalar ends the stream without a line break and
+    // reads "a", as in yaml.v3 (upstream: "a\n").
     assert_eq!(
         run_parser("---\n- |\n  a").unwrap(),
         [
             Event::StreamStart,
             Event::DocumentStart(true),
             Event::SequenceStart(0, None),
-            Event::Scalar("a\n".into(), ScalarStyle::Literal, 0, None),
+            Event::Scalar("a".into(), ScalarStyle::Literal, 0, None),
             Event::SequenceEnd,
             Event::DocumentEnd,
             Event::StreamEnd,
@@ -437,13 +414,25 @@ fn test_issue84() {
 
 #[test]
 fn test_raw_nul_truncates_document() {
+    // maia-krm: PATCHES.md row 11: `new_from_str` refuses a control character, `\0` too, at its
+    // reader before the first token, so its events are not `new_from_iter`'s (which has no reader
+    // check and errors at the `\0`): compare the errors, not the events, as `run_parser` would.
     for s in [
         "key: a\0b\n",
         "key: a\0b\nother: c\n",
         "k\0ey: a\n",
         "# note\0\nkey: a\n",
     ] {
-        assert!(run_parser(s).is_err(), "expected an error for {s:?}");
+        let str_error = Parser::new_from_str(s).find_map(Result::err);
+        let info = str_error.map(|e| e.info().to_owned()).unwrap_or_default();
+        assert!(
+            info.starts_with("control characters are not allowed"),
+            "{s:?}: {info:?}"
+        );
+        assert!(
+            Parser::new_from_iter(s.chars()).any(|r| r.is_err()),
+            "expected an error for {s:?}"
+        );
     }
 }
 

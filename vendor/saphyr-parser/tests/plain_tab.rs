@@ -16,8 +16,9 @@ fn tab_in_block_literal_body_is_allowed() {
     // A tab in the body of a literal block scalar (|) should be accepted.
     let yaml = "key: |\n  a\tb"; // 'a\tb' inside the block content
     let scalars = collect_scalars(yaml).expect("parser should accept tab inside block scalar body");
-    // Literal style preserves newlines; a single content line ends with a trailing \n
-    assert_eq!(scalars, vec!["key".to_string(), "a\tb\n".to_string()]);
+    // maia-krm: PATCHES.md row 12a: the line ends the stream without a line break, so there is
+    // no "\n" to keep, as in yaml.v3 (upstream: "a\tb\n").
+    assert_eq!(scalars, vec!["key".to_string(), "a\tb".to_string()]);
 }
 
 #[test]
@@ -26,8 +27,8 @@ fn tab_in_block_folded_body_is_allowed() {
     let yaml = "key: >\n  a\tb";
     let scalars =
         collect_scalars(yaml).expect("parser should accept tab inside folded block scalar body");
-    // For a single content line, folded and literal both end with a trailing \n
-    assert_eq!(scalars, vec!["key".to_string(), "a\tb\n".to_string()]);
+    // maia-krm: PATCHES.md row 12a: no trailing "\n" at the end of the stream, as in yaml.v3.
+    assert_eq!(scalars, vec!["key".to_string(), "a\tb".to_string()]);
 }
 
 #[test]

@@ -92,6 +92,17 @@ fn str_to_test_events(docs: &str) -> Vec<TestEvent> {
     p.evs
 }
 
+/// maia-krm: the error of an input the patched parser refuses, as yaml.v3 does (PATCHES.md rows
+/// cited where used). Parsing from a `str` and from an iterator must both refuse it.
+fn str_to_error(docs: &str) -> String {
+    let error = Parser::new_from_str(docs)
+        .find_map(Result::err)
+        .expect("expected the patched parser to refuse this input");
+    let iter_error = Parser::new_from_iter(docs.chars()).find_map(Result::err);
+    assert_eq!(iter_error.as_ref(), Some(&error));
+    error.info().to_owned()
+}
+
 macro_rules! assert_next {
     ($v:expr, $p:pat) => {
         match $v.next().unwrap() {
