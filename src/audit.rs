@@ -61,7 +61,7 @@ impl Audit {
 pub fn audit(source: &str, input: &str, config: &Config, jobs: usize, audit: &mut Audit) -> Result<(), Error> {
     let dry_run = pipeline::run(input, Some(Ok(config.clone())), jobs)?;
     if let Some(error) = dry_run.failed {
-        return Err(Error::Config(error));
+        return Err(Error::Config(error.into()));
     }
     let routes = Routes::new(config);
     let gap = |c: Change| {

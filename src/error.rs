@@ -7,7 +7,7 @@ pub enum Error {
     /// The manifest stream (or ResourceList) is not something we can faithfully transform.
     Input(InputError),
     /// The config, form or command line is wrong: nothing was read from stdin yet, or it does not matter.
-    Config(String),
+    Config(crate::config::ConfigError),
     /// Reading stdin or writing stdout failed.
     Io(std::io::Error),
 }

@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::patch::{self, Change, Outcome, Patch, StreamSummary, add_items};
 use crate::resource::ResourceId;
 use crate::stream::edit::Edits;
@@ -34,10 +34,10 @@ pub fn has_items(root: &Node) -> bool {
 /// The config: the admin's (`--config` or `MAIA_KRM_CONFIG`) when given, else the ResourceList's
 /// `functionConfig`. The stream is the group's to write: its `functionConfig` must never replace
 /// the admin's config (found in review: one setting `oauth` off, or another group's ID).
-pub fn config(root: &Node, admin: Option<Result<Config, String>>) -> Result<Config, String> {
+pub fn config(root: &Node, admin: Option<Result<Config, ConfigError>>) -> Result<Config, ConfigError> {
     match (admin, root.get("functionConfig").map(to_json).filter(has_settings)) {
         (Some(loaded), _) => loaded,
-        (None, Some(fc)) => Config::from_object(&fc).map_err(|e| format!("functionConfig: {e}")),
+        (None, Some(fc)) => Config::from_object(&fc).map_err(|e| e.at("functionConfig")),
         (None, None) => Err("no config: give the function a ConfigMap (group-form.yaml, cluster.yaml, options) as \
                              functionConfig, `kpt fn eval ... -- group_ID=... domain=...`, or MAIA_KRM_CONFIG"
             .into()),
@@ -146,7 +146,7 @@ mod tests {
         error: Option<String>,
     }
 
-    fn run(input: &str, config: Option<Result<Config, String>>) -> Result<Run, crate::error::Error> {
+    fn run(input: &str, config: Option<Result<Config, ConfigError>>) -> Result<Run, crate::error::Error> {
         let out = crate::pipeline::run(input, config, 1)?;
         Ok(Run { output: out.documents.concat(), error: out.failed })
     }

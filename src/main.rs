@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{AuditFormat, Cli, Command, ConfigArgs, FormCommand, PlanFormat};
-use maia_krm::config::Config;
+use maia_krm::config::{Config, ConfigError};
 use maia_krm::error::{Error, Result};
 use maia_krm::generate::{
     self,
@@ -184,7 +184,7 @@ fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()
 }
 
 /// The config named on the command line or by `MAIA_KRM_CONFIG`, if any.
-fn load_config(args: &ConfigArgs) -> Option<Result<Config, String>> {
+fn load_config(args: &ConfigArgs) -> Option<Result<Config, ConfigError>> {
     match (&args.config_file(), &args.form, &args.cluster) {
         (Some(file), _, _) => Some(Config::from_config_map_file(file)),
         (None, Some(form), Some(cluster)) => Some(Config::from_files(form, cluster)),
@@ -233,13 +233,13 @@ fn run_command(command: &Command) -> Result<()> {
                 None => None,
             };
             let summary = generate::form::check_all(&forms, cluster.as_ref().map(|(f, c)| (*f, c)))
-                .map_err(|problems| Error::Config(problems.join("\n  ")))?;
+                .map_err(|problems| Error::Config(ConfigError(problems)))?;
             format!("{summary}\n")
         }
         Command::Form(FormCommand::Namespace { form: file }) => {
             let form = maia_krm::config::read_yaml_file(file).map_err(Error::Config)?;
             let namespace =
-                generate::form::namespace(&form, file).map_err(|problems| Error::Config(problems.join("\n  ")))?;
+                generate::form::namespace(&form, file).map_err(|problems| Error::Config(ConfigError(problems)))?;
             format!("{namespace}\n")
         }
         Command::Namespace { config, registry_password_file } => {
@@ -262,8 +262,10 @@ fn run_command(command: &Command) -> Result<()> {
             // AppProject alone needs only the namespace, which the config already proved.
             let missing = if *project_only { Vec::new() } else { generate::needs::all(&config) };
             if !missing.is_empty() {
-                let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
-                return Err(Error::Config(format!("the plan's steps need:\n  {}", missing.join("\n  "))));
+                let heading = std::iter::once("the plan's steps need:".to_string());
+                return Err(Error::Config(ConfigError(
+                    heading.chain(missing.iter().map(ToString::to_string)).collect(),
+                )));
             }
             if *project_only {
                 generate::yaml_stream(&[generate::plan::project(&config, repo)])

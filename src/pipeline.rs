@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::error::{Error, InputError};
 use crate::krm;
 use crate::patch::{self, Change, NewDocument, Outcome, Patch, Report, StreamSummary};
@@ -34,7 +34,7 @@ pub struct Transformed<'a> {
 
 /// Where the config comes from: the command line (or `MAIA_KRM_CONFIG`), which a KRM
 /// ResourceList's `functionConfig` may override.
-pub type ConfigArg = Option<Result<Config, String>>;
+pub type ConfigArg = Option<Result<Config, ConfigError>>;
 
 /// Transforms a decoded input: a manifest stream, or a single ResourceList (a KRM function call).
 pub fn run<'a>(input: &'a str, config: ConfigArg, jobs: usize) -> Result<Transformed<'a>, Error> {
@@ -242,7 +242,7 @@ fn krm_run<'a>(doc: &Doc<'a>, fallback: ConfigArg) -> Result<Transformed<'a>, Er
     let root = root.filter(krm::has_items).ok_or_else(|| doc.error(1, "a ResourceList needs an `items` list"))?;
     let (config, failed) = match krm::config(&root, fallback) {
         Ok(config) => (Some(config), None),
-        Err(message) => (None, Some(message)),
+        Err(problems) => (None, Some(problems.to_string())),
     };
     let patches = config.as_ref().map(patch::enabled).unwrap_or_default();
     let mut limits = config.as_ref().map_or(read, |c| c.options.limits.clone());

@@ -14,7 +14,7 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
 
 /// The config error the test config with `extra` gives.
 pub fn config_error(extra: &[(&str, &str)]) -> String {
-    Config::from_data(&data(extra)).expect_err("test config is invalid")
+    Config::from_data(&data(extra)).expect_err("test config is invalid").to_string()
 }
 
 fn data(extra: &[(&str, &str)]) -> Map<String, Json> {

@@ -91,14 +91,14 @@ impl Config {
     }
 
     /// A secret of the group's form, read as the cluster config allows (see [`Secret::resolve`]).
-    pub fn form_secret(&self, secret: &Secret, key: &str) -> Result<String, String> {
-        secret.resolve(key, &self.form_folder, !self.cluster.form_secret_files_anywhere)
+    pub fn form_secret(&self, secret: &Secret, key: &str) -> Result<String, ConfigError> {
+        Ok(secret.resolve(key, &self.form_folder, !self.cluster.form_secret_files_anywhere)?)
     }
 
     /// A secret of the admin's cluster config: paths relative to the working directory, as they
     /// always were, and any file or variable (the admin's own).
-    pub fn cluster_secret(&self, secret: &Secret, key: &str) -> Result<String, String> {
-        secret.resolve(key, Path::new("."), false)
+    pub fn cluster_secret(&self, secret: &Secret, key: &str) -> Result<String, ConfigError> {
+        Ok(secret.resolve(key, Path::new("."), false)?)
     }
 
     /// The host every workspace app is served on.
@@ -110,9 +110,9 @@ impl Config {
     }
 
     /// Loads a ConfigMap file (`--config`).
-    pub fn from_config_map_file(path: &Path) -> Result<Config, String> {
+    pub fn from_config_map_file(path: &Path) -> Result<Config, ConfigError> {
         let obj = read_yaml_file(path)?;
-        let at = |e: String| format!("{}: {e}", path.display());
+        let at = |problem: String| ConfigError::from(problem).at(path.display());
         // The API server takes `ConfigMap` only: a file kubectl would refuse is a mistake, and a
         // form or a manifest here would otherwise fail on its keys, not on what it is.
         match obj.get("kind").and_then(Json::as_str) {
@@ -132,13 +132,13 @@ impl Config {
                     .into()));
             }
         }
-        data_of(&obj)
-            .and_then(|data| Config::from_source(&data, &Source { form_folder: folder_of(path), ..Source::default() }))
-            .map_err(at)
+        let data = data_of(&obj).map_err(at)?;
+        Config::from_source(&data, &Source { form_folder: folder_of(path), ..Source::default() })
+            .map_err(|e| e.at(path.display()))
     }
 
     /// Loads the two files admins keep (`--form`, `--cluster`).
-    pub fn from_files(form: &Path, cluster: &Path) -> Result<Config, String> {
+    pub fn from_files(form: &Path, cluster: &Path) -> Result<Config, ConfigError> {
         let mut data = Map::new();
         data.insert(FORM_FILE_KEY.into(), read_yaml_file(form)?);
         data.insert(CLUSTER_FILE_KEY.into(), read_yaml_file(cluster)?);
@@ -146,18 +146,18 @@ impl Config {
     }
 
     /// From a ConfigMap-like object: its `data` map (kpt's `function-input` is one too).
-    pub fn from_object(obj: &Json) -> Result<Config, String> {
+    pub fn from_object(obj: &Json) -> Result<Config, ConfigError> {
         Config::from_data(&data_of(obj)?)
     }
 
     /// From a `data` map: the two embedded files plus flat overrides.
-    pub fn from_data(data: &Map<String, Json>) -> Result<Config, String> {
+    pub fn from_data(data: &Map<String, Json>) -> Result<Config, ConfigError> {
         Config::from_source(data, &Source::default())
     }
 
     /// From a `data` map whose form and cluster came from `source`. Every key is read or refused:
     /// an unknown one is an error with the nearest known key, never silently ignored.
-    pub fn from_source(data: &Map<String, Json>, source: &Source) -> Result<Config, String> {
+    pub fn from_source(data: &Map<String, Json>, source: &Source) -> Result<Config, ConfigError> {
         let mut errors = Vec::new();
         let mut form = embedded(data, FORM_FILE_KEY, &mut errors);
         let mut cluster = embedded(data, CLUSTER_FILE_KEY, &mut errors);
@@ -202,7 +202,7 @@ impl Config {
                 errors.push(format!("group form key `{key}`: {problem}"));
             }
         }
-        if errors.is_empty() { Ok(config) } else { Err(errors.join("\n  ")) }
+        if errors.is_empty() { Ok(config) } else { Err(ConfigError(errors)) }
     }
 }
 
@@ -290,6 +290,47 @@ fn cluster_key_problem(key: &str) -> Option<String> {
     }
 }
 
+/// What is wrong with a config, a form or a command's inputs: every problem found at once, each
+/// naming its key and file (a person fixes them in one pass, not one run per typo).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError(pub Vec<String>);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("\n  "))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    /// The same problems, said to be in `place` (a file, `functionConfig`) on the report's first line.
+    pub fn at(mut self, place: impl std::fmt::Display) -> Self {
+        if let Some(first) = self.0.first_mut() {
+            *first = format!("{place}: {first}");
+        }
+        self
+    }
+}
+
+impl From<String> for ConfigError {
+    fn from(problem: String) -> Self {
+        ConfigError(vec![problem])
+    }
+}
+
+impl From<&str> for ConfigError {
+    fn from(problem: &str) -> Self {
+        ConfigError(vec![problem.to_string()])
+    }
+}
+
+impl From<Vec<String>> for ConfigError {
+    fn from(problems: Vec<String>) -> Self {
+        ConfigError(problems)
+    }
+}
+
 pub fn namespace_of(group_id: &str) -> String {
     group_id.to_lowercase().replace('_', "-")
 }
@@ -335,12 +376,12 @@ pub fn parse_yaml(text: &str) -> Result<Json, String> {
 }
 
 /// Reads one YAML file as JSON (YAML 1.1 typing); errors name the file.
-pub fn read_yaml_file(path: &Path) -> Result<Json, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_yaml_file(path: &Path) -> Result<Json, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::from(e.to_string()).at(path.display()))?;
     parse_yaml(&text).map_err(|e| {
         let several = text.split('\n').skip(1).any(|l| l.starts_with("---"));
         let hint = if several { " (a config file is one YAML document: manifests to patch go on stdin)" } else { "" };
-        format!("{}: {e}{hint}", path.display())
+        ConfigError::from(format!("{e}{hint}")).at(path.display())
     })
 }
 
@@ -387,13 +428,14 @@ mod tests {
             "middleware": "sometimes",
             "typo_key": "1",
         })))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         for key in ["group_ID", "domain", "oauth_url", "traefik_resolver", "middleware", "typo_key"] {
             assert!(err.contains(&format!("`{key}`")), "{key} missing from: {err}");
         }
     }
 
-    fn embedded(form: &str, cluster: &str) -> Result<Config, String> {
+    fn embedded(form: &str, cluster: &str) -> Result<Config, crate::config::ConfigError> {
         Config::from_data(&data(json!({"group-form.yaml": form, "cluster.yaml": cluster})))
     }
 
@@ -408,18 +450,20 @@ mod tests {
             ("oauth_ur", "oauth_url"),
             ("shared_hook", "shared_hooks"),
         ] {
-            let err = embedded(FORM, &format!("{CLUSTER}{typo}: x\n")).unwrap_err();
+            let err = embedded(FORM, &format!("{CLUSTER}{typo}: x\n")).unwrap_err().to_string();
             let want = format!("cluster config (`cluster.yaml`): unknown key `{typo}` (did you mean `{near}`?)");
             assert!(err.contains(&want), "{want} missing from: {err}");
             let err = Config::from_data(&data(json!({"group-form.yaml": FORM, "cluster.yaml": CLUSTER, typo: "x"})))
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(&format!("ConfigMap data: unknown key `{typo}` (did you mean `{near}`?)")), "{err}");
         }
-        let err = embedded("group_ID: Demo_Group\nusres: [a@example.com]\n", CLUSTER).unwrap_err();
+        let err = embedded("group_ID: Demo_Group\nusres: [a@example.com]\n", CLUSTER).unwrap_err().to_string();
         assert!(err.contains("group form (`group-form.yaml`): unknown key `usres` (did you mean `users`?)"), "{err}");
         let err =
             embedded(FORM, &format!("{CLUSTER}keycloak: {{issuer_url: https://iam.example.com, clinet_id: maia}}\n"))
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
         assert!(
             err.contains("cluster config key `keycloak`: unknown key `clinet_id` (did you mean `client_id`?)"),
             "{err}"
@@ -428,16 +472,16 @@ mod tests {
 
     #[test]
     fn a_form_key_in_the_cluster_file_and_a_cluster_key_in_the_form_are_named_as_such() {
-        let err = embedded(FORM, &format!("{CLUSTER}oauth_url: x.maia.example.com\n")).unwrap_err();
+        let err = embedded(FORM, &format!("{CLUSTER}oauth_url: x.maia.example.com\n")).unwrap_err().to_string();
         assert!(err.contains("`oauth_url` is a group form key: write it in the group form"), "{err}");
-        let err = embedded(&format!("{FORM}domain: evil.example.com\n"), CLUSTER).unwrap_err();
+        let err = embedded(&format!("{FORM}domain: evil.example.com\n"), CLUSTER).unwrap_err().to_string();
         assert!(err.contains("group form (`group-form.yaml`): `domain` is a cluster config key"), "{err}");
     }
 
     #[test]
     fn an_option_in_the_groups_form_is_an_error_and_in_the_admins_cluster_file_it_counts() {
         for option in ["oauth: false", "on_unpatchable: warn", "skip_allowed: all", "tenant: false"] {
-            let err = embedded(&format!("{FORM}{option}\n"), CLUSTER).unwrap_err();
+            let err = embedded(&format!("{FORM}{option}\n"), CLUSTER).unwrap_err().to_string();
             let key = option.split(':').next().unwrap();
             assert!(
                 err.contains(&format!("group form (`group-form.yaml`): `{key}` is an option, the admin's")),
@@ -506,7 +550,7 @@ nfs_path: /nfs
     fn form_secret_references_are_held_to_the_cluster_configs_rules() {
         let form = |secret: &str| format!("{FORM}mysql_password: {secret}\n");
         for bad in ["{fromFile: /etc/shadow}", "{fromFile: ../cluster-secret}", "{fromEnv: AWS_SECRET_ACCESS_KEY}"] {
-            let err = embedded(&form(bad), CLUSTER).unwrap_err();
+            let err = embedded(&form(bad), CLUSTER).unwrap_err().to_string();
             assert!(err.contains("group form key `mysql_password`: from"), "{bad}: {err}");
         }
         let admin = format!("{CLUSTER}form_secret_files: anywhere\nform_secret_env_prefix: AWS_\n");
@@ -515,7 +559,8 @@ nfs_path: /nfs
         }
         embedded(&form("{fromEnv: MAIA_FORM_MYSQL_PASSWORD}"), CLUSTER).unwrap();
         let err = embedded(FORM, &format!("{CLUSTER}form_secret_env_prefix: ''\nform_secret_files: everywhere\n"))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`form_secret_env_prefix`") && err.contains("`form_secret_files`"), "{err}");
     }
 
@@ -558,7 +603,7 @@ nfs_path: /nfs
             for bad in INJECTIONS {
                 let mut d = data(json!({"group_ID": "Demo_Group", "domain": "maia.example.com"}));
                 d.insert(key.to_string(), json!(bad));
-                let err = Config::from_data(&d).err().unwrap_or_else(|| panic!("{key} accepted {bad:?}"));
+                let err = Config::from_data(&d).err().unwrap_or_else(|| panic!("{key} accepted {bad:?}")).to_string();
                 assert!(err.contains(&format!("`{key}`")), "{key} / {bad:?}: {err}");
             }
         }
@@ -566,15 +611,16 @@ nfs_path: /nfs
 
     #[test]
     fn type_errors_do_not_echo_values() {
-        let err =
-            Config::from_data(&data(json!({"group_ID": ["s3cret-token"], "domain": "maia.example.com"}))).unwrap_err();
+        let err = Config::from_data(&data(json!({"group_ID": ["s3cret-token"], "domain": "maia.example.com"})))
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("s3cret"), "{err}");
         assert!(err.contains("`group_ID`: expected a string, got a list"), "{err}");
     }
 
     #[test]
     fn missing_required_keys() {
-        let err = Config::from_data(&Map::new()).unwrap_err();
+        let err = Config::from_data(&Map::new()).unwrap_err().to_string();
         assert!(err.contains("`group_ID`: is required") && err.contains("`domain`: is required"), "{err}");
     }
 
@@ -613,12 +659,13 @@ nfs_path: /nfs
             {"group": "example.com", "kind": "Trainer", "paths": ["spec"], "version": "v1"},
             "Trainer",
         ]))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         for entry in 1..=7 {
             assert!(err.contains(&format!("`pod_templates`: entry {entry}:")), "entry {entry} missing from: {err}");
         }
-        assert!(with(json!("- [unclosed")).unwrap_err().contains("`pod_templates`"));
-        assert!(with(json!({"group": "x"})).unwrap_err().contains("`pod_templates`: expected a list"));
+        assert!(with(json!("- [unclosed")).unwrap_err().to_string().contains("`pod_templates`"));
+        assert!(with(json!({"group": "x"})).unwrap_err().to_string().contains("`pod_templates`: expected a list"));
     }
 
     #[test]
@@ -631,7 +678,8 @@ nfs_path: /nfs
         };
         let c = with(json!("{name: public, namespace: gateways}")).unwrap();
         assert_eq!(c.cluster.gateway.unwrap().namespace.as_deref(), Some("gateways"));
-        let err = with(json!({"namespace": "Bad NS", "sectionName": "web_secure", "port": 443})).unwrap_err();
+        let err =
+            with(json!({"namespace": "Bad NS", "sectionName": "web_secure", "port": 443})).unwrap_err().to_string();
         for needle in
             ["`gateway.name`: is required", "`gateway.namespace`", "`gateway.sectionName`", "unknown key `port`"]
         {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json, json};
 use std::path::{Component, Path, PathBuf};
 
 use super::needs;
-use crate::config::{Config, FORM_SECRET_KEYS, Source, folder_of, namespace_of};
+use crate::config::{Config, ConfigError, FORM_SECRET_KEYS, Source, folder_of, namespace_of};
 use crate::stream::edit::block_document;
 
 /// What `form new` is told.
@@ -41,7 +41,7 @@ pub enum SecretMode {
 }
 
 /// A complete group form, checked with the same rules as `form check`.
-pub fn new_form(seed: &Seed) -> Result<String, String> {
+pub fn new_form(seed: &Seed) -> Result<String, ConfigError> {
     let ns = namespace_of(&seed.group_id);
     let subdomain = seed.subdomain.clone().unwrap_or_else(|| ns.clone());
     let mut form = Map::new();
@@ -221,7 +221,7 @@ fn config_of(form: &Json, cluster: Option<&Json>, source: &Source) -> Result<Con
     // Without a cluster config, check the form alone: a stand-in domain satisfies the cluster's
     // required key and is never reported.
     data.insert("cluster.yaml".into(), cluster.cloned().unwrap_or_else(|| json!({"domain": "cluster.invalid"})));
-    Config::from_source(&data, source).map_err(|problems| problems.split("\n  ").map(str::to_string).collect())
+    Config::from_source(&data, source).map_err(|problems| problems.0)
 }
 
 #[cfg(test)]
@@ -301,11 +301,12 @@ mod tests {
         assert!(
             new_form(&Seed { secrets: SecretMode::Files(dir.clone()), ..seed() })
                 .unwrap_err()
+                .to_string()
                 .contains("never overwritten")
         );
         std::fs::remove_dir_all(&dir).unwrap();
         for outside in [std::env::temp_dir(), PathBuf::from("../elsewhere")] {
-            let err = new_form(&Seed { secrets: SecretMode::Files(outside), ..seed() }).unwrap_err();
+            let err = new_form(&Seed { secrets: SecretMode::Files(outside), ..seed() }).unwrap_err().to_string();
             assert!(err.contains("must be below the working directory"), "{err}");
         }
     }

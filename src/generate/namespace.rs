@@ -9,12 +9,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value as Json, json};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::patch::objects;
 
 /// Where the registry password comes from, first match wins: `--registry-password-file`, the
 /// env var `MAIA_REGISTRY_PASSWORD`, then `docker_password` in the cluster config. Never argv.
-pub fn registry_password(file: Option<&Path>, config: &Config) -> Result<String, String> {
+pub fn registry_password(file: Option<&Path>, config: &Config) -> Result<String, ConfigError> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         return Ok(text.trim_end_matches(['\n', '\r']).to_string());
@@ -29,7 +29,7 @@ pub fn registry_password(file: Option<&Path>, config: &Config) -> Result<String,
 }
 
 /// The namespace's resources, in the order they must be applied.
-pub fn resources(config: &Config, registry_password: &str) -> Result<Vec<Json>, String> {
+pub fn resources(config: &Config, registry_password: &str) -> Result<Vec<Json>, ConfigError> {
     let ns = config.namespace();
     let c = &config.cluster;
     super::needs::require("namespace", config)?;

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::config::{Config, PortType};
+use crate::config::{Config, ConfigError, PortType};
 
 /// Which file a need is met in.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,12 +79,12 @@ pub fn missing(step: &str, c: &Config) -> Vec<Missing> {
 }
 
 /// [`missing`] as the error the step fails with.
-pub fn require(step: &str, c: &Config) -> Result<(), String> {
+pub fn require(step: &str, c: &Config) -> Result<(), ConfigError> {
     let missing = missing(step, c);
     if missing.is_empty() {
         return Ok(());
     }
-    Err(missing.iter().map(Missing::to_string).collect::<Vec<_>>().join("\n  "))
+    Err(ConfigError(missing.iter().map(Missing::to_string).collect()))
 }
 
 /// What the steps of `plan` need and the config lacks, each once, in plan order.
@@ -178,7 +178,7 @@ mod tests {
     ];
 
     /// Runs one step of the plan as its command would.
-    fn run_step(step: &str, c: &Config) -> Result<(), String> {
+    fn run_step(step: &str, c: &Config) -> Result<(), ConfigError> {
         match step {
             "namespace" => namespace::resources(c, "registry-password").map(drop),
             component => values::values(component, c).map(drop),

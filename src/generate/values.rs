@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::config::{Config, Keycloak, PortType, Secret, jupyterhub_escape};
+use crate::config::{Config, ConfigError, Keycloak, PortType, Secret, jupyterhub_escape};
 
 /// Every component `values` knows, in install order.
 pub const COMPONENTS: &[&str] =
@@ -23,9 +23,9 @@ pub enum Format {
 }
 
 /// The values of `component`, and how to print them.
-pub fn values(component: &str, config: &Config) -> Result<(Json, Format), String> {
+pub fn values(component: &str, config: &Config) -> Result<(Json, Format), ConfigError> {
     if !COMPONENTS.contains(&component) {
-        return Err(format!("unknown component {component:?}; one of {}", COMPONENTS.join(", ")));
+        return Err(format!("unknown component {component:?}; one of {}", COMPONENTS.join(", ")).into());
     }
     super::needs::require(component, config)?;
     let v = Workspace::new(config);
@@ -65,11 +65,11 @@ impl<'c> Workspace<'c> {
         self.c.cluster.keycloak.as_ref().expect("needs::require checked `keycloak`")
     }
 
-    fn secret(&self, secret: &Option<Secret>, key: &str) -> Result<String, String> {
+    fn secret(&self, secret: &Option<Secret>, key: &str) -> Result<String, ConfigError> {
         self.c.form_secret(secret.as_ref().expect("needs::require checked the form's secrets"), key)
     }
 
-    fn client_secret(&self) -> Result<String, String> {
+    fn client_secret(&self) -> Result<String, ConfigError> {
         let secret = self.keycloak().client_secret.as_ref().expect("needs::require checked `keycloak.client_secret`");
         self.c.cluster_secret(secret, "keycloak.client_secret")
     }
@@ -104,7 +104,7 @@ impl<'c> Workspace<'c> {
         [format!("MAIA:{}", self.c.form.group_id), "MAIA:admin".into()]
     }
 
-    fn oauth2_proxy(&self) -> Result<Json, String> {
+    fn oauth2_proxy(&self) -> Result<Json, ConfigError> {
         let kc = self.keycloak();
         let oauth_url = self.c.oauth_url();
         let prefix = self.c.oauth2_prefix();
@@ -167,7 +167,7 @@ impl<'c> Workspace<'c> {
         }))
     }
 
-    fn minio(&self) -> Result<Json, String> {
+    fn minio(&self) -> Result<Json, ConfigError> {
         let kc = self.keycloak();
         let s = &self.c.form.secrets;
         let console = format!("https://{}{}", self.host, self.c.component_path("minio-console"));
@@ -223,7 +223,7 @@ impl<'c> Workspace<'c> {
     }
 
     /// The runbook's generic app config for MySQL (charts/mkg).
-    fn mysql(&self) -> Result<Json, String> {
+    fn mysql(&self) -> Result<Json, ConfigError> {
         let s = &self.c.form.secrets;
         Ok(json!({
             "namespace": self.ns,
@@ -246,7 +246,7 @@ impl<'c> Workspace<'c> {
     }
 
     /// The runbook's generic app config for MLflow (charts/mkg): MySQL for runs, MinIO for artifacts.
-    fn mlflow(&self) -> Result<Json, String> {
+    fn mlflow(&self) -> Result<Json, ConfigError> {
         let s = &self.c.form.secrets;
         let registry = self.c.cluster.docker_server.as_deref().unwrap_or("ghcr.io/minnelab");
         Ok(json!({
@@ -276,7 +276,7 @@ impl<'c> Workspace<'c> {
         }))
     }
 
-    fn jupyterhub(&self) -> Result<Json, String> {
+    fn jupyterhub(&self) -> Result<Json, ConfigError> {
         let kc = self.keycloak();
         let f = &self.c.form;
         let limits = f.resources_limits.as_ref().expect("needs::require checked `resources_limits`");
