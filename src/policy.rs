@@ -59,6 +59,9 @@ pub struct Policy {
     shared_volume: SharedVolume,
     shared_volume_wanted: bool,
     login: Login,
+    /// The Ingress controllers the cluster runs (nginx, Traefik): each reads its own login
+    /// annotation, so an Ingress needs the login in every one's terms.
+    controllers: (bool, bool),
     /// On a shared host (`url_type: subpath`), the paths the workspace's routes may serve.
     paths: Option<Vec<String>>,
     /// HTTPRoutes a SecurityPolicy in the input guards.
@@ -103,6 +106,10 @@ impl Policy {
             shared_volume: SharedVolume::new(config, pods),
             shared_volume_wanted: o.shared_volume,
             login: Login::new(config),
+            controllers: {
+                let flavour = config.cluster.flavour();
+                (flavour.nginx, flavour.traefik)
+            },
             paths: config.workspace_paths(),
             guarded,
             namespace: config.namespace(),
@@ -391,12 +398,19 @@ impl Policy {
         let own = |path: &str, service: &str| {
             login::is_oauth2_path(path, &self.login.prefix) && service == self.login.service
         };
+        // Found by a random test: on a cluster with both controllers, the Traefik Middleware
+        // alone let an Ingress through whose nginx `auth-url` asked the chart's own service.
+        let nginx = res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url());
+        let traefik = self.login.in_middleware_list(middlewares);
+        let (needs_nginx, needs_traefik) = self.controllers;
         let login = if let Some(why) = self.login_defeated(res) {
             format!("{NONE} ({why})")
-        } else if res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url()) {
-            "oauth2-proxy (nginx auth-url)".into()
-        } else if self.login.in_middleware_list(middlewares) {
-            "oauth2-proxy (Traefik Middleware)".into()
+        } else if (nginx || traefik) && (nginx || !needs_nginx) && (traefik || !needs_traefik) {
+            match (nginx, traefik) {
+                (true, true) => "oauth2-proxy (nginx auth-url, Traefik Middleware)".into(),
+                (true, false) => "oauth2-proxy (nginx auth-url)".into(),
+                _ => "oauth2-proxy (Traefik Middleware)".into(),
+            }
         } else {
             self.unguarded(res)
         };
@@ -411,7 +425,10 @@ impl Policy {
         // ingress-nginx serves every `server-alias` beside the rule's host.
         let aliases = res.annotation("nginx.ingress.kubernetes.io/server-alias").unwrap_or_default();
         let aliases = aliases.split([',', ' ']).filter(|a| !a.is_empty());
-        let foreign_tls = by_host.keys().copied().chain(aliases).any(|h| !self.routes.may_serve(h));
+        // A host outside the domain is the workspace's only as the rules' hosts are rewritten to it:
+        // left in a TLS entry (found by a random test), it has the cluster's issuer sign for any name.
+        let kept = |h: &str| self.routes.may_serve(h) && self.routes.host_change(Some(h)) == HostChange::Keep;
+        let foreign_tls = by_host.keys().copied().chain(aliases).any(|h| !kept(h));
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let host = rule.get("host").and_then(Node::str).filter(|h| !h.is_empty());
             let covering = host.and_then(|h| by_host.get(h));
@@ -572,6 +589,10 @@ impl Policy {
         // session cookie hands one user's login to everyone.
         if res.annotation(&format!("{NGINX}auth-cache-key")).is_some() {
             return Some("auth-cache-key can hand one user's login to others");
+        }
+        // An `auth-url` of the chart's own asks its service whether to let a user in.
+        if res.annotation(&format!("{NGINX}auth-url")).is_some_and(|url| url != self.login.auth_url()) {
+            return Some("auth-url asks another service than the group's oauth2-proxy");
         }
         let sign_in = res.annotation(&format!("{NGINX}auth-signin"));
         if sign_in.is_some_and(|s| !s.starts_with(&self.login.sign_in)) {

@@ -150,7 +150,7 @@ impl IngressTls {
                 Some(_) => {}
                 None if self.cert_manager => {
                     let first = entry_hosts.first().and_then(Node::str);
-                    match first.map(|h| format!("{}-tls", rewrite.get(h).unwrap_or(&h))) {
+                    match first.map(|h| tls_secret(rewrite.get(h).unwrap_or(&h))) {
                         Some(name) if !by_secret.contains_key(&name) && !secrets.contains(&name) => {
                             if let Err(why) = edits.put(entry, "secretName", &json!(name)) {
                                 report.conflict(&format!("{field}.secretName"), format!("{why}; left alone"));
@@ -177,7 +177,7 @@ impl IngressTls {
         }
         let (mut new_entries, mut added) = (Vec::new(), Vec::new());
         for host in hosts.iter().filter(|h| !covered.contains(*h)) {
-            let name = format!("{host}-tls");
+            let name = tls_secret(host);
             if let Some(entry) = by_secret.get(&name) {
                 match add_items(edits, entry, "hosts", vec![json!(host)]) {
                     Ok(()) => report.changed("spec.tls", format!("added {host} to the entry for secret {name}")),
@@ -490,6 +490,13 @@ impl IngressTls {
         report.conflict("spec.tls", format!("no Certificate added: {why}"));
         None
     }
+}
+
+/// The Secret cert-manager writes a host's certificate to: a Secret's name is a lower-case DNS
+/// name (the API server refuses `App.example.com-tls` or `*.example.com-tls`), while a host may
+/// be spelled in any case (DNS ignores it) or be a wildcard.
+fn tls_secret(host: &str) -> String {
+    format!("{}-tls", host.to_ascii_lowercase().replace('*', "wildcard"))
 }
 
 #[cfg(test)]

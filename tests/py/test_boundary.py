@@ -162,6 +162,14 @@ def test_annotations_that_defeat_the_login_are_refused(annotation, reason):
     refused(ingress(annotations="{" + annotation + "}"), reason=reason)
 
 
+@pytest.mark.parametrize("url", ["http://evil.example.org/auth", "''"])
+def test_a_chart_auth_url_is_refused_even_where_traefik_carries_the_login(url):
+    # Found by test_boundary_fuzz: on a cluster with both controllers, the Traefik Middleware alone
+    # passed an Ingress whose nginx auth-url asked the chart's own service (or nothing).
+    annotation = "{nginx.ingress.kubernetes.io/auth-url: " + url + "}"
+    refused(ingress(host=HOST, annotations=annotation), BOTH, reason="served without the group's login")
+
+
 # --- nothing stands in for the login ----------------------------------------------------------------
 
 FAKE_MIDDLEWARES = {
@@ -269,6 +277,15 @@ def test_a_server_alias_or_tls_entry_for_another_host_is_refused():
     refused(alias, reason="not on the workspace host")
     tls = ingress(host=HOST) + "  tls:\n  - hosts: [other.maia.example.com]\n    secretName: stolen\n"
     refused(tls, reason="not on the workspace host")
+    # Found by test_boundary_fuzz: a host outside the domain that no rule serves (so none is
+    # rewritten) kept its TLS entry, and the cluster's issuer would sign for any name.
+    outside = ingress(host=HOST) + "  tls:\n  - hosts: [www.example.org]\n    secretName: theirs\n"
+    refused(outside, reason="not on the workspace host")
+
+
+def test_a_host_in_capitals_gets_a_secret_name_the_api_server_takes():
+    [doc], _ = passed(ingress(host=HOST.upper()))
+    assert [t["secretName"] for t in doc["spec"]["tls"]] == [f"{HOST}-tls"], doc["spec"]["tls"]
 
 
 def test_hosts_below_the_workspace_host_and_admin_listed_hosts_pass(tmp_path):
