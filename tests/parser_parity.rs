@@ -301,6 +301,33 @@ fn a_value_without_a_key_is_refused() {
     }
 }
 
+// Patch 19. In flow context too, a `:` ends a plain scalar only before a blank, a line break or
+// the end (libyaml's scan_plain_scalar): `,`, `]`, `}` after it end the scalar with the `:` in it.
+// Upstream read `[b:]` as [{b: null}] and `{a:, b: 1}` with the key "a": same bytes, other meaning
+// (maia-krm then wrote an annotation `auth-url` over the chart's `auth-url:` key).
+#[test]
+fn a_colon_before_a_flow_indicator_is_content() {
+    let values = |text: &str| accepts(text).into_iter().map(|s| s.0).collect::<Vec<_>>();
+    assert_eq!(values("x: [b:]\n"), ["x", "b:"]);
+    assert_eq!(values("{a:, b: 1}\n"), ["a:", "", "b", "1"]);
+    assert_eq!(values("a: {b: c:}\n"), ["a", "b", "c:"]);
+    assert_eq!(values("a: [b::, c:d:, e]\n"), ["a", "b::", "c:d:", "e"]);
+    assert_eq!(
+        values("m:\n  annotations: {x.io/auth-url:, y: z}\n"),
+        ["m", "annotations", "x.io/auth-url:", "", "y", "z"]
+    );
+    assert_eq!(values("spec:\n  containers: [{name: c, image: nginx:}]\n")[5], "nginx:");
+    let s = accepts("k: [b:]\n");
+    assert_eq!(scalar_at(&s, "b:", 4), (ScalarStyle::Plain, 6));
+    // Still a key with an empty value, in both: a blank or a line break after the `:`.
+    assert_eq!(values("x: [b: ]\n"), ["x", "b", ""]);
+    assert_eq!(values("x: [b:\n]\n"), ["x", "b", ""]);
+    assert_eq!(values("x: {\"a\":}\n"), ["x", "a", ""]);
+    // Refused by both: the scalar `b:` followed by a collection with no `,` between.
+    refuses("a: 1\nx: [b:[c]]\n", 2);
+    refuses("x: {a:{b}}\n", 1);
+}
+
 // Speed patch (PATCHES.md, "speed, not behaviour"): `Parser::new_from_str` takes a plain scalar's
 // ASCII run as one slice; `new_from_iter` (BufferedInput) still scans it char by char. Both must
 // give the same events, spans (char indexes in both) and errors.
@@ -342,6 +369,10 @@ fn plain_scalar_fast_path_matches_the_char_path() {
         "a: x y\n  z\n\n  w\n",
         "- a,b[c]{d}",
         "[a:b, c:, d:[e], f:{g}, h:,i]",
+        "[b:]",
+        "{a:, b: 1}",
+        "{a: b:}",
+        "[b::, c:d:, é:]",
         "{a:b}",
         "{a: b}}",
         "[a,]",
