@@ -328,6 +328,27 @@ fn a_colon_before_a_flow_indicator_is_content() {
     refuses("x: {a:{b}}\n", 1);
 }
 
+// Patch 20. A block scalar's indentation is at least 1, at the top level too (libyaml's
+// scan_block_scalar_breaks): text at column 0 after a root `|`/`>` ends it empty, and yaml.v3 then
+// refuses the text ("did not find expected <document start>"); upstream read `--- |\nx` as "x\n".
+// A line left of the indentation ends the scalar with no error of its own, so a comment there is
+// read as a comment (upstream: "wrongly indented line in block scalar").
+#[test]
+fn a_root_block_scalar_needs_indented_text() {
+    refuses("--- |\nx\n", 2);
+    refuses("--- >\n\nx\n", 3);
+    refuses("|-\nz\n---\na\n", 2);
+    refuses("--- |1\nx\n", 2);
+    let values = |text: &str| accepts(text).into_iter().map(|s| s.0).collect::<Vec<_>>();
+    assert_eq!(values("--- |\n x\n"), ["x\n"]);
+    assert_eq!(values("--- |1\n x\n"), ["x\n"]);
+    assert_eq!(values("--- |\n# c\n"), [""]);
+    assert_eq!(values("--- |\n\n# c\n---\na\n"), ["", "a"]);
+    assert_eq!(values("a:\n  b: |4\n   # c\n  d: 1\n"), ["a", "b", "", "d", "1"]);
+    // Refused by both, on the text's line: text left of an explicit indentation.
+    refuses("a:\n  b: |4\n   x\n  d: 1\n", 3);
+}
+
 // Speed patch (PATCHES.md, "speed, not behaviour"): `Parser::new_from_str` takes a plain scalar's
 // ASCII run as one slice; `new_from_iter` (BufferedInput) still scans it char by char. Both must
 // give the same events, spans (char indexes in both) and errors.
