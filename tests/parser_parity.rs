@@ -349,6 +349,28 @@ fn a_root_block_scalar_needs_indented_text() {
     refuses("a:\n  b: |4\n   x\n  d: 1\n", 3);
 }
 
+// Patch 21. After `...` the next document must start with `---` (after any directives): yaml.v3
+// (libyaml's parse_document_start) lets only the stream's first document be implicit, and skips
+// extra `...` only after a document. Upstream (YAML 1.2) read a bare second document, and skipped
+// a `...` that starts the stream. maia-krm's splitter cuts such a bare document into a chunk of its
+// own and refuses it (src/stream/split.rs, `Chunk::bare`).
+#[test]
+fn a_document_after_an_end_marker_needs_a_start_marker() {
+    refuses("a\n...\nb\n", 3);
+    refuses("a: 1\n...\n# c\nb: 2\n", 4);
+    refuses("a: 1\n...\n...\nb: 2\n", 4);
+    refuses("a: 1\n... # c\nb: 2\n", 3);
+    refuses("a: 1\n...\n%YAML 1.1\nb: 2\n", 4);
+    refuses("...\nb: 2\n", 1);
+    refuses("# c\n...\n---\nb: 2\n", 2);
+    let values = |text: &str| accepts(text).into_iter().map(|s| s.0).collect::<Vec<_>>();
+    assert_eq!(values("a: 1\n...\n---\nb: 2\n"), ["a", "1", "b", "2"]);
+    assert_eq!(values("a: 1\n...\n...\n# c\n"), ["a", "1"]);
+    assert_eq!(values("a: 1\n...\n%YAML 1.1\n---\nb: 2\n...\n"), ["a", "1", "b", "2"]);
+    assert_eq!(values("--- a\n...\n--- b\n"), ["a", "b"]);
+    assert_eq!(values("\u{feff}a: 1\n"), ["a", "1"]);
+}
+
 // Speed patch (PATCHES.md, "speed, not behaviour"): `Parser::new_from_str` takes a plain scalar's
 // ASCII run as one slice; `new_from_iter` (BufferedInput) still scans it char by char. Both must
 // give the same events, spans (char indexes in both) and errors.
