@@ -118,7 +118,7 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
     let outputs: Vec<Doc> = docs
         .iter()
         .zip(&out.documents)
-        .map(|(doc, text)| Doc { index: doc.index, text, first_line: doc.first_line })
+        .map(|(doc, text)| Doc { index: doc.index, text, first_line: doc.first_line, bare: doc.bare })
         .collect();
     let unprotected = enforce(&outputs, &held, &out.new_documents, config, jobs)?;
     refuse(docs, &mut out.changes, &mut out.refused, unprotected, config);
@@ -357,6 +357,7 @@ fn patch_document<'a>(
     finish: &Finish,
 ) -> Result<Patched<'a>, InputError> {
     stream::check_size(doc, limits)?;
+    stream::check_start(doc)?;
     if parsed.is_none()
         && let Some(out) = untouched(doc, patches, limits)?
     {

@@ -128,6 +128,16 @@ fn a_document_that_is_not_a_mapping_is_an_error() {
 }
 
 #[test]
+fn a_document_after_an_end_marker_without_a_start_marker_is_an_error() {
+    // Helm's reader (yaml.v3) reads no document after `...` unless it starts with `---`.
+    let next = "# Source: chart/templates/b.yaml\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: b\n";
+    let out = with_config(&format!("{SA}...\n{next}"));
+    assert_input_error(&out, &["document 2", "line 9", "did not find expected <document start>"]);
+    let out = with_config(&format!("{SA}...\n---\n{next}"));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn tabs_truncation_and_bad_bytes_are_errors() {
     assert_input_error(&with_config("kind: Pod\nspec:\n\tcontainers: []\n"), &["document 1", "line 3"]);
     assert_input_error(&with_config("kind: ConfigMap\ndata:\n  a: \"unterminated\n"), &["document 1"]);

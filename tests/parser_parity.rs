@@ -301,6 +301,76 @@ fn a_value_without_a_key_is_refused() {
     }
 }
 
+// Patch 19. In flow context too, a `:` ends a plain scalar only before a blank, a line break or
+// the end (libyaml's scan_plain_scalar): `,`, `]`, `}` after it end the scalar with the `:` in it.
+// Upstream read `[b:]` as [{b: null}] and `{a:, b: 1}` with the key "a": same bytes, other meaning
+// (maia-krm then wrote an annotation `auth-url` over the chart's `auth-url:` key).
+#[test]
+fn a_colon_before_a_flow_indicator_is_content() {
+    let values = |text: &str| accepts(text).into_iter().map(|s| s.0).collect::<Vec<_>>();
+    assert_eq!(values("x: [b:]\n"), ["x", "b:"]);
+    assert_eq!(values("{a:, b: 1}\n"), ["a:", "", "b", "1"]);
+    assert_eq!(values("a: {b: c:}\n"), ["a", "b", "c:"]);
+    assert_eq!(values("a: [b::, c:d:, e]\n"), ["a", "b::", "c:d:", "e"]);
+    assert_eq!(
+        values("m:\n  annotations: {x.io/auth-url:, y: z}\n"),
+        ["m", "annotations", "x.io/auth-url:", "", "y", "z"]
+    );
+    assert_eq!(values("spec:\n  containers: [{name: c, image: nginx:}]\n")[5], "nginx:");
+    let s = accepts("k: [b:]\n");
+    assert_eq!(scalar_at(&s, "b:", 4), (ScalarStyle::Plain, 6));
+    // Still a key with an empty value, in both: a blank or a line break after the `:`.
+    assert_eq!(values("x: [b: ]\n"), ["x", "b", ""]);
+    assert_eq!(values("x: [b:\n]\n"), ["x", "b", ""]);
+    assert_eq!(values("x: {\"a\":}\n"), ["x", "a", ""]);
+    // Refused by both: the scalar `b:` followed by a collection with no `,` between.
+    refuses("a: 1\nx: [b:[c]]\n", 2);
+    refuses("x: {a:{b}}\n", 1);
+}
+
+// Patch 20. A block scalar's indentation is at least 1, at the top level too (libyaml's
+// scan_block_scalar_breaks): text at column 0 after a root `|`/`>` ends it empty, and yaml.v3 then
+// refuses the text ("did not find expected <document start>"); upstream read `--- |\nx` as "x\n".
+// A line left of the indentation ends the scalar with no error of its own, so a comment there is
+// read as a comment (upstream: "wrongly indented line in block scalar").
+#[test]
+fn a_root_block_scalar_needs_indented_text() {
+    refuses("--- |\nx\n", 2);
+    refuses("--- >\n\nx\n", 3);
+    refuses("|-\nz\n---\na\n", 2);
+    refuses("--- |1\nx\n", 2);
+    let values = |text: &str| accepts(text).into_iter().map(|s| s.0).collect::<Vec<_>>();
+    assert_eq!(values("--- |\n x\n"), ["x\n"]);
+    assert_eq!(values("--- |1\n x\n"), ["x\n"]);
+    assert_eq!(values("--- |\n# c\n"), [""]);
+    assert_eq!(values("--- |\n\n# c\n---\na\n"), ["", "a"]);
+    assert_eq!(values("a:\n  b: |4\n   # c\n  d: 1\n"), ["a", "b", "", "d", "1"]);
+    // Refused by both, on the text's line: text left of an explicit indentation.
+    refuses("a:\n  b: |4\n   x\n  d: 1\n", 3);
+}
+
+// Patch 21. After `...` the next document must start with `---` (after any directives): yaml.v3
+// (libyaml's parse_document_start) lets only the stream's first document be implicit, and skips
+// extra `...` only after a document. Upstream (YAML 1.2) read a bare second document, and skipped
+// a `...` that starts the stream. maia-krm's splitter cuts such a bare document into a chunk of its
+// own and refuses it (src/stream/split.rs, `Chunk::bare`).
+#[test]
+fn a_document_after_an_end_marker_needs_a_start_marker() {
+    refuses("a\n...\nb\n", 3);
+    refuses("a: 1\n...\n# c\nb: 2\n", 4);
+    refuses("a: 1\n...\n...\nb: 2\n", 4);
+    refuses("a: 1\n... # c\nb: 2\n", 3);
+    refuses("a: 1\n...\n%YAML 1.1\nb: 2\n", 4);
+    refuses("...\nb: 2\n", 1);
+    refuses("# c\n...\n---\nb: 2\n", 2);
+    let values = |text: &str| accepts(text).into_iter().map(|s| s.0).collect::<Vec<_>>();
+    assert_eq!(values("a: 1\n...\n---\nb: 2\n"), ["a", "1", "b", "2"]);
+    assert_eq!(values("a: 1\n...\n...\n# c\n"), ["a", "1"]);
+    assert_eq!(values("a: 1\n...\n%YAML 1.1\n---\nb: 2\n...\n"), ["a", "1", "b", "2"]);
+    assert_eq!(values("--- a\n...\n--- b\n"), ["a", "b"]);
+    assert_eq!(values("\u{feff}a: 1\n"), ["a", "1"]);
+}
+
 // Speed patch (PATCHES.md, "speed, not behaviour"): `Parser::new_from_str` takes a plain scalar's
 // ASCII run as one slice; `new_from_iter` (BufferedInput) still scans it char by char. Both must
 // give the same events, spans (char indexes in both) and errors.
@@ -342,6 +412,10 @@ fn plain_scalar_fast_path_matches_the_char_path() {
         "a: x y\n  z\n\n  w\n",
         "- a,b[c]{d}",
         "[a:b, c:, d:[e], f:{g}, h:,i]",
+        "[b:]",
+        "{a:, b: 1}",
+        "{a: b:}",
+        "[b::, c:d:, é:]",
         "{a:b}",
         "{a: b}}",
         "[a,]",

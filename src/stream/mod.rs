@@ -45,6 +45,9 @@ pub struct Doc<'a> {
     pub text: &'a str,
     /// 1-based line of the document's first line in the stream.
     pub first_line: usize,
+    /// Content after a `...` line with no `---` of its own, which yaml.v3 refuses (see
+    /// [`check_start`]).
+    pub bare: bool,
 }
 
 const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
@@ -111,7 +114,7 @@ pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, InputErro
         let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("prefix is valid");
         let docs = documents(valid);
         let line = valid.matches('\n').count() + 1;
-        let doc = docs.last().copied().unwrap_or(Doc { index: 1, text: "", first_line: 1 });
+        let doc = docs.last().copied().unwrap_or(Doc { index: 1, text: "", first_line: 1, bare: false });
         InputError {
             document: doc.index,
             file: doc.file().map(str::to_string),
@@ -126,7 +129,7 @@ pub fn documents(input: &str) -> Vec<Doc<'_>> {
     split::split(input)
         .into_iter()
         .enumerate()
-        .map(|(i, c)| Doc { index: i + 1, text: c.text, first_line: c.first_line })
+        .map(|(i, c)| Doc { index: i + 1, text: c.text, first_line: c.first_line, bare: c.bare })
         .collect()
 }
 
@@ -168,6 +171,18 @@ pub fn par_map<'a, T: Send>(docs: &[Doc<'a>], jobs: usize, f: impl Fn(&Doc<'a>) 
         let handles: Vec<_> = groups.iter().map(|g| s.spawn(|| g.iter().map(&f).collect::<Vec<T>>())).collect();
         handles.into_iter().flat_map(|h| h.join().expect("worker panicked")).collect()
     })
+}
+
+/// A document after `...` must start with `---`: yaml.v3 (Helm's reader) reads no document from
+/// `a: 1\n...\nb: 2` past the first and fails with "did not find expected <document start>".
+/// The splitter cut the bare content into a document of its own; refuse it on its first line.
+pub fn check_start(doc: &Doc) -> Result<(), InputError> {
+    if doc.bare {
+        return Err(
+            doc.error(1, "did not find expected <document start>: after a `...` line a document starts with `---`")
+        );
+    }
+    Ok(())
 }
 
 /// Byte length of a document text, checked against the budget.

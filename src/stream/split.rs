@@ -12,15 +12,19 @@ pub struct Chunk<'a> {
     pub text: &'a str,
     /// 1-based line number of `text`'s first line in the whole stream.
     pub first_line: usize,
+    /// Content after a `...` line that does not start with `---` (or a directive before one):
+    /// yaml.v3, Helm's reader, refuses it ("did not find expected <document start>").
+    pub bare: bool,
 }
 
 /// Splits `input` into document chunks whose concatenation is `input`.
 ///
 /// Text before the first `---` that holds only comments or blank lines is kept with the document
 /// that follows, so a stream starting `# comment\n---\n...` does not grow an extra empty document.
-/// Trailing comments after a `...` end marker stay with the document they follow.
+/// Trailing comments after a `...` end marker stay with the document they follow; content after
+/// them that does not start with `---` is a chunk of its own, marked [`Chunk::bare`].
 pub fn split(input: &str) -> Vec<Chunk<'_>> {
-    let mut cutter = Cutter { input, chunks: Vec::new(), start: 0, start_line: 1 };
+    let mut cutter = Cutter { input, chunks: Vec::new(), start: 0, start_line: 1, bare: false };
     let mut ended = None; // where the `...` line closing the current chunk ends
     // Only lines starting with `-` or `.` can be markers: visit just those.
     for pos in line_starts_with_marker_char(input.as_bytes()) {
@@ -57,23 +61,30 @@ struct Cutter<'a> {
     chunks: Vec<Chunk<'a>>,
     start: usize,
     start_line: usize,
+    /// Whether the open chunk is a bare document after `...`.
+    bare: bool,
 }
 
 impl<'a> Cutter<'a> {
     /// Ends the current chunk at `at`.
     fn cut(&mut self, at: usize) {
         let text = &self.input[self.start..at];
-        self.chunks.push(Chunk { text, first_line: self.start_line });
+        self.chunks.push(Chunk { text, first_line: self.start_line, bare: self.bare });
         self.start_line += line_breaks(text.as_bytes());
         self.start = at;
+        self.bare = false;
     }
 
     /// Content between a `...` line (ending at `after`) and `until`, with no `---` of its own, is
-    /// a bare document: the closed chunk keeps its trailing comments, the bare one starts at its content.
+    /// a bare document: the closed chunk keeps its trailing comments, the bare one starts at its
+    /// content. Unless that content is a directive (the parser then wants its `---`), yaml.v3
+    /// refuses it, so the chunk is marked.
     fn cut_bare_document(&mut self, after: usize, until: usize) -> bool {
         let found = first_content_line(&self.input[after..until]);
         if let Some(rel) = found {
             self.cut(after + rel);
+            let rest = &self.input[after + rel..until];
+            self.bare = !is_directive(&rest[..line_end(rest.as_bytes(), 0)]);
         }
         found.is_some()
     }
@@ -220,6 +231,14 @@ mod tests {
     #[test]
     fn bare_document_after_end_marker() {
         assert_eq!(texts("a: 1\n...\n# tail\nb: 2\n"), ["a: 1\n...\n# tail\n", "b: 2\n"]);
+        // yaml.v3 refuses a document after `...` that does not start with `---`: marked bare.
+        let bare = |input| split(input).iter().map(|c| c.bare).collect::<Vec<_>>();
+        assert_eq!(bare("a: 1\n...\n# tail\nb: 2\n"), [false, true]);
+        assert_eq!(bare("a: 1\n...\n...\nb: 2\n---\nc: 3\n"), [false, true, false]);
+        assert_eq!(bare("a: 1\n...\n---\nb: 2\n...\n# tail\n"), [false, false]);
+        assert_eq!(bare("a: 1\n...\n%YAML 1.1\n---\nb: 2\n"), [false, false]);
+        assert_eq!(bare("a: 1\n---\nb: 2\n"), [false, false]);
+        assert_eq!(split("a: 1\n...\n\n# c\nb: 2\n")[1].first_line, 5);
     }
 
     #[test]

@@ -320,7 +320,9 @@ def m_directive(doc, r):
 
 
 def m_doc_end(doc, r):
-    return doc.rstrip("\n") + "\n" + r.choice(["...\n", "... # end\n", "...\n# trailing comment\n"])
+    # The last: a document after `...` with no `---`, which yaml.v3 refuses.
+    return doc.rstrip("\n") + "\n" + r.choice(["...\n", "... # end\n", "...\n# trailing comment\n",
+                                                "...\n# next\nbare: document\n"])
 
 
 def m_explicit_key(doc, r):
@@ -487,9 +489,19 @@ def m_dash_alone(doc, r):
     return "\n".join(ls)
 
 
+def m_colon_before_flow(doc, r):
+    # `x: [b:]`, `{a:, b: 1}`: yaml.v3 reads a `:` before `,`, `]` or `}` as part of the plain scalar.
+    spots = [m.start(2) for m in re.finditer(r"([^\s,\[\]{}:#'\"])([,\]}])", doc)]
+    if not spots:
+        return doc
+    i = r.choice(spots)
+    return doc[:i] + ":" + doc[i:]
+
+
 DOC_MUTATIONS = [m_reindent, m_flow_list, m_flow_map, m_comment_after_quote, m_tab_after_colon, m_directive,
                  m_doc_end, m_explicit_key, m_key_no_value, m_tag, m_block_scalar, m_middleware_block,
-                 m_duplicate_key, m_control, m_tab_block, m_quoted_multiline, m_drop_line, m_comments, m_dash_alone]
+                 m_duplicate_key, m_control, m_tab_block, m_quoted_multiline, m_drop_line, m_comments, m_dash_alone,
+                 m_colon_before_flow]
 
 
 def load_seeds(paths):

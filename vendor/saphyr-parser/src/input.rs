@@ -251,7 +251,9 @@ pub trait Input {
         let nc = self.peek_nth(1);
         match self.peek() {
             // indicators can end a plain scalar, see 7.3.3. Plain Style
-            ':' if is_blank_or_breakz(nc) || (in_flow && is_flow(nc)) => false,
+            // maia-krm: a `:` ends a plain scalar only before a blank, break or the end, in flow
+            // context too: yaml.v3 reads `[b:]` as ["b:"] and `{a:, b: 1}` with the key "a:".
+            ':' if is_blank_or_breakz(nc) => false,
             // maia-krm: a byte order mark inside a document is plain scalar content to yaml.v3.
             c if in_flow && is_flow(c) => false,
             _ => true,
@@ -444,8 +446,9 @@ pub trait Input {
     /// that the inner loop of `scan_plain_scalar` would consume one at a time, append them to
     /// `out` and return how many there were (no line break among them, so the caller advances
     /// index and column by that count). The run stops before a blank, a break, `\0`, the end of
-    /// input, a `:` followed by a blank, break, end (or, with `in_flow`, a flow indicator), a flow
-    /// indicator with `in_flow`, and any non-ASCII character (left to the slow loop). The default
+    /// input, a `:` followed by a blank, break or end (a flow indicator after it does not end the
+    /// run, as in yaml.v3), a flow indicator with `in_flow`, and any non-ASCII character (left to
+    /// the slow loop). The default
     /// consumes nothing, so inputs without it (`BufferedInput`) keep the slow loop.
     #[inline]
     fn fetch_plain_scalar_ascii_run(&mut self, _out: &mut String, _in_flow: bool) -> usize {

@@ -676,8 +676,15 @@ impl<'input, T: Input> Parser<'input, T> {
     where
         'input: 'a,
     {
-        while let TokenType::DocumentEnd | TokenType::ByteOrderMark = self.peek_token()?.1 {
-            self.skip();
+        // maia-krm: as yaml.v3 (libyaml's parse_document_start), extra `...` markers are skipped
+        // only after a document: a stream that starts with `...` is refused ("did not find
+        // expected node content"), where upstream skipped it.
+        loop {
+            match self.peek_token()?.1 {
+                TokenType::ByteOrderMark => self.skip(),
+                TokenType::DocumentEnd if !implicit => self.skip(),
+                _ => break,
+            }
         }
 
         match *self.peek_token()? {
@@ -839,7 +846,10 @@ impl<'input, T: Input> Parser<'input, T> {
             self.tags.clear();
         }
         if explicit_end {
-            self.state = State::ImplicitDocumentStart;
+            // maia-krm: after `...` the next document must be explicit (start with `---`, after
+            // any directives), as in yaml.v3: `a\n...\nb` is refused ("did not find expected
+            // <document start>"); upstream (YAML 1.2) read a second, bare document.
+            self.state = State::DocumentStart;
         } else {
             match *self.peek_token()? {
                 // maia-krm: yaml.v3 reads a directive after a document with no `...` before it

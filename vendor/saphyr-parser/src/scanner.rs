@@ -1827,12 +1827,9 @@ impl<'input, T: Input> Scanner<'input, T> {
             ));
         }
 
-        if self.mark.col < indent && (self.mark.col as isize) > self.indent {
-            return Err(ScanError::new_str(
-                self.mark,
-                "wrongly indented line in block scalar",
-            ));
-        }
+        // maia-krm: no "wrongly indented line" error: as yaml.v3, a first text line left of the
+        // indentation ends the (empty) scalar and is read as what follows it: a comment
+        // (`--- |\n# c`, `b: |4\n   # c` read "") or a token the parser then refuses.
 
         let mut line_buffer = String::with_capacity(100);
         let start_mark = self.mark;
@@ -2028,18 +2025,10 @@ impl<'input, T: Input> Scanner<'input, T> {
             }
         }
 
-        // In case a yaml looks like:
-        // ```yaml
-        // |
-        // foo
-        // bar
-        // ```
-        // We need to set the indent to 0 and not 1. In all other cases, the indent must be at
-        // least 1. When in the above example, `self.indent` will be set to -1.
-        *indent = max_indent.max((self.indent + 1) as usize);
-        if self.indent > 0 {
-            *indent = (*indent).max(1);
-        }
+        // maia-krm: the indent is at least 1, at the top level too (libyaml's
+        // scan_block_scalar_breaks): yaml.v3 reads `--- |\nx` as an empty scalar and then refuses
+        // the `x` ("did not find expected <document start>"); upstream read "x\n" (indent 0).
+        *indent = max_indent.max((self.indent + 1) as usize).max(1);
         Ok(())
     }
 

@@ -37,18 +37,25 @@ fn bom_before_document() {
     assert_eq!(scalars("\u{FEFF}%YAML 1.1\n---\na: 1").unwrap(), expected);
     assert!(scalars("\u{FEFF}").unwrap().is_empty());
 
-    // maia-krm: upstream's 9.1.1 case, `"a\n...\n\u{FEFF}b"` read as "a" then "b", is removed: the
-    // BOM is content there (PATCHES.md row 14), and yaml.v3 refuses the stream anyway, as it
-    // refuses any document after `...` that does not start with `---` ("did not find expected
-    // <document start>"), which the patched parser does not (not patched, reported).
+    // maia-krm: upstream's 9.1.1 case, `"a\n...\n\u{FEFF}b"`, read as "a" then "b", is refused:
+    // the BOM is content there (PATCHES.md row 14), and a document after `...` must start with
+    // `---` (row 21), as yaml.v3 says ("did not find expected <document start>").
+    assert_eq!(
+        values("a\n...\n\u{FEFF}b").unwrap_err(),
+        "did not find expected <document start>"
+    );
 }
 
 #[test]
 fn bom_after_document() {
     // maia-krm: PATCHES.md row 14: only a BOM at the start of the stream is a BOM; after a
     // document (upstream: YAML 1.2 9.2, it ends the document like `...`) it is content, as in
-    // yaml.v3. Upstream's `"--- >\nx\n\u{FEFF}"` is removed: yaml.v3 refuses the block scalar's
-    // text at column 0 of a top-level scalar, whatever follows (not patched, reported).
+    // yaml.v3. Upstream's `"--- >\nx\n\u{FEFF}"` is refused: a root block scalar's text may not
+    // sit at column 0 (row 20), whatever follows, as yaml.v3 says.
+    assert_eq!(
+        values("--- >\nx\n\u{FEFF}").unwrap_err(),
+        "did not find expected <document start>"
+    );
     assert_eq!(values("---\n\u{FEFF}--- b").unwrap(), ["\u{feff}--- b"]);
     // yaml.v3: "could not find expected ':'" for both.
     for yaml in ["- a\n\u{FEFF}\u{FEFF}... \n", "a: 1\n\u{FEFF}# comment\n--- b"] {

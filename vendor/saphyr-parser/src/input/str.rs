@@ -249,9 +249,10 @@ impl Input for StrInput<'_> {
     #[inline]
     fn fetch_plain_scalar_ascii_run(&mut self, out: &mut String, in_flow: bool) -> usize {
         #[inline(always)]
-        fn ends_after_colon(b: u8, in_flow: bool) -> bool {
+        fn ends_after_colon(b: u8) -> bool {
             // Non-ASCII after `:` may be a break (U+0085, U+2028, U+2029): left to the slow loop.
-            b >= 0x80 || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0) || (in_flow && is_flow(b as char))
+            // maia-krm: `,[]{}` after `:` do not end the run, in flow either (`[b:]` is "b:").
+            b >= 0x80 || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0)
         }
         let bytes = self.buffer.as_bytes();
         let mut i = 0;
@@ -262,7 +263,7 @@ impl Input for StrInput<'_> {
                 b',' | b'[' | b']' | b'{' | b'}' => in_flow,
                 b':' => match bytes.get(i + 1) {
                     None => true,
-                    Some(&n) => ends_after_colon(n, in_flow),
+                    Some(&n) => ends_after_colon(n),
                 },
                 _ => false,
             };
@@ -285,7 +286,9 @@ impl Input for StrInput<'_> {
         let nc = self.peek_nth(1);
         match self.peek() {
             // indicators can end a plain scalar, see 7.3.3. Plain Style
-            ':' if is_blank_or_breakz(nc) || (in_flow && is_flow(nc)) => false,
+            // maia-krm: a `:` ends a plain scalar only before a blank, break or the end, in flow
+            // context too: yaml.v3 reads `[b:]` as ["b:"] and `{a:, b: 1}` with the key "a:".
+            ':' if is_blank_or_breakz(nc) => false,
             // maia-krm: a byte order mark inside a document is plain scalar content to yaml.v3.
             c if in_flow && is_flow(c) => false,
             _ => true,
