@@ -402,10 +402,15 @@ impl Policy {
         // alone let an Ingress through whose nginx `auth-url` asked the chart's own service.
         let nginx = res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url());
         let traefik = self.login.in_middleware_list(middlewares);
-        let (needs_nginx, needs_traefik) = self.controllers;
+        let guarded = match self.controllers {
+            (true, true) => nginx && traefik,
+            (true, false) => nginx,
+            (false, true) => traefik,
+            (false, false) => nginx || traefik,
+        };
         let login = if let Some(why) = self.login_defeated(res) {
             format!("{NONE} ({why})")
-        } else if (nginx || traefik) && (nginx || !needs_nginx) && (traefik || !needs_traefik) {
+        } else if guarded {
             match (nginx, traefik) {
                 (true, true) => "oauth2-proxy (nginx auth-url, Traefik Middleware)".into(),
                 (true, false) => "oauth2-proxy (nginx auth-url)".into(),
