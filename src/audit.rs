@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 
 use crate::config::Config;
 use crate::error::{Error, InputError};
-use crate::patch::{Change, Outcome};
+use crate::patch::{self, Change, Outcome};
 use crate::pipeline;
 use crate::policy::{NO_LOGIN, NO_TLS, NOT_WORKSPACE_HOST, NOT_WORKSPACE_PATH, PodRow, Policy, RouteRow};
 use crate::resource::{self, ResourceId};
@@ -79,10 +79,13 @@ pub fn audit(source: &str, input: &str, config: &Config, jobs: usize, audit: &mu
     let mut limits = config.options.limits.clone();
     limits.max_document_bytes = limits.max_stream_bytes; // a List is one document
     let docs = stream::documents(input);
+    // Read as the run reads them (merge keys expanded where they matter); the dry run read every
+    // document already, so these parses can't fail where it did not.
+    let patches = patch::enabled(config);
+    let texts = docs.iter().map(|d| pipeline::text_as_read(d, &patches, &limits)).collect::<Result<Vec<_>, _>>()?;
     let mut parsed = Vec::new();
-    for doc in &docs {
-        // The dry run read every document already: these parses can't fail where it did not.
-        match tree::parse(doc.text, &limits).map_err(|e| doc.error(e.line, e.message))? {
+    for (doc, text) in docs.iter().zip(&texts) {
+        match tree::parse(text, &limits).map_err(|e| doc.error(e.line, e.message))? {
             Some(root) => parsed.push((doc.index, root)),
             None => continue,
         }

@@ -12,8 +12,9 @@ use crate::krm;
 use crate::patch::{self, Change, NewDocument, Outcome, Patch, Report, StreamSummary};
 use crate::policy::Policy;
 use crate::resource::{self, Resource, ResourceId};
+use crate::rules::routes;
 use crate::stream::edit::{Edits, block_document};
-use crate::stream::tree::{self, ALIASED, Node, Shared};
+use crate::stream::tree::{self, ALIASED, MERGE_READ, Node, Shared};
 use crate::stream::{self, Doc, Limits, check, rewrite};
 
 /// What a run produced: the documents to write (borrowed where untouched), new documents to
@@ -390,6 +391,27 @@ fn patch_document<'a>(
             (rewritten, rewrite_why) = (true, Some(ALIASED));
             continue;
         }
+        if !rewritten && root.has_merge_key() {
+            let merges = merges_matter(&root, patches).map_err(|m| doc.error(root.line, m))?;
+            match (merges, rewrite::plain_block(&out.text, &root, limits)) {
+                (Merges::Ignored, _) => {}
+                (_, Ok(expanded)) => {
+                    if read_expanded(&root, &expanded, patches, limits).map_err(|m| doc.error(root.line, m))? {
+                        drop(root);
+                        out.text = Cow::Owned(expanded);
+                        (rewritten, rewrite_why) = (true, Some(MERGE_READ));
+                        continue;
+                    }
+                }
+                (Merges::MayHideIdentity, Err(why)) => {
+                    let what = "merge keys (`<<`) where a resource's kind or namespace would be, in a document \
+                                maia-krm can't write out plainly";
+                    return Err(doc.error(root.line, format!("{what} ({why}): what it holds can't be told")));
+                }
+                // Read as written, the policy refuses each resource whose merges it can't see through.
+                (Merges::Read, Err(_)) => {}
+            }
+        }
         let resources = resource::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
         if next_patch == 0 && !finished {
             out.resources = resources.iter().map(|r| r.id.clone()).collect();
@@ -451,6 +473,67 @@ fn patch_document<'a>(
     }
 }
 
+/// A document's text as maia-krm reads it: written out expanded where its merge keys matter
+/// ([`merges_matter`]), as it came otherwise. For readers besides the run (`audit`), which must
+/// see what the run sees.
+pub fn text_as_read<'a>(
+    doc: &Doc<'a>,
+    patches: &[Box<dyn Patch + '_>],
+    limits: &Limits,
+) -> Result<Cow<'a, str>, InputError> {
+    let Some(root) = tree::parse(doc.text, limits).map_err(|e| doc.error(e.line, e.message))? else {
+        return Ok(Cow::Borrowed(doc.text));
+    };
+    if !root.has_merge_key() || merges_matter(&root, patches).map_err(|m| doc.error(root.line, m))? == Merges::Ignored {
+        return Ok(Cow::Borrowed(doc.text));
+    }
+    // Where the run could not expand it either, it refused it: the audit reads it as written.
+    Ok(rewrite::plain_block(doc.text, &root, limits).map_or(Cow::Borrowed(doc.text), Cow::Owned))
+}
+
+/// What a document's merge keys may hide.
+#[derive(PartialEq)]
+enum Merges {
+    /// What the resource is: a `<<` at a resource's root or in its `metadata`.
+    MayHideIdentity,
+    /// What a patch or the policy reads: the resource is of a kind they read.
+    Read,
+    /// Nothing any rule reads (deep in a CRD's schema, say): left as they came.
+    Ignored,
+}
+
+fn merges_matter(root: &Node, patches: &[Box<dyn Patch + '_>]) -> Result<Merges, String> {
+    let merges_at = |n: Option<&Node>| n.is_some_and(|n| n.entries().iter().any(|(k, _)| k.scalar() == Some("<<")));
+    let resources = resource::resources_of(root)?;
+    if resources.iter().any(|r| merges_at(Some(r.node)) || merges_at(r.node.get("metadata"))) {
+        return Ok(Merges::MayHideIdentity);
+    }
+    let read = resources.iter().any(|r| {
+        let (api_version, kind) = (r.id.api_version.as_str(), r.id.kind.as_str());
+        patches.iter().any(|p| p.applies_to(api_version, kind)) || routes::read_by_policy(api_version, kind)
+    });
+    Ok(if read { Merges::Read } else { Merges::Ignored })
+}
+
+/// Whether a document with merge keys must be read (and so written) expanded: when expanding
+/// changes what it is (kind, name, namespace) or it holds anything a patch or the policy reads.
+/// Otherwise it is left as it came, anchors and merges kept, like any document nothing touches.
+fn read_expanded(
+    root: &Node,
+    expanded: &str,
+    patches: &[Box<dyn Patch + '_>],
+    limits: &Limits,
+) -> Result<bool, String> {
+    let plain = tree::parse(expanded, limits).map_err(|e| e.message)?.ok_or("its plain form is empty")?;
+    let (before, after) = (resource::resources_of(root)?, resource::resources_of(&plain)?);
+    let same = before.len() == after.len() && before.iter().zip(&after).all(|(b, a)| b.id == a.id);
+    let read = after.iter().any(|r| {
+        let (api_version, kind) = (r.id.api_version.as_str(), r.id.kind.as_str());
+        patches.iter().any(|p| p.applies_to(api_version, kind)) || routes::read_by_policy(api_version, kind)
+    });
+    Ok(!same || read)
+}
+
 /// The `finish` edits, once every patch has run: `None` when they collide with the patches'
 /// (the batch is committed first and they run on the new text).
 fn finish_edits<'t>(
@@ -496,6 +579,10 @@ fn untouched<'a>(
     patches: &[Box<dyn Patch + '_>],
     limits: &Limits,
 ) -> Result<Option<Patched<'a>>, InputError> {
+    // A merge key may hide the kind or namespace from `top_level`: such a document is read whole.
+    if memchr::memmem::find(doc.text.as_bytes(), b"<<").is_some() {
+        return Ok(None);
+    }
     let Some(kind) = stream::top_level(doc.text, "kind") else { return Ok(None) };
     let api_version = stream::top_level(doc.text, "apiVersion").unwrap_or_default();
     if patches.iter().any(|p| p.applies_to(api_version, kind) && p.may_change(doc.text)) || kind.ends_with("List") {

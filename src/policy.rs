@@ -170,10 +170,7 @@ impl Policy {
     /// Whether the policy reads resources of this kind: routes, pod templates, and what could
     /// stand in for the login (Traefik Middlewares, Envoy Gateway SecurityPolicies).
     pub fn covers(&self, api_version: &str, kind: &str) -> bool {
-        routes::api(api_version, kind).is_some()
-            || routes::is_l4_route(api_version, kind)
-            || self.pods.holds_pods(api_version, kind)
-            || routes::may_stand_in_for_login(api_version, kind)
+        routes::read_by_policy(api_version, kind) || self.pods.holds_pods(api_version, kind)
     }
 
     /// Where a resource stands against the workspace's namespace, from its identity alone: `None`
@@ -207,19 +204,28 @@ impl Policy {
     /// not the workspace's, and not judged here.
     pub fn verdicts(&self, document: usize, resources: &[Resource]) -> Vec<Change> {
         let (mut routes, mut pods) = (Vec::new(), Vec::new());
-        let mut stand_ins = Vec::new();
+        // Verdicts on a resource as a whole: a stand-in for the login, merge keys it can't see through.
+        let mut whole = Vec::new();
         for res in resources.iter().filter(|r| self.in_workspace(&r.id)) {
             self.routes(document, res, &mut routes);
             self.pods(document, res, &mut pods);
             if let Some(why) = self.stands_in_for_login(res) {
-                stand_ins.push((res.id.clone(), "spec".to_string(), vec![why]));
+                whole.push((res.id.clone(), "spec".to_string(), vec![why]));
+            }
+            // The run writes what it reads expanded; merge keys left in its output are ones it could
+            // not write out plainly, and what they merge (an annotation, a volume) goes unchecked.
+            if self.covers(&res.id.api_version, &res.id.kind) && res.node.has_merge_key() {
+                let why = "merge keys (`<<`) maia-krm can't expand here (a tag of the chart's own, a plain date): \
+                           what they merge can't be checked"
+                    .to_string();
+                whole.push((res.id.clone(), "<<".to_string(), vec![why]));
             }
         }
         let routes = routes.into_iter().map(|r| (r.resource, format!("{} {}", r.host, r.path), r.problems));
         let pods = pods.into_iter().map(|p| (p.resource, p.pod, p.problems));
         routes
             .chain(pods)
-            .chain(stand_ins)
+            .chain(whole)
             .filter(|(_, _, problems)| !problems.is_empty())
             .map(|(resource, field, problems)| Change {
                 outcome: Outcome::Unprotected,

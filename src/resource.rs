@@ -92,16 +92,17 @@ impl<'n, 'a> Resource<'n, 'a> {
     }
 }
 
-/// Where a list's items are an alias, or one of them is (`items: *all`, `- *ingress`): the line.
+/// Where a list's items are an alias, or one of them is (`items: *all`, `- *ingress`), at any
+/// depth of lists inside lists: the line.
 pub fn aliased_item(root: &Node) -> Option<usize> {
     let items = root.get("items")?;
     if matches!(items.value, Value::Alias(_)) {
         return Some(items.line);
     }
-    items.items().iter().find(|i| matches!(i.value, Value::Alias(_))).map(|i| i.line)
+    items.items().iter().find_map(|i| if matches!(i.value, Value::Alias(_)) { Some(i.line) } else { aliased_item(i) })
 }
 
-/// The resources a document holds: itself, or the items of a list.
+/// The resources a document holds: itself, or the items of a list (of lists, at any depth).
 pub fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>, String> {
     let what = match &root.value {
         Value::Map { .. } => None,
@@ -112,39 +113,51 @@ pub fn resources_of<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<Resource<'n, 'a>>,
     if let Some(what) = what {
         return Err(format!("the document is {what}, not a mapping (a Kubernetes object)"));
     }
-    let kind = root.get("kind").and_then(Node::str).unwrap_or_default();
     if let Some(line) = aliased_item(root) {
         return Err(format!(
             "an item of this list is an alias (line {line}): what it holds can't be read or patched here"
         ));
     }
-    let items = || root.get("items").map(Node::items).unwrap_or_default().iter().filter(|i| i.is_map());
-    if kind == "ResourceList" {
+    let mut out = Vec::new();
+    if root.get("kind").and_then(Node::str) == Some("ResourceList") {
         // kpt hands functions the Kptfile and the function's own config too: they are not workspace resources.
         let local = |i: &Node| {
             i.get("kind").and_then(Node::str) == Some("Kptfile")
                 || i.at(&["metadata", "annotations", "config.kubernetes.io/local-config"]).and_then(Node::str)
                     == Some("true")
         };
-        Ok(items().filter(|i| !local(i)).map(Resource::new).collect())
-    } else if root.get("items").is_some_and(Node::is_seq) {
-        // kubectl and Helm take any object with an `items` list for a list of objects, whatever
-        // its kind, and an item without a kind for one of the list's (`IngressList`).
-        let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
-        let api_version = root.get("apiVersion").and_then(Node::str).unwrap_or_default();
-        Ok(items()
-            .map(|i| {
-                let mut res = Resource::new(i);
-                if let (true, Some(k)) = (res.id.kind.is_empty(), item_kind) {
-                    res.id.kind = k.to_string();
-                    if res.id.api_version.is_empty() {
-                        res.id.api_version = api_version.to_string();
-                    }
-                }
-                res
-            })
-            .collect())
+        let items = root.get("items").map(Node::items).unwrap_or_default();
+        items.iter().filter(|i| i.is_map() && !local(i)).for_each(|i| flatten(i, &mut out));
     } else {
-        Ok(vec![Resource::new(root)])
+        flatten(root, &mut out);
+    }
+    Ok(out)
+}
+
+/// kubectl and Helm take any object with an `items` list for a list of objects, whatever its
+/// kind, and a list among the items for more objects (cli-runtime's `FlattenListVisitor`: found
+/// in review, a List inside a List hid an Ingress from every rule); an item without a kind is
+/// one of the list's (`IngressList`).
+fn flatten<'n, 'a>(node: &'n Node<'a>, out: &mut Vec<Resource<'n, 'a>>) {
+    let Some(items) = node.get("items").filter(|i| i.is_seq()) else {
+        out.push(Resource::new(node));
+        return;
+    };
+    let kind = node.get("kind").and_then(Node::str).unwrap_or_default();
+    let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+    let api_version = node.get("apiVersion").and_then(Node::str).unwrap_or_default();
+    for item in items.items().iter().filter(|i| i.is_map()) {
+        if item.get("items").is_some_and(Node::is_seq) {
+            flatten(item, out);
+            continue;
+        }
+        let mut res = Resource::new(item);
+        if let (true, Some(k)) = (res.id.kind.is_empty(), item_kind) {
+            res.id.kind = k.to_string();
+            if res.id.api_version.is_empty() {
+                res.id.api_version = api_version.to_string();
+            }
+        }
+        out.push(res);
     }
 }

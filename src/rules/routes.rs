@@ -53,6 +53,12 @@ pub fn may_stand_in_for_login(api_version: &str, kind: &str) -> bool {
     )
 }
 
+/// Kinds the policy reads for the host and the login, whatever patches run: routes of every
+/// API (those below HTTP included) and what could stand in for the login.
+pub fn read_by_policy(api_version: &str, kind: &str) -> bool {
+    api(api_version, kind).is_some() || is_l4_route(api_version, kind) || may_stand_in_for_login(api_version, kind)
+}
+
 /// What becomes of a route's host.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum HostChange {

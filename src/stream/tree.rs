@@ -96,6 +96,17 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// Whether a mapping in this node or below merges another (`<<`).
+    pub fn has_merge_key(&self) -> bool {
+        match &self.value {
+            Value::Seq { items, .. } => items.iter().any(Node::has_merge_key),
+            Value::Map { entries, .. } => {
+                entries.iter().any(|(k, v)| k.scalar() == Some("<<") || k.has_merge_key() || v.has_merge_key())
+            }
+            Value::Scalar { .. } | Value::Alias(_) => false,
+        }
+    }
+
     /// The first repeated key in this node or below, with its (second) line: `(line, key)`.
     pub fn duplicate_key(&self) -> Option<(usize, &str)> {
         match &self.value {
@@ -227,6 +238,11 @@ impl Shared {
 /// Why nothing can be written into an alias (an edit there would land in its anchor): said by the
 /// edits and the pod rule book alike, and the pipeline's cue to write the document anew.
 pub const ALIASED: &str = "is an alias, and what is written there would go into its anchor";
+
+/// Why a document with merge keys is read, and written, expanded: what `<<` merges (a kind, a
+/// namespace, an annotation) is the resource's as Kubernetes reads it, and a rule that read only
+/// the written keys would miss it (found in review: `<<: {kind: Ingress}` passed as nothing).
+pub const MERGE_READ: &str = "is read through a merge key (`<<`), which every rule must see expanded";
 
 const ANCHORED: &str = "lies in an anchored node (`&name`), so every alias of it would change too";
 const MERGED: &str = "is a mapping that merges another (`<<`), whose value for the key a new entry would hide";

@@ -438,3 +438,54 @@ def test_audit_reports_a_stand_in_and_what_reaches_beyond_the_workspace(tmp_path
     out = proc.stdout.decode()
     assert proc.returncode == 1, out + proc.stderr.decode()
     assert "stand-in Middleware oauth2-proxy-auth: a Middleware named like" in out and "1 cluster-scoped resource(s)" in out, out
+
+
+# --- what a document holds is read as Kubernetes reads it (found in review) -------------------------
+
+HIDDEN = {
+    "kind merged in": "<<: {apiVersion: networking.k8s.io/v1, kind: Ingress}\nmetadata: {name: ghost}\n"
+                      "spec:\n  rules:\n  - host: other-group.maia.example.com\n    http:\n      paths:\n"
+                      "      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n",
+    "namespace merged in": "apiVersion: networking.k8s.io/v1\nkind: Ingress\n"
+                           "metadata: {name: ghost, <<: {namespace: other-group}}\n"
+                           f"spec:\n  rules:\n  - host: {HOST}\n    http:\n      paths:\n"
+                           "      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n",
+    "snippet merged in": "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: app\n  annotations:\n"
+                         "    <<: {nginx.ingress.kubernetes.io/configuration-snippet: 'auth_request off;'}\n"
+                         f"spec:\n  rules:\n  - host: {HOST}\n    http:\n      paths:\n"
+                         "      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n",
+    "list in a list": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n"
+                      "  - apiVersion: networking.k8s.io/v1\n    kind: Ingress\n    metadata: {name: hidden}\n"
+                      "    spec: {rules: [{host: other-group.maia.example.com, http: {paths: [{path: /, pathType: Prefix, "
+                      "backend: {service: {name: web, port: {number: 80}}}}]}}]}\n",
+    "list in a config map": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nitems:\n- kind: ConfigMapList\n"
+                            "  apiVersion: v1\n  items:\n  - apiVersion: networking.k8s.io/v1\n    kind: Ingress\n"
+                            "    metadata: {name: hidden}\n    spec: {rules: [{host: other-group.maia.example.com, "
+                            "http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}\n",
+}
+
+
+@pytest.mark.parametrize("text", HIDDEN.values(), ids=HIDDEN.keys())
+def test_a_route_hidden_behind_a_merge_key_or_a_nested_list_is_read_and_refused(text):
+    # kubectl, Helm and Argo CD resolve `<<` and unpack lists inside lists: so does every rule here.
+    refused(text)
+    refused(text, args=["--tenant"])
+    # audit sees it for what it is too: a route with problems, or a resource in another namespace.
+    report = subprocess.run([BIN, "audit", "--config", NGINX, "-o", "json"], input=text.encode(), capture_output=True)
+    seen = yaml.safe_load(report.stdout)
+    assert report.returncode == 1 or seen["outside_workspace"] == 1, report.stdout.decode()
+
+
+def test_a_namespace_merged_in_is_refused_in_a_groups_render():
+    binding = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
+               "metadata: {name: take-over, <<: {namespace: other-group}}\n"
+               "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}\n"
+               "subjects: [{kind: ServiceAccount, name: default, namespace: demo-group}]\n")
+    refused(binding, args=["--tenant"], reason="outside the workspace namespace")
+
+
+def test_merge_keys_deep_in_what_no_rule_reads_are_left_as_they_came():
+    crd_like = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+                "data:\n  base: &b {x: '1'}\n  more:\n    <<: *b\n    y: 2021-01-01\n")
+    proc = run(["--config", NGINX], crd_like)
+    assert proc.stdout.decode() == crd_like
