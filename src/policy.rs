@@ -458,7 +458,11 @@ impl Policy {
                     .and_then(Node::scalar)
                     .unwrap_or("-");
                 let path = p.get("path").and_then(Node::str).unwrap_or("/").to_string();
-                let login = if own(&path, service) { "oauth2-proxy itself".to_string() } else { login.clone() };
+                let login = match (own(&path, service), self.exemption_defeated(res)) {
+                    (true, None) => "oauth2-proxy itself".to_string(),
+                    (true, Some(why)) => format!("{NONE} ({why})"),
+                    (false, _) => login.clone(),
+                };
                 let path_ok = if regex {
                     self.regex_inside(&path)
                 } else {
@@ -497,7 +501,12 @@ impl Policy {
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
             let own = traefik_rule::serves_only_oauth2(rule, &self.login.prefix);
             let login = if own && self.leads_to_login(route.get("services")) {
-                "oauth2-proxy itself".to_string()
+                // Found in review: an `errors` or rewriting middleware on the exempt route answers
+                // in oauth2-proxy's place; its own route needs none.
+                match listed.is_empty() {
+                    true => "oauth2-proxy itself".to_string(),
+                    false => format!("{NONE} (a middleware on oauth2-proxy's own route can rewrite or answer for it)"),
+                }
             } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
                 "oauth2-proxy (Traefik Middleware)".into()
             } else {
@@ -547,7 +556,16 @@ impl Policy {
             let filters = rule.get("filters").map(Node::items).unwrap_or_default();
             let login = match routes::rule_role(rule, &self.login.prefix) {
                 RuleRole::OAuth2Proxy if self.leads_to_login(rule.get("backendRefs")) => {
-                    "oauth2-proxy itself".to_string()
+                    // Found in review: a rewrite, an extension (a Traefik `errors` Middleware) or a
+                    // mirror on the exempt rule sends oauth2-proxy's traffic, or its answers, elsewhere.
+                    const REWRITING: &[&str] = &["URLRewrite", "ExtensionRef", "RequestMirror"];
+                    match filters
+                        .iter()
+                        .find_map(|f| f.get("type").and_then(Node::str).filter(|t| REWRITING.contains(t)))
+                    {
+                        None => "oauth2-proxy itself".to_string(),
+                        Some(t) => format!("{NONE} (a {t} filter on oauth2-proxy's own route can send it elsewhere)"),
+                    }
                 }
                 RuleRole::Redirect => "redirect only".into(),
                 RuleRole::App | RuleRole::OAuth2Proxy if filters.iter().any(|f| self.login.is_filter(f)) => {
@@ -604,6 +622,18 @@ impl Policy {
             return Some("auth-signin sends users to a sign-in page that is not the group's");
         }
         None
+    }
+
+    /// Why nginx annotations take oauth2-proxy's own (exempt) paths of an Ingress out of its hands
+    /// (found in review): `custom-http-errors` with `default-backend` answers for it, a
+    /// `default-backend` alone serves its paths (the OAuth callback included) while it has no
+    /// endpoints, a mirror copies its traffic (codes, cookies) elsewhere, a snippet does anything.
+    fn exemption_defeated(&self, res: &Resource) -> Option<&'static str> {
+        const NGINX: &str = "nginx.ingress.kubernetes.io/";
+        let annotations = res.node.at(&["metadata", "annotations"]).map(Node::entries).unwrap_or_default();
+        let mut keys = annotations.iter().filter_map(|(k, _)| k.scalar()?.strip_prefix(NGINX));
+        keys.any(|k| matches!(k, "custom-http-errors" | "default-backend" | "mirror-target") || k.ends_with("-snippet"))
+            .then_some("custom-http-errors, default-backend, mirror-target or a snippet on oauth2-proxy's own route can answer for it")
     }
 
     /// Whether every backend of a rule (HTTPRoute `backendRefs`, IngressRoute `services`) is the

@@ -82,15 +82,18 @@ impl Login {
         let at = |path: &[&str]| filter.at(path).and_then(Node::str);
         let middleware = at(&["extensionRef", "kind"]) == Some("Middleware")
             && at(&["extensionRef", "name"]) == Some(&self.middleware);
-        let external = at(&["externalAuth", "backendRef", "name"]) == Some(&self.service)
-            && at(&["externalAuth", "backendRef", "namespace"]).is_none_or(|ns| ns == self.namespace);
+        let external = filter.at(&["externalAuth", "backendRef"]).is_some_and(|b| self.is_service(b));
         middleware || external
     }
 
     /// A backend reference (`{name, namespace}`: HTTPRoute `backendRefs`, IngressRoute `services`,
-    /// a SecurityPolicy's) names the group's oauth2-proxy.
+    /// a SecurityPolicy's) names the group's oauth2-proxy: its core Service, not a TraefikService
+    /// or another kind of the same name (found in review: one weighted to the app took the
+    /// exemption).
     pub fn is_service(&self, backend: &Node) -> bool {
-        backend.get("name").and_then(Node::str) == Some(self.service.as_str())
+        let core = backend.get("group").and_then(Node::str).is_none_or(str::is_empty)
+            && backend.get("kind").and_then(Node::str).is_none_or(|k| k == "Service");
+        core && backend.get("name").and_then(Node::str) == Some(self.service.as_str())
             && backend.get("namespace").and_then(Node::str).is_none_or(|ns| ns == self.namespace)
     }
 
