@@ -261,7 +261,8 @@ impl Policy {
         }
         if id.kind == "SecurityPolicy" {
             return self.login.policy_targets(res).is_empty().then(|| {
-                "a SecurityPolicy that is not the group's login (an extAuth to oauth2-proxy, failing closed): \
+                "a SecurityPolicy that is not the group's login (an extAuth to oauth2-proxy alone, at no path of its \
+                 own, failing closed): \
                  Envoy Gateway applies one per route, so it could take the login's place"
                     .to_string()
             });
