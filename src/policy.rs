@@ -394,7 +394,7 @@ impl Policy {
         // oauth2-proxy's own paths are exempt one by one, and only where they lead to it: an app
         // path beside them, or an `/oauth2` path to something else, needs the login like any other.
         // ingress-nginx reads every path of an Ingress as a regular expression with either annotation.
-        let regex = res.annotation("nginx.ingress.kubernetes.io/use-regex") == Some("true")
+        let regex = res.annotation("nginx.ingress.kubernetes.io/use-regex").and_then(go_bool) == Some(true)
             || res.annotation("nginx.ingress.kubernetes.io/rewrite-target").is_some();
         let own = |path: &str, service: &str| {
             login::is_oauth2_path(path, &self.login.prefix) && service == self.login.service
@@ -605,14 +605,37 @@ impl Policy {
         if res.annotation(&format!("{NGINX}satisfy")).is_some_and(|v| v.eq_ignore_ascii_case("any")) {
             return Some("satisfy: any lets an allow-listed address past the login");
         }
-        // Switched off per Ingress, the controller's global login (the admin's) no longer applies.
-        if res.annotation(&format!("{NGINX}enable-global-auth")).is_some_and(|v| v.eq_ignore_ascii_case("false")) {
+        // Switched off per Ingress, the controller's global login (the admin's) no longer applies;
+        // nginx reads it as Go does (`0`, `f`, `False`…), so anything but true is refused.
+        if res.annotation(&format!("{NGINX}enable-global-auth")).is_some_and(|v| go_bool(v) != Some(true)) {
             return Some("enable-global-auth: false switches the cluster's own login off");
+        }
+        // Found in review: a canary serves its host and path under the main Ingress's config, so
+        // its own auth-url does nothing; weighted to 100 it takes over JupyterHub's `/` or `/oauth2`.
+        if res.annotation(&format!("{NGINX}canary")).and_then(go_bool) == Some(true) {
+            return Some("a canary Ingress runs under another Ingress's login, not its own");
+        }
+        // Found in review: with these codes the login's answer (401, 403, or a 5xx while it is
+        // down) is replaced by the default backend's, which may be the group's app.
+        if res.annotation(&format!("{NGINX}custom-http-errors")).is_some_and(|codes| {
+            codes
+                .split(',')
+                .any(|c| c.trim().parse::<u16>().is_ok_and(|c| c == 401 || c == 403 || (500..600).contains(&c)))
+        }) {
+            return Some("custom-http-errors for 401, 403 or 5xx replaces the login's answer");
+        }
+        // Found in review: a mirror copies every request, session cookie included, to any URL.
+        if res.annotation(&format!("{NGINX}mirror-target")).is_some() {
+            return Some("mirror-target copies every request (session cookie included) elsewhere");
         }
         // nginx reuses a cached 2xx for every request with the same key: a key without the
         // session cookie hands one user's login to everyone.
         if res.annotation(&format!("{NGINX}auth-cache-key")).is_some() {
             return Some("auth-cache-key can hand one user's login to others");
+        }
+        // The same (found in review): headers set on the auth request can pin one session cookie.
+        if res.annotation(&format!("{NGINX}auth-proxy-set-headers")).is_some() {
+            return Some("auth-proxy-set-headers can pin one session on the login for everyone");
         }
         // An `auth-url` of the chart's own asks its service whether to let a user in.
         if res.annotation(&format!("{NGINX}auth-url")).is_some_and(|url| url != self.login.auth_url()) {
@@ -757,6 +780,16 @@ fn cluster_scoped(kind: &str) -> bool {
         "DeviceClass",
     ];
     KINDS.contains(&kind)
+}
+
+/// An nginx boolean annotation as ingress-nginx reads it (Go's `strconv.ParseBool`): `None` when
+/// it is none of the spellings Go takes (nginx then keeps the annotation's default).
+fn go_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 /// `name:port` of each service in a list of them (IngressRoute `services`, HTTPRoute `backendRefs`).
