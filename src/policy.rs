@@ -83,6 +83,8 @@ pub const NO_TLS: &str = "served without TLS";
 pub const NO_LOGIN: &str = "served without the group's login";
 pub const NOT_WORKSPACE_HOST: &str = "not on the workspace host (another workspace's, the platform's, or none)";
 pub const NOT_WORKSPACE_PATH: &str = "outside the workspace's paths on the shared host";
+/// Why a Traefik login listed after another middleware counts for nothing.
+const LATE_LOGIN: &str = "a middleware listed before the login sees every request first and can answer for it";
 /// Routes below HTTP can't be sent through oauth2-proxy.
 pub const NO_HTTP_LOGIN: &str = "NONE (a TCP, UDP or TLS-passthrough route can't carry the group's login)";
 /// TLS without a certificate of the route's own: the controller's default (often the platform's
@@ -402,7 +404,10 @@ impl Policy {
         // Found by a random test: on a cluster with both controllers, the Traefik Middleware
         // alone let an Ingress through whose nginx `auth-url` asked the chart's own service.
         let nginx = res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url());
-        let traefik = self.login.in_middleware_list(middlewares);
+        let traefik = self.login.first_in_middleware_list(middlewares);
+        // Found in review: a middleware listed before the login (an `errors` one) can answer for it.
+        let late =
+            self.login.in_middleware_list(middlewares) && !traefik && (self.controllers.1 || !self.controllers.0);
         let guarded = match self.controllers {
             (true, true) => nginx && traefik,
             (true, false) => nginx,
@@ -411,6 +416,8 @@ impl Policy {
         };
         let login = if let Some(why) = self.login_defeated(res) {
             format!("{NONE} ({why})")
+        } else if late {
+            format!("{NONE} ({LATE_LOGIN})")
         } else if guarded {
             match (nginx, traefik) {
                 (true, true) => "oauth2-proxy (nginx auth-url, Traefik Middleware)".into(),
@@ -508,8 +515,10 @@ impl Policy {
                     true => "oauth2-proxy itself".to_string(),
                     false => format!("{NONE} (a middleware on oauth2-proxy's own route can rewrite or answer for it)"),
                 }
-            } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
+            } else if listed.first().is_some_and(|m| self.login.is_route_middleware(m)) {
                 "oauth2-proxy (Traefik Middleware)".into()
+            } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
+                format!("{NONE} ({LATE_LOGIN})")
             } else {
                 self.unguarded(res)
             };

@@ -57,6 +57,12 @@ impl Login {
         list.split(',').any(|m| m.trim() == reference)
     }
 
+    /// An Ingress's `router.middlewares` list names the Middleware first: a middleware before it
+    /// sees, and can answer, every request before the login does (found in review).
+    pub fn first_in_middleware_list(&self, list: &str) -> bool {
+        list.split(',').next().is_some_and(|m| m.trim() == self.middleware_ref())
+    }
+
     /// An IngressRoute `middlewares` entry names the Middleware (by name in the workspace
     /// namespace, or by its qualified name).
     pub fn is_route_middleware(&self, entry: &Node) -> bool {
