@@ -83,6 +83,8 @@ pub const NO_TLS: &str = "served without TLS";
 pub const NO_LOGIN: &str = "served without the group's login";
 pub const NOT_WORKSPACE_HOST: &str = "not on the workspace host (another workspace's, the platform's, or none)";
 pub const NOT_WORKSPACE_PATH: &str = "outside the workspace's paths on the shared host";
+/// Why a Traefik login listed after another middleware counts for nothing.
+const LATE_LOGIN: &str = "a middleware listed before the login sees every request first and can answer for it";
 /// Routes below HTTP can't be sent through oauth2-proxy.
 pub const NO_HTTP_LOGIN: &str = "NONE (a TCP, UDP or TLS-passthrough route can't carry the group's login)";
 /// TLS without a certificate of the route's own: the controller's default (often the platform's
@@ -267,7 +269,8 @@ impl Policy {
         }
         if id.kind == "SecurityPolicy" {
             return self.login.policy_targets(res).is_empty().then(|| {
-                "a SecurityPolicy that is not the group's login (an extAuth to oauth2-proxy, failing closed): \
+                "a SecurityPolicy that is not the group's login (an extAuth to oauth2-proxy alone, at no path of its \
+                 own, failing closed): \
                  Envoy Gateway applies one per route, so it could take the login's place"
                     .to_string()
             });
@@ -399,7 +402,7 @@ impl Policy {
         // oauth2-proxy's own paths are exempt one by one, and only where they lead to it: an app
         // path beside them, or an `/oauth2` path to something else, needs the login like any other.
         // ingress-nginx reads every path of an Ingress as a regular expression with either annotation.
-        let regex = res.annotation("nginx.ingress.kubernetes.io/use-regex") == Some("true")
+        let regex = res.annotation("nginx.ingress.kubernetes.io/use-regex").and_then(go_bool) == Some(true)
             || res.annotation("nginx.ingress.kubernetes.io/rewrite-target").is_some();
         let own = |path: &str, service: &str| {
             login::is_oauth2_path(path, &self.login.prefix) && service == self.login.service
@@ -407,7 +410,10 @@ impl Policy {
         // Found by a random test: on a cluster with both controllers, the Traefik Middleware
         // alone let an Ingress through whose nginx `auth-url` asked the chart's own service.
         let nginx = res.annotation("nginx.ingress.kubernetes.io/auth-url") == Some(&self.login.auth_url());
-        let traefik = self.login.in_middleware_list(middlewares);
+        let traefik = self.login.first_in_middleware_list(middlewares);
+        // Found in review: a middleware listed before the login (an `errors` one) can answer for it.
+        let late =
+            self.login.in_middleware_list(middlewares) && !traefik && (self.controllers.1 || !self.controllers.0);
         let guarded = match self.controllers {
             (true, true) => nginx && traefik,
             (true, false) => nginx,
@@ -416,6 +422,8 @@ impl Policy {
         };
         let login = if let Some(why) = self.login_defeated(res) {
             format!("{NONE} ({why})")
+        } else if late {
+            format!("{NONE} ({LATE_LOGIN})")
         } else if guarded {
             match (nginx, traefik) {
                 (true, true) => "oauth2-proxy (nginx auth-url, Traefik Middleware)".into(),
@@ -464,7 +472,11 @@ impl Policy {
                     .and_then(Node::scalar)
                     .unwrap_or("-");
                 let path = p.get("path").and_then(Node::str).unwrap_or("/").to_string();
-                let login = if own(&path, service) { "oauth2-proxy itself".to_string() } else { login.clone() };
+                let login = match (own(&path, service), self.exemption_defeated(res)) {
+                    (true, None) => "oauth2-proxy itself".to_string(),
+                    (true, Some(why)) => format!("{NONE} ({why})"),
+                    (false, _) => login.clone(),
+                };
                 let path_ok = if regex {
                     self.regex_inside(&path)
                 } else {
@@ -503,9 +515,16 @@ impl Policy {
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
             let own = traefik_rule::serves_only_oauth2(rule, &self.login.prefix);
             let login = if own && self.leads_to_login(route.get("services")) {
-                "oauth2-proxy itself".to_string()
-            } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
+                // Found in review: an `errors` or rewriting middleware on the exempt route answers
+                // in oauth2-proxy's place; its own route needs none.
+                match listed.is_empty() {
+                    true => "oauth2-proxy itself".to_string(),
+                    false => format!("{NONE} (a middleware on oauth2-proxy's own route can rewrite or answer for it)"),
+                }
+            } else if listed.first().is_some_and(|m| self.login.is_route_middleware(m)) {
                 "oauth2-proxy (Traefik Middleware)".into()
+            } else if listed.iter().any(|m| self.login.is_route_middleware(m)) {
+                format!("{NONE} ({LATE_LOGIN})")
             } else {
                 self.unguarded(res)
             };
@@ -553,7 +572,16 @@ impl Policy {
             let filters = rule.get("filters").map(Node::items).unwrap_or_default();
             let login = match routes::rule_role(rule, &self.login.prefix) {
                 RuleRole::OAuth2Proxy if self.leads_to_login(rule.get("backendRefs")) => {
-                    "oauth2-proxy itself".to_string()
+                    // Found in review: a rewrite, an extension (a Traefik `errors` Middleware) or a
+                    // mirror on the exempt rule sends oauth2-proxy's traffic, or its answers, elsewhere.
+                    const REWRITING: &[&str] = &["URLRewrite", "ExtensionRef", "RequestMirror"];
+                    match filters
+                        .iter()
+                        .find_map(|f| f.get("type").and_then(Node::str).filter(|t| REWRITING.contains(t)))
+                    {
+                        None => "oauth2-proxy itself".to_string(),
+                        Some(t) => format!("{NONE} (a {t} filter on oauth2-proxy's own route can send it elsewhere)"),
+                    }
                 }
                 RuleRole::Redirect => "redirect only".into(),
                 RuleRole::App | RuleRole::OAuth2Proxy if filters.iter().any(|f| self.login.is_filter(f)) => {
@@ -592,14 +620,37 @@ impl Policy {
         if res.annotation(&format!("{NGINX}satisfy")).is_some_and(|v| v.eq_ignore_ascii_case("any")) {
             return Some("satisfy: any lets an allow-listed address past the login");
         }
-        // Switched off per Ingress, the controller's global login (the admin's) no longer applies.
-        if res.annotation(&format!("{NGINX}enable-global-auth")).is_some_and(|v| v.eq_ignore_ascii_case("false")) {
+        // Switched off per Ingress, the controller's global login (the admin's) no longer applies;
+        // nginx reads it as Go does (`0`, `f`, `False`…), so anything but true is refused.
+        if res.annotation(&format!("{NGINX}enable-global-auth")).is_some_and(|v| go_bool(v) != Some(true)) {
             return Some("enable-global-auth: false switches the cluster's own login off");
+        }
+        // Found in review: a canary serves its host and path under the main Ingress's config, so
+        // its own auth-url does nothing; weighted to 100 it takes over JupyterHub's `/` or `/oauth2`.
+        if res.annotation(&format!("{NGINX}canary")).and_then(go_bool) == Some(true) {
+            return Some("a canary Ingress runs under another Ingress's login, not its own");
+        }
+        // Found in review: with these codes the login's answer (401, 403, or a 5xx while it is
+        // down) is replaced by the default backend's, which may be the group's app.
+        if res.annotation(&format!("{NGINX}custom-http-errors")).is_some_and(|codes| {
+            codes
+                .split(',')
+                .any(|c| c.trim().parse::<u16>().is_ok_and(|c| c == 401 || c == 403 || (500..600).contains(&c)))
+        }) {
+            return Some("custom-http-errors for 401, 403 or 5xx replaces the login's answer");
+        }
+        // Found in review: a mirror copies every request, session cookie included, to any URL.
+        if res.annotation(&format!("{NGINX}mirror-target")).is_some() {
+            return Some("mirror-target copies every request (session cookie included) elsewhere");
         }
         // nginx reuses a cached 2xx for every request with the same key: a key without the
         // session cookie hands one user's login to everyone.
         if res.annotation(&format!("{NGINX}auth-cache-key")).is_some() {
             return Some("auth-cache-key can hand one user's login to others");
+        }
+        // The same (found in review): headers set on the auth request can pin one session cookie.
+        if res.annotation(&format!("{NGINX}auth-proxy-set-headers")).is_some() {
+            return Some("auth-proxy-set-headers can pin one session on the login for everyone");
         }
         // An `auth-url` of the chart's own asks its service whether to let a user in.
         if res.annotation(&format!("{NGINX}auth-url")).is_some_and(|url| url != self.login.auth_url()) {
@@ -610,6 +661,18 @@ impl Policy {
             return Some("auth-signin sends users to a sign-in page that is not the group's");
         }
         None
+    }
+
+    /// Why nginx annotations take oauth2-proxy's own (exempt) paths of an Ingress out of its hands
+    /// (found in review): `custom-http-errors` with `default-backend` answers for it, a
+    /// `default-backend` alone serves its paths (the OAuth callback included) while it has no
+    /// endpoints, a mirror copies its traffic (codes, cookies) elsewhere, a snippet does anything.
+    fn exemption_defeated(&self, res: &Resource) -> Option<&'static str> {
+        const NGINX: &str = "nginx.ingress.kubernetes.io/";
+        let annotations = res.node.at(&["metadata", "annotations"]).map(Node::entries).unwrap_or_default();
+        let mut keys = annotations.iter().filter_map(|(k, _)| k.scalar()?.strip_prefix(NGINX));
+        keys.any(|k| matches!(k, "custom-http-errors" | "default-backend" | "mirror-target") || k.ends_with("-snippet"))
+            .then_some("custom-http-errors, default-backend, mirror-target or a snippet on oauth2-proxy's own route can answer for it")
     }
 
     /// Whether every backend of a rule (HTTPRoute `backendRefs`, IngressRoute `services`) is the
@@ -732,6 +795,16 @@ fn cluster_scoped(kind: &str) -> bool {
         "DeviceClass",
     ];
     KINDS.contains(&kind)
+}
+
+/// An nginx boolean annotation as ingress-nginx reads it (Go's `strconv.ParseBool`): `None` when
+/// it is none of the spellings Go takes (nginx then keeps the annotation's default).
+fn go_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 /// `name:port` of each service in a list of them (IngressRoute `services`, HTTPRoute `backendRefs`).

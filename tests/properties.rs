@@ -580,7 +580,7 @@ fn without_managed_fields(input: &Json, output: &Json) -> Result<(Json, Json), S
                 ann.retain(|k, _| before.contains_key(k) || !managed(k));
                 if let (Some(Json::String(now)), Some(Json::String(was))) =
                     (ann.get(MIDDLEWARES), before.get(MIDDLEWARES))
-                    && (*now == format!("{was},{MIDDLEWARE_REF}") || (was.trim().is_empty() && now == MIDDLEWARE_REF))
+                    && (*now == format!("{MIDDLEWARE_REF},{was}") || (was.trim().is_empty() && now == MIDDLEWARE_REF))
                 {
                     ann.insert(MIDDLEWARES.into(), Json::String(was.clone()));
                 }

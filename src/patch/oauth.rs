@@ -7,8 +7,10 @@
 //!   oauth2-proxy Service, `auth-signin` at `oauth_url`, and (option `oauth_response_headers`)
 //!   `auth-response-headers`. Never any `*-snippet` annotation.
 //! - Traefik (`traefik_resolver` set, or a traefik `ingress_class`): a reference to the namespace's
-//!   forwardAuth Middleware appended to `router.middlewares` (a comma-separated list: appended,
-//!   never replaced), and the Middleware itself after the stream (option `middleware`).
+//!   forwardAuth Middleware put first in `router.middlewares` (a comma-separated list: the chart's
+//!   entries kept after it, never replaced), and the Middleware itself after the stream (option
+//!   `middleware`). First, because a middleware before the login sees, and can answer, every
+//!   request before it does (an `errors` middleware turns its 401 into the app's page).
 //! - Never on oauth2-proxy's own Ingress (a path under `/oauth2`): it would redirect to itself.
 //! - Not on JupyterHub's Ingress unless `oauth_jupyterhub` is set: it logs in through Keycloak.
 //!
@@ -70,14 +72,16 @@ impl OAuth {
     fn middleware_reference(&self, reference: &str, res: &Resource, edits: &mut Edits, report: &mut Report) {
         let field = format!("metadata.annotations.{MIDDLEWARES}");
         let node = res.node.at(&["metadata", "annotations", MIDDLEWARES]);
-        // The chart's list is kept exactly as written (spaces too); the reference goes after it.
+        // The chart's list is kept exactly as written (spaces too); the reference goes before it
+        // (found in review: an `errors` middleware before the login answered its 401 with the app).
+        // A list that names it later is left for the policy to refuse.
         match node.and_then(Node::str).filter(|v| !v.trim().is_empty()) {
             Some(list) if self.login.in_middleware_list(list) => {
                 report.unchanged(&field, format!("already lists {reference}"))
             }
             Some(list) => {
-                edits.replace_scalar(node.expect("value was read"), &format!("{list},{reference}"));
-                report.changed(&field, format!("appended {reference}"));
+                edits.replace_scalar(node.expect("value was read"), &format!("{reference},{list}"));
+                report.changed(&field, format!("put {reference} first"));
             }
             None => annotate(res, &[(MIDDLEWARES.to_string(), reference.to_string())], edits, report),
         }
@@ -228,8 +232,9 @@ impl OAuth {
         );
     }
 
-    /// A Traefik IngressRoute: the namespace's forwardAuth Middleware is appended to every
-    /// route's `middlewares`, except oauth2-proxy's own routes.
+    /// A Traefik IngressRoute: the namespace's forwardAuth Middleware is put first in every
+    /// route's `middlewares` (before the chart's own, which could answer in its place), except
+    /// oauth2-proxy's own routes.
     fn ingress_route(&self, res: &Resource, edits: &mut Edits, report: &mut Report) {
         if self.middleware_ref.is_none() {
             return report.conflict(
@@ -255,9 +260,13 @@ impl OAuth {
                 continue;
             }
             let reference = json!({"name": self.login.middleware, "namespace": self.login.namespace});
-            match add_items(edits, route, "middlewares", vec![reference]) {
+            let added = match route.get("middlewares").filter(|m| m.is_seq() && !m.items().is_empty()) {
+                Some(seq) => edits.prepend(seq, &reference),
+                None => add_items(edits, route, "middlewares", vec![reference]),
+            };
+            match added {
                 Ok(()) => {
-                    report.changed(&field, format!("appended {}/{}", self.login.namespace, self.login.middleware))
+                    report.changed(&field, format!("put {}/{} first", self.login.namespace, self.login.middleware))
                 }
                 Err(why) => report.conflict(&field, format!("{why}; left alone")),
             }
@@ -403,7 +412,7 @@ mod tests {
     }
 
     #[test]
-    fn traefik_middleware_is_appended_to_an_existing_list() {
+    fn traefik_middleware_goes_first_in_an_existing_list() {
         let cfg = config(&[("ingress_tls", "false"), ("nginx_cluster_issuer", ""), ("traefik_resolver", "le")]);
         let input = ingress(
             "app",
@@ -413,7 +422,7 @@ mod tests {
         let (out, _) = run(&input, &cfg);
         assert_eq!(
             docs(&out)[0]["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.middlewares"],
-            json!("kube-system-headers@kubernetescrd,demo-group-oauth2-proxy-auth@kubernetescrd")
+            json!("demo-group-oauth2-proxy-auth@kubernetescrd,kube-system-headers@kubernetescrd")
         );
         assert_eq!(
             docs(&out).len(),

@@ -24,7 +24,8 @@ fn an_ingress_route_gets_host_tls_entry_point_and_login_except_on_oauth2_proxys_
     assert_eq!(routes[0]["match"], "Host(`demo-group.maia.example.com`) && PathPrefix(`/`)");
     assert_eq!(
         routes[0]["middlewares"],
-        json!([{"name": "strip"}, {"name": "oauth2-proxy-auth", "namespace": "demo-group"}])
+        json!([{"name": "oauth2-proxy-auth", "namespace": "demo-group"}, {"name": "strip"}]),
+        "the login first: a middleware before it could answer for it"
     );
     assert!(routes[1].get("middlewares").is_none(), "{out}");
     assert_eq!(doc["spec"]["tls"], json!({"certResolver": "letsencrypt"}));

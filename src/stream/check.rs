@@ -248,14 +248,15 @@ impl<'w, 't> Walk<'w, 't> {
             }
             (Value::Alias(_), Event::Alias(_)) if ops.is_empty() => Ok(()),
             (Value::Seq { items: old_items, .. }, Event::SequenceStart(..)) => {
-                let appended: Vec<&Json> = ops
-                    .iter()
-                    .map(|op| match op {
-                        Op::Append(item) => Ok(item),
-                        other => Err(self.differs(&format!("a list edit that is not an append ({other:?})"))),
-                    })
-                    .collect::<Result<_, _>>()?;
-                let count = old_items.len() + appended.len();
+                let (mut prepended, mut appended): (Vec<&Json>, Vec<&Json>) = (Vec::new(), Vec::new());
+                for op in &ops {
+                    match op {
+                        Op::Append(item) => appended.push(item),
+                        Op::Prepend(item) => prepended.push(item),
+                        other => return Err(self.differs(&format!("a list edit that is not an append ({other:?})"))),
+                    }
+                }
+                let count = prepended.len() + old_items.len() + appended.len();
                 for i in 0.. {
                     let new_item = self.events.next()?;
                     if matches!(new_item, Event::SequenceEnd) && i == count {
@@ -265,9 +266,12 @@ impl<'w, 't> Walk<'w, 't> {
                         return Err(self.differs("the number of list items is not what the edits add"));
                     }
                     self.path.push(Step::Index(i));
-                    match old_items.get(i) {
-                        Some(old_item) => self.node(old_item, new_item)?,
-                        None => self.json(appended[i - old_items.len()], new_item)?,
+                    match i.checked_sub(prepended.len()) {
+                        None => self.json(prepended[i], new_item)?,
+                        Some(at) => match old_items.get(at) {
+                            Some(old_item) => self.node(old_item, new_item)?,
+                            None => self.json(appended[at - old_items.len()], new_item)?,
+                        },
                     }
                     self.path.pop();
                 }

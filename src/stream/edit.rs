@@ -58,6 +58,8 @@ pub enum Op {
     Put { key: String, value: Json },
     /// Sequence: `item` is added last.
     Append(Json),
+    /// Sequence: `item` is added first (before any items added first earlier).
+    Prepend(Json),
     /// Scalar: becomes this string.
     Replace(String),
 }
@@ -176,6 +178,52 @@ impl<'t> Edits<'t> {
             self.insert_lines_after(seq.content_end(), dash_col, seq.depth + 1, &lines);
         }
         self.intend(seq, Op::Append(item.clone()));
+        Ok(())
+    }
+
+    /// Adds `item` at the start of a non-empty sequence (an empty one: [`Edits::append`]), so it
+    /// comes before what the chart listed: a login before the chart's middlewares. Refuses,
+    /// changing nothing, when the first item's `-` is not the first thing on its line (a `- - x`,
+    /// or a `-` alone above its item). Prepends claim nothing: several at one sequence keep their
+    /// call order, all before the first old item.
+    pub fn prepend(&mut self, seq: &Node, item: &Json) -> Result<(), Refused> {
+        if !seq.is_seq() {
+            return Err(if matches!(seq.value, Value::Alias(_)) { ALIASED } else { "not a list" });
+        }
+        let Some(first) = seq.items().first() else {
+            return self.append(seq, item);
+        };
+        if seq.is_flow() {
+            let with = format!("{}, ", self.flow(item));
+            self.splices.push(Splice {
+                start: first.start,
+                end: first.start,
+                flow_first: false,
+                lines: false,
+                depth: seq.depth + 1,
+                with,
+            });
+        } else {
+            let bytes = self.text.as_bytes();
+            let line_start = start_of_line(bytes, first.start);
+            let before = self.text[line_start..first.start].trim_end_matches([' ', '\t']);
+            let dash_col = before
+                .strip_suffix('-')
+                .filter(|prefix| prefix.bytes().all(|b| b == b' '))
+                .map(str::len)
+                .ok_or("the first item's `-` is not the first thing on its line")?;
+            let end = memchr::memchr2(b'\n', b'\r', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
+            let eol = match (bytes.get(end), bytes.get(end + 1)) {
+                (Some(b'\r'), Some(b'\n')) => "\r\n",
+                (Some(b'\r'), _) => "\r",
+                _ => "\n",
+            };
+            let mut lines = Vec::new();
+            item_lines(item, 0, &mut lines);
+            let text: String = lines.iter().map(|(d, l)| format!("{}{l}{eol}", " ".repeat(dash_col + d))).collect();
+            self.insert(line_start, true, seq.depth + 1, text);
+        }
+        self.intend(seq, Op::Prepend(item.clone()));
         Ok(())
     }
 
@@ -521,6 +569,23 @@ mod tests {
             edit("a:\n  k: ~ # c\n", |e, r| e.put(r.get("a").unwrap(), "k", &json!({"name": "x"}))),
             "a:\n  k: {name: x} # c\n"
         );
+    }
+
+    #[test]
+    fn prepend_goes_before_the_first_item_in_block_and_flow() {
+        let item = json!({"name": "login", "namespace": "ns"});
+        let out = edit("m:\r\n# c\r\n  - name: a\r\nx: 1\r\n", |e, r| e.prepend(r.get("m").unwrap(), &item));
+        assert_eq!(out, "m:\r\n# c\r\n  - name: login\r\n    namespace: ns\r\n  - name: a\r\nx: 1\r\n");
+        assert_eq!(
+            edit("m: [ a, b ]\n", |e, r| e.prepend(r.get("m").unwrap(), &item)),
+            "m: [ {name: login, namespace: ns}, a, b ]\n"
+        );
+        assert_eq!(edit("m: []\n", |e, r| e.prepend(r.get("m").unwrap(), &json!("z"))), "m: [z]\n");
+        let refused = edit("m:\n- - a\n", |e, r| {
+            let inner = &r.get("m").unwrap().items()[0];
+            assert!(e.prepend(inner, &json!("z")).is_err());
+        });
+        assert_eq!(refused, "m:\n- - a\n");
     }
 
     #[test]

@@ -46,10 +46,11 @@ def test_upstream_ingress_routes_get_host_tls_and_login_and_nothing_else(name, c
     assert run(["--config", config], out).stdout.decode() == out, f"{name}: a second run changed something"
 
 
-def test_the_existing_middlewares_stay_first_and_cross_namespace_ones_are_kept(config):
+def test_the_login_goes_first_and_the_existing_middlewares_are_kept_in_order(config):
+    # Found in review: a middleware before the login (an `errors` one) could answer for it.
     out = run(["--config", config], (HERE / "ingressroute-middlewares.yaml").read_text()).stdout.decode()
     route = [load(d) for d in split_documents(out)][-1]["spec"]["routes"][0]
     assert route["middlewares"] == [
-        {"name": "stripprefix"}, {"name": "ratelimit"}, {"name": "addprefix", "namespace": "foo"},
         {"name": "oauth2-proxy-auth", "namespace": "default"},
+        {"name": "stripprefix"}, {"name": "ratelimit"}, {"name": "addprefix", "namespace": "foo"},
     ]
