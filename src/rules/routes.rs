@@ -260,13 +260,25 @@ impl Routes {
     }
 }
 
-/// A Gateway API route attached only to something other than Gateways (Services: a mesh route, GAMMA):
-/// a mesh can't resolve a Traefik Middleware, and the workspace host means nothing there.
+/// A Gateway API route attached only to Services (a mesh route, GAMMA; `ServiceImport` across
+/// clusters): a mesh can't resolve a Traefik Middleware, and the workspace host means nothing there.
 pub fn is_mesh_route(res: &Resource) -> bool {
     let refs = res.node.at(&["spec", "parentRefs"]).map(Node::items).unwrap_or_default();
     // Every parent a Service: one Gateway among them and the route is exposed (found in review).
+    // Any other parent kind (an experimental `XListenerSet`, a kind of tomorrow) may be a listener
+    // that publishes the route: only a Service or ServiceImport counts (found in review).
     !refs.is_empty()
-        && refs.iter().all(|r| !matches!(r.get("kind").and_then(Node::str), None | Some("Gateway" | "ListenerSet")))
+        && refs.iter().all(|r| matches!(r.get("kind").and_then(Node::str), Some("Service" | "ServiceImport")))
+}
+
+/// Gateway API kinds that open listeners (Gateway, ListenerSet and the experimental
+/// XListenerSet): a listener of a group's own could claim any host, so they are the admin's.
+pub fn is_listener_kind(api_version: &str, kind: &str) -> bool {
+    matches!(
+        (group_of(api_version), kind),
+        ("gateway.networking.k8s.io", "Gateway" | "ListenerSet")
+            | ("gateway.networking.x-k8s.io", "XListenerSet" | "ListenerSet" | "Gateway")
+    )
 }
 
 /// An HTTPRoute rule that only redirects forwards nothing, and a login before a redirect (to

@@ -1,0 +1,137 @@
+"""The workspace boundary, attacked on hosts and their reach (an attack review's findings 8-11):
+regex paths on a shared host, routes on listeners of the group's own, certificates for hosts not
+the workspace's, and Ingress classes no login reaches. Each attack must end in a refusal (exit 1,
+nothing on stdout, a reason on stderr); controls must still pass, read with PyYAML."""
+
+import pathlib
+
+import pytest
+import yaml
+
+from conftest import FIXTURES, run
+
+NGINX = str(FIXTURES / "config-nginx.yaml")
+TRAEFIK = str(FIXTURES / "config-traefik.yaml")
+BOTH = str(FIXTURES / "config-both.yaml")
+HOST = "demo-group.maia.example.com"
+FOREIGN = ["iam.maia.example.com", "other-group.maia.example.com", "'*.maia.example.com'", "maia.example.com"]
+
+
+def config_with(tmp_path, base, replace=(), **options):
+    text = pathlib.Path(base).read_text()
+    for old, new in replace:
+        assert old in text, old
+        text = text.replace(old, new)
+    text += "".join(f"  {k}: {v!r}\n" if isinstance(v, str) else f"  {k}: {v}\n" for k, v in options.items())
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def refused(text, config=NGINX, args=(), reason=None):
+    proc = run(["--config", config, *args], text, check=False)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, f"exit {proc.returncode}, not a refusal:\n{err}\n{proc.stdout.decode()}"
+    assert proc.stdout == b"", "a refused run writes nothing"
+    assert "maia-krm: refused: document" in err, err
+    if reason:
+        assert reason in err, err
+    return err
+
+
+def passed(text, config=NGINX, args=()):
+    proc = run(["--config", config, *args], text)
+    return [d for d in yaml.safe_load_all(proc.stdout.decode()) if d is not None], proc.stderr.decode()
+
+
+# --- finding 9: routes on listeners of the group's own, and the listeners themselves -------------
+
+def gateway_config(tmp_path, base=TRAEFIK):
+    return config_with(tmp_path, base, replace=[("  docker_server: ghcr.io/minnelab\n",
+                                                  "  docker_server: ghcr.io/minnelab\n"
+                                                  "    gateway: {name: public, namespace: gateways}\n")])
+
+
+def http_route(parent, hostnames=f"[{HOST}]"):
+    return f"""apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: app}}
+spec:
+  parentRefs: [{parent}]
+  hostnames: {hostnames}
+  rules:
+  - backendRefs: [{{name: web, port: 80}}]
+"""
+
+
+@pytest.mark.parametrize("parent", [
+    "{group: gateway.networking.x-k8s.io, kind: XListenerSet, name: mine}",
+    "{kind: Mesh, name: mine}",
+    "{kind: Service, name: web}, {group: gateway.networking.x-k8s.io, kind: XListenerSet, name: mine}",
+], ids=["xlistenerset", "unknown-kind", "service-and-xlistenerset"])
+def test_a_route_on_a_listener_of_any_kind_but_a_service_is_judged(tmp_path, parent):
+    refused(http_route(parent, "[other-group.maia.example.com]"), gateway_config(tmp_path),
+            reason="not on the workspace host")
+
+
+@pytest.mark.parametrize("parent", ["{kind: Service, name: web}",
+                                    "{group: multicluster.x-k8s.io, kind: ServiceImport, name: web}"])
+def test_a_mesh_route_to_services_is_still_left_alone(tmp_path, parent):
+    [doc], err = passed(http_route(parent, "[other-group.maia.example.com]"), gateway_config(tmp_path))
+    assert doc["spec"]["hostnames"] == ["other-group.maia.example.com"], "left alone, not patched"
+
+
+LISTENERS = {
+    "gateway": """apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: mygw}
+spec:
+  gatewayClassName: traefik
+  listeners:
+  - {name: http, protocol: HTTP, port: 80, hostname: "iam.maia.example.com"}
+""",
+    "listenerset": """apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: mine}
+spec:
+  parentRef: {name: public, namespace: gateways}
+  listeners:
+  - {name: steal, hostname: other-group.maia.example.com, protocol: HTTP, port: 80}
+""",
+    "xlistenerset": """apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: XListenerSet
+metadata: {name: mine}
+spec:
+  parentRef: {name: public, namespace: gateways, kind: Gateway, group: gateway.networking.k8s.io}
+  listeners:
+  - {name: steal, hostname: other-group.maia.example.com, protocol: HTTP, port: 80}
+""",
+}
+
+
+@pytest.mark.parametrize("text", LISTENERS.values(), ids=LISTENERS.keys())
+def test_a_groups_own_gateway_or_listener_set_is_refused_in_tenant_mode(tmp_path, text):
+    config = gateway_config(tmp_path)
+    refused(text, config, args=["--tenant"], reason="the admin's")
+    # An admin's own install may carry them (noted, as other kinds beyond the workspace).
+    passed(text, config)
+
+
+def test_the_listener_set_maia_krm_namespace_writes_is_the_admins_and_passes_outside_tenant_mode(tmp_path):
+    config = config_with(tmp_path, NGINX, replace=[(
+        "  docker_server: ghcr.io/minnelab\n",
+        "  docker_server: ghcr.io/minnelab\n    docker_username: robot\n"
+        "    gateway: {name: public, namespace: gateways, listenerSet: true}\n")])
+    out = run(["namespace", "--config", config], b"", env={"MAIA_REGISTRY_PASSWORD": "pw"}).stdout.decode()
+    kinds = [d["kind"] for d in yaml.safe_load_all(out) if d]
+    assert "ListenerSet" in kinds and "Certificate" in kinds, kinds
+    passed(out, config)
+
+
+def test_the_app_project_blacklists_both_listener_set_kinds():
+    out = run(["plan", "--argocd", "--project-only", "--config", NGINX, "--repo",
+               "https://git.example.com/workspaces.git"], b"", check=False)
+    assert out.returncode == 0, out.stderr.decode()
+    [project] = [d for d in yaml.safe_load_all(out.stdout.decode()) if d]
+    kinds = {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceBlacklist"]}
+    assert {("gateway.networking.k8s.io", "ListenerSet"), ("gateway.networking.x-k8s.io", "XListenerSet")} <= kinds
