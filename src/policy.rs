@@ -75,6 +75,9 @@ pub struct Policy {
     skip_allowed: Vec<String>,
 }
 
+/// The characters that make a path mean something else as a regular expression (PCRE's).
+const REGEX_META: &str = ".^$*+?()[]{}|\\";
+
 /// The name under which the policy's verdicts are reported (`--explain`, KRM results).
 pub const POLICY: &str = "policy";
 
@@ -142,18 +145,21 @@ impl Policy {
     }
 
     /// The same for an nginx regular expression (`use-regex`, `rewrite-target`), read as nginx
-    /// does (`^` before it): a literal start below one of the workspace's paths, then only one
-    /// of the usual tails — `/<g>-mlflow(/|$)(.*)` is inside, `/<g>/|/` and `/<g>(.*)` are not.
+    /// does (`^` before it): a literal start below one of the workspace's paths and a tail that
+    /// keeps it (no `|` at its top level, no quantifier making the start's last character
+    /// optional), or the workspace path itself followed by one of the usual tails —
+    /// `/<g>-mlflow(/|$)(.*)` and `/<g>/a.b` are inside, `/<g>/x|/`, `/<g>/?` and `/<g>(.*)` are not.
     fn regex_inside(&self, path: &str) -> bool {
-        let literal = path.find(|c: char| ".^$*+?()[]{}|\\".contains(c)).unwrap_or(path.len());
+        let literal = path.find(|c: char| REGEX_META.contains(c)).unwrap_or(path.len());
         let (head, tail) = path.split_at(literal);
-        const TAILS: &[&str] = &["", "(.*)", ".*", "(/|$)(.*)", "(/|$)", "/(.*)", "/.*", "(/.*)?"];
-        let at_root = |p: &String| head == p && (tail.starts_with("(/|$)") || tail.starts_with('/'));
-        TAILS.contains(&tail)
-            && self
-                .paths
-                .as_ref()
-                .is_none_or(|own| own.iter().any(|p| at_root(p) || head.starts_with(&format!("{p}/"))))
+        const TAILS: &[&str] = &["(/|$)(.*)", "(/|$)"];
+        let kept = match tail.starts_with(['?', '*', '{']) {
+            true => head.char_indices().last().map_or("", |(i, _)| &head[..i]),
+            false => head,
+        };
+        let at_root = |p: &String| head == p && TAILS.contains(&tail);
+        let below = |p: &String| kept.starts_with(&format!("{p}/")) && keeps_its_start(tail);
+        self.paths.as_ref().is_none_or(|own| own.iter().any(|p| at_root(p) || below(p)))
     }
 
     /// Adds HTTPRoutes that a SecurityPolicy guards ([`Policy::guarded`]).
@@ -398,8 +404,10 @@ impl Policy {
         let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
         // oauth2-proxy's own paths are exempt one by one, and only where they lead to it: an app
         // path beside them, or an `/oauth2` path to something else, needs the login like any other.
-        // ingress-nginx reads every path of an Ingress as a regular expression with either annotation.
-        let regex = res.annotation("nginx.ingress.kubernetes.io/use-regex") == Some("true")
+        // ingress-nginx reads every path of an Ingress as a regular expression with either annotation
+        // (a bool as Go's strconv.ParseBool reads it: `True` too, found in review).
+        let parse_bool = |v: &str| matches!(v, "1" | "t" | "T" | "TRUE" | "true" | "True");
+        let regex = res.annotation("nginx.ingress.kubernetes.io/use-regex").is_some_and(parse_bool)
             || res.annotation("nginx.ingress.kubernetes.io/rewrite-target").is_some();
         let own = |path: &str, service: &str| {
             login::is_oauth2_path(path, &self.login.prefix) && service == self.login.service
@@ -465,11 +473,18 @@ impl Policy {
                     .unwrap_or("-");
                 let path = p.get("path").and_then(Node::str).unwrap_or("/").to_string();
                 let login = if own(&path, service) { "oauth2-proxy itself".to_string() } else { login.clone() };
+                // It does so for every path of a host once any Ingress there asks (found in review):
+                // on a shared host a neighbour's does, so a path that would read differently as a
+                // regular expression must be inside as one too, whatever this Ingress says.
+                let shared_regex = self.paths.is_some() && path.contains(|c: char| REGEX_META.contains(c));
                 let path_ok = if regex {
                     self.regex_inside(&path)
                 } else {
                     match p.get("pathType").and_then(Node::str) {
-                        Some("Prefix" | "Exact") => self.path_inside(&path),
+                        Some("Prefix" | "Exact") => {
+                            self.path_inside(&path) && (!shared_regex || self.regex_inside(&path))
+                        }
+                        _ if shared_regex => self.regex_inside(&path),
                         _ => self.prefix_inside(&path),
                     }
                 };
@@ -732,6 +747,28 @@ fn cluster_scoped(kind: &str) -> bool {
         "DeviceClass",
     ];
     KINDS.contains(&kind)
+}
+
+/// Whether the rest of a regular expression (PCRE, after a literal start) can only match where
+/// the start did: no alternation at its top level (`^/a/x|/b` also matches `/b`), balanced.
+/// Read conservatively: an escape hides one character, a `]` always closes a class.
+fn keeps_its_start(tail: &str) -> bool {
+    let (mut depth, mut class, mut escaped) = (0usize, false, false);
+    for c in tail.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            ']' if class => class = false,
+            _ if class => {}
+            '[' => class = true,
+            '(' => depth += 1,
+            ')' if depth == 0 => return false,
+            ')' => depth -= 1,
+            '|' if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    !escaped && !class && depth == 0
 }
 
 /// `name:port` of each service in a list of them (IngressRoute `services`, HTTPRoute `backendRefs`).

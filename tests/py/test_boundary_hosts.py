@@ -135,3 +135,73 @@ def test_the_app_project_blacklists_both_listener_set_kinds():
     [project] = [d for d in yaml.safe_load_all(out.stdout.decode()) if d]
     kinds = {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceBlacklist"]}
     assert {("gateway.networking.k8s.io", "ListenerSet"), ("gateway.networking.x-k8s.io", "XListenerSet")} <= kinds
+
+
+# --- finding 8: on a shared host every path is a regular expression to ingress-nginx --------------
+
+def subpath_config(tmp_path):
+    return config_with(tmp_path, NGINX, replace=[("url_type: subdomain", "url_type: subpath")])
+
+
+def shared_ingress(path, path_type="ImplementationSpecific", annotations="{}", service="web"):
+    return f"""apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: app
+  annotations: {annotations}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: maia.example.com
+    http:
+      paths:
+      - path: {path}
+        pathType: {path_type}
+        backend:
+          service: {{name: {service}, port: {{number: 80}}}}
+"""
+
+
+# ingress-nginx turns regex matching on for every path of a host as soon as one Ingress there uses
+# `use-regex` or `rewrite-target` (MAIA's subpath layout does): `^/demo-group/x|/other-group-hub`
+# then matches the other group's hub, whatever this Ingress's own annotations say.
+@pytest.mark.parametrize("path,path_type", [
+    ("/demo-group/x|/other-group-hub", "ImplementationSpecific"),
+    ("/demo-group-hub/x|/other-group-hub", "ImplementationSpecific"),
+    ("/demo-group/x|/other-group-hub", "Prefix"),
+    ("/demo-group/x|/other-group-hub", "Exact"),
+    ("/demo-group/?", "ImplementationSpecific"),
+    ("/demo-group(.*)", "ImplementationSpecific"),
+    ("/demo-group/(x)?|.*", "Prefix"),
+])
+def test_a_path_that_reaches_beyond_the_workspace_as_a_regex_is_refused(tmp_path, path, path_type):
+    refused(shared_ingress(f"'{path}'", path_type), subpath_config(tmp_path), reason="outside the workspace's paths")
+
+
+def test_a_regex_path_on_jupyterhubs_route_is_refused(tmp_path):
+    # JupyterHub's route needs no group login, so the path is all that holds it to the workspace.
+    text = shared_ingress("/demo-group-hub/x|/other-group-hub", service="demo-group-jupyterhub-proxy-public")
+    text = text.replace("  name: app\n", "  name: app\n  labels: {app: jupyterhub}\n")
+    refused(text, subpath_config(tmp_path), reason="outside the workspace's paths")
+
+
+@pytest.mark.parametrize("value", ["1", "t", "T", "TRUE", "true", "True"])
+def test_use_regex_counts_in_every_spelling_go_reads_as_true(tmp_path, value):
+    # As a regex `^/demo-group-hub` also matches group demo-group-hubx's paths.
+    refused(shared_ingress("/demo-group-hub", "Prefix", f"{{nginx.ingress.kubernetes.io/use-regex: '{value}'}}"),
+            subpath_config(tmp_path), reason="outside the workspace's paths")
+
+
+@pytest.mark.parametrize("path,path_type,annotations", [
+    ("/demo-group/app", "Prefix", "{}"),
+    ("/demo-group-hub", "Prefix", "{}"),
+    ("/demo-group/app", "ImplementationSpecific", "{}"),
+    ("/demo-group/app", "ImplementationSpecific", "{nginx.ingress.kubernetes.io/use-regex: 'false'}"),
+    ("'/demo-group-mlflow(/|$)(.*)'", "ImplementationSpecific", "{nginx.ingress.kubernetes.io/rewrite-target: /$2}"),
+    ("'/demo-group/viewer(/|$)(.*)'", "ImplementationSpecific", "{}"),
+    ("/demo-group-hub/user/demo.user@example.com/proxy", "Prefix", "{}"),
+    ("'/demo-group/a.b(/.*)?'", "ImplementationSpecific", "{nginx.ingress.kubernetes.io/use-regex: 'True'}"),
+])
+def test_paths_of_the_workspace_still_pass_on_the_shared_host(tmp_path, path, path_type, annotations):
+    [doc], _ = passed(shared_ingress(path, path_type, annotations), subpath_config(tmp_path))
+    assert doc["spec"]["rules"][0]["host"] == "maia.example.com"
