@@ -180,6 +180,7 @@ impl Policy {
             || routes::is_l4_route(api_version, kind)
             || self.pods.holds_pods(api_version, kind)
             || routes::may_stand_in_for_login(api_version, kind)
+            || routes::is_certificate(api_version, kind)
     }
 
     /// Where a resource stands against the workspace's namespace, from its identity alone: `None`
@@ -225,6 +226,9 @@ impl Policy {
             self.pods(document, res, &mut pods);
             if let Some(why) = self.stands_in_for_login(res) {
                 stand_ins.push((res.id.clone(), "spec".to_string(), vec![why]));
+            }
+            if let Some(why) = self.certificate_reach(res) {
+                stand_ins.push((res.id.clone(), "spec.dnsNames".to_string(), vec![why]));
             }
         }
         let routes = routes.into_iter().map(|r| (r.resource, format!("{} {}", r.host, r.path), r.problems));
@@ -285,6 +289,40 @@ impl Policy {
                 self.login.service_url()
             )
         })
+    }
+
+    /// Why a cert-manager Certificate of the workspace is for names not the workspace's (found in
+    /// review): another workspace's host, the platform's, the bare domain or a wildcard over it
+    /// ([`Routes::may_serve`]); from a cluster issuer (the admin's, which signs what the cluster
+    /// answers), also a name outside the domain that a route's host would be rewritten from, as
+    /// in a TLS entry. A namespace `Issuer` is the chart's own (a webhook's CA: `*.svc` names).
+    fn certificate_reach(&self, res: &Resource) -> Option<String> {
+        let id = &res.id;
+        if !routes::is_certificate(&id.api_version, &id.kind) || !self.tls_wanted || self.waived(res, "ingress-tls") {
+            return None;
+        }
+        let spec = res.node.get("spec")?;
+        let kind = spec.at(&["issuerRef", "kind"]).and_then(Node::str).unwrap_or("Issuer");
+        let cluster_issuer = kind.ends_with("ClusterIssuer");
+        let names = spec.get("dnsNames").map(Node::items).unwrap_or_default().iter().filter_map(Node::str);
+        let names = names.chain(spec.get("commonName").and_then(Node::str));
+        let foreign: Vec<&str> =
+            names.filter(|h| if cluster_issuer { !self.tls_name_kept(h) } else { !self.routes.may_serve(h) }).collect();
+        (!foreign.is_empty()).then(|| {
+            format!(
+                "a certificate for {}: not the workspace's (another workspace's host, the platform's, a wildcard over \
+                 the domain, or a name outside it from the cluster's issuer)",
+                foreign.join(", ")
+            )
+        })
+    }
+
+    /// Whether a host named for a certificate (a TLS entry, an annotation, a Certificate) is one
+    /// the workspace may serve as it stands: a host outside the domain is the workspace's only
+    /// as a route's host is rewritten to it, and left there it has the cluster's issuer sign for
+    /// any name.
+    fn tls_name_kept(&self, host: &str) -> bool {
+        self.routes.may_serve(host) && self.routes.host_change(Some(host)) == HostChange::Keep
     }
 
     /// Whether a resource is the workspace's (in its namespace, or in the release's).
@@ -446,8 +484,18 @@ impl Policy {
         let aliases = aliases.split([',', ' ']).filter(|a| !a.is_empty());
         // A host outside the domain is the workspace's only as the rules' hosts are rewritten to it:
         // left in a TLS entry (found by a random test), it has the cluster's issuer sign for any name.
-        let kept = |h: &str| self.routes.may_serve(h) && self.routes.host_change(Some(h)) == HostChange::Keep;
-        let foreign_tls = by_host.keys().copied().chain(aliases).any(|h| !kept(h));
+        let kept = |h: &str| self.tls_name_kept(h);
+        // So is a name cert-manager or Traefik puts on the Ingress's certificate (found in review).
+        let annotations = res.node.at(&["metadata", "annotations"]).map(Node::entries).unwrap_or_default();
+        let certified = annotations.iter().filter_map(|(k, v)| {
+            let key = k.scalar()?;
+            let traefik = key.strip_prefix("traefik.ingress.kubernetes.io/router.tls.domains.");
+            let named = key == "cert-manager.io/common-name"
+                || traefik.is_some_and(|rest| rest.ends_with(".main") || rest.ends_with(".sans"));
+            named.then(|| v.scalar()).flatten()
+        });
+        let certified = certified.flat_map(|v| v.split(',')).map(str::trim).filter(|h| !h.is_empty());
+        let foreign_tls = by_host.keys().copied().chain(aliases).chain(certified).any(|h| !kept(h));
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let host = rule.get("host").and_then(Node::str).filter(|h| !h.is_empty());
             let covering = host.and_then(|h| by_host.get(h));
@@ -513,6 +561,14 @@ impl Policy {
                 (None, None) => DEFAULT_CERTIFICATE.into(),
             },
         };
+        // The route's own certificate names (`tls.domains`: `main` and `sans`) are hosts it gets a
+        // certificate for, whatever its rules serve (found in review).
+        let domains = res.node.at(&["spec", "tls", "domains"]).map(Node::items).unwrap_or_default();
+        let domains_kept = domains.iter().all(|d| {
+            let sans = d.get("sans").map(Node::items).unwrap_or_default();
+            let mut names = d.get("main").into_iter().chain(sans).map(Node::str);
+            names.all(|h| h.is_none_or(|h| self.tls_name_kept(h)))
+        });
         for route in res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default() {
             let rule = route.get("match").and_then(Node::str).unwrap_or_default();
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
@@ -527,7 +583,8 @@ impl Policy {
             let hosts = traefik_rule::hosts(rule).map(|h| h.join(",")).unwrap_or_else(|why| why);
             let backend = backends(route.get("services"));
             let host_ok = self.routes.rule_hosts(rule) == RuleHosts::Kept
-                && traefik_rule::hosts(rule).is_ok_and(|hosts| hosts.iter().all(|h| self.routes.may_serve(h)));
+                && traefik_rule::hosts(rule).is_ok_and(|hosts| hosts.iter().all(|h| self.routes.may_serve(h)))
+                && domains_kept;
             let path_ok = self.paths.is_none()
                 || traefik_rule::parse(rule).is_ok_and(|e| {
                     e.requires(&|name, args| {

@@ -53,6 +53,12 @@ pub fn may_stand_in_for_login(api_version: &str, kind: &str) -> bool {
     )
 }
 
+/// cert-manager's `Certificate`: its names are hosts the workspace gets a certificate for, and
+/// the cluster's issuer signs what it is asked (found in review).
+pub fn is_certificate(api_version: &str, kind: &str) -> bool {
+    group_of(api_version) == "cert-manager.io" && kind == "Certificate"
+}
+
 /// What becomes of a route's host.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum HostChange {

@@ -205,3 +205,124 @@ def test_use_regex_counts_in_every_spelling_go_reads_as_true(tmp_path, value):
 def test_paths_of_the_workspace_still_pass_on_the_shared_host(tmp_path, path, path_type, annotations):
     [doc], _ = passed(shared_ingress(path, path_type, annotations), subpath_config(tmp_path))
     assert doc["spec"]["rules"][0]["host"] == "maia.example.com"
+
+
+# --- finding 10: certificates for hosts not the workspace's -----------------------------------------
+
+def certificate(names, common_name=None, issuer="{name: cluster-issuer, kind: ClusterIssuer}"):
+    cn = f"\n  commonName: {common_name}" if common_name else ""
+    return f"""apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {{name: stolen}}
+spec:
+  secretName: stolen-tls{cn}
+  dnsNames: [{", ".join(names)}]
+  issuerRef: {issuer}
+"""
+
+
+@pytest.mark.parametrize("host", FOREIGN)
+@pytest.mark.parametrize("issuer", ["{name: cluster-issuer, kind: ClusterIssuer}", "{name: mine}"])
+def test_a_certificate_for_a_host_not_the_workspaces_is_refused(host, issuer):
+    refused(certificate([f"app.{HOST}", host], issuer=issuer), reason="not the workspace's")
+    refused(certificate([f"app.{HOST}"], common_name=host, issuer=issuer), reason="not the workspace's")
+
+
+def test_the_reviewers_certificate_is_refused_in_every_flavour():
+    for config in (NGINX, TRAEFIK, BOTH):
+        refused(certificate(["iam.maia.example.com", "other-group.maia.example.com", "'*.maia.example.com'"]), config)
+
+
+def test_the_cluster_issuer_signs_no_name_outside_the_domain():
+    refused(certificate([f"app.{HOST}", "app.other-hospital.org"]), reason="not the workspace's")
+
+
+def test_certificates_of_the_workspace_and_in_cluster_ones_pass():
+    passed(certificate([HOST, f"app.{HOST}", f"'*.{HOST}'"], common_name=HOST))
+    # A webhook's certificate from the chart's own CA (gpu-booking in the corpus).
+    passed(certificate(["hook.demo-group.svc", "hook.demo-group.svc.cluster.local"],
+                       issuer="{name: webhook-ca, kind: Issuer}"))
+    passed(certificate([], common_name="webhook-ca", issuer="{name: selfsigned, kind: Issuer}"))
+
+
+def test_the_certificates_maia_krm_writes_for_ingress_routes_pass_again(tmp_path):
+    route = f"""apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata: {{name: app, namespace: demo-group}}
+spec:
+  entryPoints: [websecure]
+  routes:
+  - kind: Rule
+    match: Host(`app.{HOST}`)
+    services: [{{name: web, port: 80}}]
+"""
+    # Traefik on a cert-manager cluster without a resolver: maia-krm adds a Certificate of its own.
+    config = config_with(tmp_path, NGINX, replace=[("ingress_class: nginx", "ingress_class: traefik")])
+    text = run(["--config", config], route).stdout.decode()
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    assert [d["kind"] for d in docs] == ["IngressRoute", "Certificate"], [d["kind"] for d in docs]
+    assert docs[1]["spec"]["dnsNames"] == [f"app.{HOST}"]
+    assert run(["--config", config], text).stdout.decode() == text, "its own output passes, left as it is"
+    # As a KRM function the added Certificate is among the items the policy reads.
+    resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                     "items": [yaml.safe_load(route)]}
+    out = run(["--config", config], yaml.safe_dump(resource_list)).stdout.decode()
+    kinds = [i["kind"] for i in yaml.safe_load(out)["items"]]
+    assert kinds == ["IngressRoute", "Certificate"], kinds
+
+
+@pytest.mark.parametrize("domains", [
+    "[{main: iam.maia.example.com}]",
+    "[{main: " + HOST + ", sans: [other-group.maia.example.com]}]",
+    "[{main: '*.maia.example.com'}]",
+])
+def test_ingress_route_tls_domains_for_hosts_not_the_workspaces_are_refused(domains):
+    route = f"""apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata: {{name: app}}
+spec:
+  entryPoints: [websecure]
+  routes:
+  - kind: Rule
+    match: Host(`{HOST}`)
+    services: [{{name: web, port: 80}}]
+  tls:
+    certResolver: letsencrypt
+    domains: {domains}
+"""
+    refused(route, TRAEFIK, reason="not on the workspace host")
+
+
+def tls_ingress(annotations):
+    return f"""apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: cm
+  annotations: {annotations}
+spec:
+  rules:
+  - host: {HOST}
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service: {{name: web, port: {{number: 80}}}}
+"""
+
+
+@pytest.mark.parametrize("annotations", [
+    "{cert-manager.io/common-name: iam.maia.example.com}",
+    "{traefik.ingress.kubernetes.io/router.tls.domains.0.main: other-group.maia.example.com}",
+    "{traefik.ingress.kubernetes.io/router.tls.domains.0.main: " + HOST
+    + ", traefik.ingress.kubernetes.io/router.tls.domains.0.sans: 'app.demo-group.maia.example.com,iam.maia.example.com'}",
+    "{traefik.ingress.kubernetes.io/router.tls.domains.1.main: '*.maia.example.com'}",
+])
+def test_ingress_certificate_annotations_for_hosts_not_the_workspaces_are_refused(annotations):
+    for config in (NGINX, TRAEFIK, BOTH):
+        refused(tls_ingress(annotations), config, reason="not on the workspace host")
+
+
+def test_ingress_certificate_annotations_for_the_workspace_pass():
+    passed(tls_ingress("{cert-manager.io/common-name: " + HOST + ", traefik.ingress.kubernetes.io/router.tls.domains.0.main: "
+                       + HOST + ", traefik.ingress.kubernetes.io/router.tls.domains.0.sans: app." + HOST + "}"), BOTH)
