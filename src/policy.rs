@@ -62,6 +62,8 @@ pub struct Policy {
     /// The Ingress controllers the cluster runs (nginx, Traefik): each reads its own login
     /// annotation, so an Ingress needs the login in every one's terms.
     controllers: (bool, bool),
+    /// The Ingress class the cluster config names (`ingress_class`).
+    ingress_class: Option<String>,
     /// On a shared host (`url_type: subpath`), the paths the workspace's routes may serve.
     paths: Option<Vec<String>>,
     /// HTTPRoutes a SecurityPolicy in the input guards.
@@ -113,6 +115,7 @@ impl Policy {
                 let flavour = config.cluster.flavour();
                 (flavour.nginx, flavour.traefik)
             },
+            ingress_class: config.cluster.ingress_class.clone(),
             paths: config.workspace_paths(),
             guarded,
             namespace: config.namespace(),
@@ -368,7 +371,13 @@ impl Policy {
     /// One row per host and path a route serves.
     pub fn routes(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
         match routes::api(&res.id.api_version, &res.id.kind) {
-            Some(Api::Ingress) => self.ingress(document, res, rows),
+            Some(Api::Ingress) => {
+                let first = rows.len();
+                self.ingress(document, res, rows);
+                if let Some(why) = self.foreign_class(res) {
+                    rows[first..].iter_mut().for_each(|row| row.problems.push(why.clone()));
+                }
+            }
             Some(Api::IngressRoute) => self.ingress_route(document, res, rows),
             Some(Api::HttpRoute | Api::GrpcRoute) if !routes::is_mesh_route(res) => {
                 self.http_route(document, res, rows)
@@ -378,6 +387,61 @@ impl Policy {
             }
             _ => {}
         }
+    }
+
+    /// Why an Ingress's class could hand it to a controller the group's login does not reach
+    /// (found in review). maia-krm writes the login in nginx's and Traefik's terms only, and both
+    /// honour the legacy `kubernetes.io/ingress.class` annotation before `ingressClassName`. So a
+    /// class naming neither (`cilium`, a cloud's) is refused, and so is an annotation naming one
+    /// controller beside a field naming another; where the config names no `ingress_class`, also
+    /// a class of the controller the flavour does not run. A group's render (`--tenant`) takes
+    /// only the cluster's class. An admin's install keeps two spellings the corpus has: a chart's
+    /// default `nginx` on a Traefik cluster that names its class (no controller serves it), and an
+    /// annotation naming a controller of a chart's own beside the field (contour's chart).
+    fn foreign_class(&self, res: &Resource) -> Option<String> {
+        let named = |c: Option<&str>| c.map(str::trim).filter(|c| !c.is_empty()).map(str::to_ascii_lowercase);
+        let field = named(res.node.at(&["spec", "ingressClassName"]).and_then(Node::str));
+        let legacy = named(res.annotation("kubernetes.io/ingress.class"));
+        let ours = self.ingress_class.as_deref().map(str::to_ascii_lowercase);
+        let (nginx, traefik) = self.controllers;
+        let known = |c: &str| ours.as_deref() == Some(c) || c.contains("nginx") || c.contains("traefik");
+        let runs = |c: &str| {
+            ours.as_deref() == Some(c) || (nginx && c.contains("nginx")) || (traefik && c.contains("traefik"))
+        };
+        // Each class, and whether it is an annotation beside a field.
+        let classes = field.iter().map(|c| (c, false)).chain(legacy.iter().map(|c| (c, field.is_some())));
+        let why = |c: &str, what: &str| Some(format!("Ingress class {c} {what}"));
+        if let (Some(f), Some(l)) = (&field, &legacy) {
+            if f != l && (self.tenant || known(l)) {
+                return why(
+                    l,
+                    &format!(
+                        "(kubernetes.io/ingress.class) is not its ingressClassName {f}: controllers honour the annotation first"
+                    ),
+                );
+            }
+        }
+        for (c, beside_field) in classes {
+            if self.tenant {
+                if ours.as_deref().map_or(!runs(c), |ours| c != ours) {
+                    return why(
+                        c,
+                        "is not the cluster's (option ingress_class): the group's login may not reach its controller",
+                    );
+                }
+            } else if !known(c) && !beside_field {
+                return why(
+                    c,
+                    "names a controller the group's login does not reach (maia-krm writes it for nginx and Traefik)",
+                );
+            } else if ours.is_none() && known(c) && !runs(c) {
+                return why(
+                    c,
+                    "names a controller the cluster's flavour does not run: the group's login is not written in its terms",
+                );
+            }
+        }
+        None
     }
 
     /// Traefik's IngressRouteTCP/UDP and Gateway API's TLSRoute/TCPRoute/UDPRoute: one row per

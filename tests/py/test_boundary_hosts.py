@@ -326,3 +326,64 @@ def test_ingress_certificate_annotations_for_hosts_not_the_workspaces_are_refuse
 def test_ingress_certificate_annotations_for_the_workspace_pass():
     passed(tls_ingress("{cert-manager.io/common-name: " + HOST + ", traefik.ingress.kubernetes.io/router.tls.domains.0.main: "
                        + HOST + ", traefik.ingress.kubernetes.io/router.tls.domains.0.sans: app." + HOST + "}"), BOTH)
+
+
+# --- finding 11: Ingress classes no login reaches -----------------------------------------------
+
+def classed_ingress(field=None, annotation=None):
+    spec_class = f"\n  ingressClassName: {field}" if field else ""
+    notes = f"{{kubernetes.io/ingress.class: {annotation}}}" if annotation else "{}"
+    return f"""apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: cls
+  annotations: {notes}
+spec:{spec_class}
+  rules:
+  - host: {HOST}
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service: {{name: web, port: {{number: 80}}}}
+"""
+
+
+@pytest.mark.parametrize("config", [NGINX, TRAEFIK, BOTH], ids=["nginx", "traefik", "both"])
+@pytest.mark.parametrize("field,annotation", [
+    ("cilium", None),           # a controller that reads neither nginx's auth-url nor Traefik's Middleware
+    (None, "cilium"),
+    ("nginx", "traefik"),       # Traefik honours the legacy annotation: it would serve it without nginx's login
+    ("traefik", "nginx"),
+    ("cilium", "cilium"),
+])
+def test_an_ingress_class_no_login_of_the_cluster_reaches_is_refused(config, field, annotation):
+    refused(classed_ingress(field, annotation), config, reason="class")
+
+
+def test_a_class_of_a_controller_the_flavour_does_not_run_is_refused_where_the_config_names_none(tmp_path):
+    config = config_with(tmp_path, NGINX, replace=[("    ingress_class: nginx\n", "")])
+    refused(classed_ingress("traefik"), config, reason="class")
+    passed(classed_ingress("nginx"), config)
+
+
+def test_in_a_groups_render_only_the_clusters_class_passes(tmp_path):
+    refused(classed_ingress("nginx"), TRAEFIK, args=["--tenant"], reason="class")
+    refused(classed_ingress("nginx", "contour"), NGINX, args=["--tenant"], reason="class")
+    passed(classed_ingress("traefik"), TRAEFIK, args=["--tenant"])
+    passed(classed_ingress(), TRAEFIK, args=["--tenant"])
+
+
+@pytest.mark.parametrize("config", [NGINX, BOTH], ids=["nginx", "both"])
+def test_the_clusters_own_classes_pass(config):
+    [doc], _ = passed(classed_ingress("nginx"), config)
+    [doc], _ = passed(classed_ingress("nginx", "nginx"), config)
+    [doc], _ = passed(classed_ingress(), config)
+
+
+def test_what_the_corpus_does_in_an_admins_install_is_kept():
+    # Charts default to class nginx (156 of the corpus) on the Traefik cluster; contour's chart
+    # names its own controller in the legacy annotation beside class nginx.
+    passed(classed_ingress("nginx"), TRAEFIK)
+    passed(classed_ingress("nginx", "contour"), NGINX)
