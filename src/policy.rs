@@ -394,32 +394,38 @@ impl Policy {
     /// honour the legacy `kubernetes.io/ingress.class` annotation before `ingressClassName`. So a
     /// class naming neither (`cilium`, a cloud's) is refused, and so is an annotation naming one
     /// controller beside a field naming another; where the config names no `ingress_class`, also
-    /// a class of the controller the flavour does not run. A group's render (`--tenant`) takes
+    /// a class of the controller the flavour does not run (where it names one; only while the
+    /// login is wanted, which is what the class decides). A group's render (`--tenant`) takes
     /// only the cluster's class. An admin's install keeps two spellings the corpus has: a chart's
     /// default `nginx` on a Traefik cluster that names its class (no controller serves it), and an
     /// annotation naming a controller of a chart's own beside the field (contour's chart).
     fn foreign_class(&self, res: &Resource) -> Option<String> {
+        if !self.login_wanted || self.waived(res, "oauth") {
+            return None;
+        }
         let named = |c: Option<&str>| c.map(str::trim).filter(|c| !c.is_empty()).map(str::to_ascii_lowercase);
         let field = named(res.node.at(&["spec", "ingressClassName"]).and_then(Node::str));
         let legacy = named(res.annotation("kubernetes.io/ingress.class"));
         let ours = self.ingress_class.as_deref().map(str::to_ascii_lowercase);
         let (nginx, traefik) = self.controllers;
         let known = |c: &str| ours.as_deref() == Some(c) || c.contains("nginx") || c.contains("traefik");
+        // Which controllers run is known only where the config names one (else every class runs).
         let runs = |c: &str| {
-            ours.as_deref() == Some(c) || (nginx && c.contains("nginx")) || (traefik && c.contains("traefik"))
+            ours.as_deref() == Some(c)
+                || !(nginx || traefik)
+                || (nginx && c.contains("nginx"))
+                || (traefik && c.contains("traefik"))
         };
         // Each class, and whether it is an annotation beside a field.
         let classes = field.iter().map(|c| (c, false)).chain(legacy.iter().map(|c| (c, field.is_some())));
         let why = |c: &str, what: &str| Some(format!("Ingress class {c} {what}"));
-        if let (Some(f), Some(l)) = (&field, &legacy) {
-            if f != l && (self.tenant || known(l)) {
-                return why(
-                    l,
-                    &format!(
-                        "(kubernetes.io/ingress.class) is not its ingressClassName {f}: controllers honour the annotation first"
-                    ),
-                );
-            }
+        if let (Some(f), Some(l)) = (&field, &legacy)
+            && f != l
+            && (self.tenant || known(l))
+        {
+            let what =
+                format!("(kubernetes.io/ingress.class) is not its ingressClassName {f}: controllers honour it first");
+            return why(l, &what);
         }
         for (c, beside_field) in classes {
             if self.tenant {
