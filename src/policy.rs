@@ -393,12 +393,12 @@ impl Policy {
     /// (found in review). maia-krm writes the login in nginx's and Traefik's terms only, and both
     /// honour the legacy `kubernetes.io/ingress.class` annotation before `ingressClassName`. So a
     /// class naming neither (`cilium`, a cloud's) is refused, and so is an annotation naming one
-    /// controller beside a field naming another; where the config names no `ingress_class`, also
-    /// a class of the controller the flavour does not run (where it names one; only while the
-    /// login is wanted, which is what the class decides). A group's render (`--tenant`) takes
-    /// only the cluster's class. An admin's install keeps two spellings the corpus has: a chart's
-    /// default `nginx` on a Traefik cluster that names its class (no controller serves it), and an
-    /// annotation naming a controller of a chart's own beside the field (contour's chart).
+    /// controller beside a field naming another (only while the login is wanted: it is what the
+    /// class decides). A group's render (`--tenant`) takes only the cluster's class (without
+    /// `ingress_class`, one of a controller the flavour runs, where it names one). An admin's
+    /// install keeps what real charts do: their default `nginx` on a Traefik-only cluster (no
+    /// controller serves it: the config says which run, and the login is written for each), and
+    /// an annotation naming a controller of a chart's own beside the field (contour's chart).
     fn foreign_class(&self, res: &Resource) -> Option<String> {
         if !self.login_wanted || self.waived(res, "oauth") {
             return None;
@@ -439,11 +439,6 @@ impl Policy {
                 return why(
                     c,
                     "names a controller the group's login does not reach (maia-krm writes it for nginx and Traefik)",
-                );
-            } else if ours.is_none() && known(c) && !runs(c) {
-                return why(
-                    c,
-                    "names a controller the cluster's flavour does not run: the group's login is not written in its terms",
                 );
             }
         }
