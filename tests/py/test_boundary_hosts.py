@@ -113,7 +113,7 @@ spec:
 def test_a_groups_own_gateway_or_listener_set_is_refused_in_tenant_mode(tmp_path, text):
     config = gateway_config(tmp_path)
     refused(text, config, args=["--tenant"], reason="the admin's")
-    # An admin's own install may carry them (noted, as other kinds beyond the workspace).
+    # An admin's own install may carry them (a platform chart's Gateway): they pass there.
     passed(text, config)
 
 
