@@ -62,6 +62,8 @@ pub struct Policy {
     /// The Ingress controllers the cluster runs (nginx, Traefik): each reads its own login
     /// annotation, so an Ingress needs the login in every one's terms.
     controllers: (bool, bool),
+    /// The Ingress class the cluster config names (`ingress_class`).
+    ingress_class: Option<String>,
     /// On a shared host (`url_type: subpath`), the paths the workspace's routes may serve.
     paths: Option<Vec<String>>,
     /// HTTPRoutes a SecurityPolicy in the input guards.
@@ -74,6 +76,9 @@ pub struct Policy {
     /// The patches whose skip annotation the admin honours: the policy waives what they give.
     skip_allowed: Vec<String>,
 }
+
+/// The characters that make a path mean something else as a regular expression (PCRE's).
+const REGEX_META: &str = ".^$*+?()[]{}|\\";
 
 /// The name under which the policy's verdicts are reported (`--explain`, KRM results).
 pub const POLICY: &str = "policy";
@@ -112,6 +117,7 @@ impl Policy {
                 let flavour = config.cluster.flavour();
                 (flavour.nginx, flavour.traefik)
             },
+            ingress_class: config.cluster.ingress_class.clone(),
             paths: config.workspace_paths(),
             guarded,
             namespace: config.namespace(),
@@ -144,18 +150,21 @@ impl Policy {
     }
 
     /// The same for an nginx regular expression (`use-regex`, `rewrite-target`), read as nginx
-    /// does (`^` before it): a literal start below one of the workspace's paths, then only one
-    /// of the usual tails — `/<g>-mlflow(/|$)(.*)` is inside, `/<g>/|/` and `/<g>(.*)` are not.
+    /// does (`^` before it): a literal start below one of the workspace's paths and a tail that
+    /// keeps it (no `|` at its top level, no quantifier making the start's last character
+    /// optional), or the workspace path itself followed by one of the usual tails —
+    /// `/<g>-mlflow(/|$)(.*)` and `/<g>/a.b` are inside, `/<g>/x|/`, `/<g>/?` and `/<g>(.*)` are not.
     fn regex_inside(&self, path: &str) -> bool {
-        let literal = path.find(|c: char| ".^$*+?()[]{}|\\".contains(c)).unwrap_or(path.len());
+        let literal = path.find(|c: char| REGEX_META.contains(c)).unwrap_or(path.len());
         let (head, tail) = path.split_at(literal);
-        const TAILS: &[&str] = &["", "(.*)", ".*", "(/|$)(.*)", "(/|$)", "/(.*)", "/.*", "(/.*)?"];
-        let at_root = |p: &String| head == p && (tail.starts_with("(/|$)") || tail.starts_with('/'));
-        TAILS.contains(&tail)
-            && self
-                .paths
-                .as_ref()
-                .is_none_or(|own| own.iter().any(|p| at_root(p) || head.starts_with(&format!("{p}/"))))
+        const TAILS: &[&str] = &["(/|$)(.*)", "(/|$)"];
+        let kept = match tail.starts_with(['?', '*', '{']) {
+            true => head.char_indices().last().map_or("", |(i, _)| &head[..i]),
+            false => head,
+        };
+        let at_root = |p: &String| head == p && TAILS.contains(&tail);
+        let below = |p: &String| kept.starts_with(&format!("{p}/")) && keeps_its_start(tail);
+        self.paths.as_ref().is_none_or(|own| own.iter().any(|p| at_root(p) || below(p)))
     }
 
     /// Adds HTTPRoutes that a SecurityPolicy guards ([`Policy::guarded`]).
@@ -183,6 +192,12 @@ impl Policy {
     /// (RoleBindings in `kube-system`), so they are refused only in a group's own render (`tenant`).
     pub fn place(&self, id: &ResourceId) -> Option<(bool, String)> {
         let route = routes::api(&id.api_version, &id.kind).is_some() || routes::is_l4_route(&id.api_version, &id.kind);
+        // A Gateway or ListenerSet of the group's own opens listeners for any host it names (found
+        // in review): in the group's render they are the admin's to create (`maia-krm namespace`
+        // writes the workspace's ListenerSet), wherever they are.
+        if self.tenant && routes::is_listener_kind(&id.api_version, &id.kind) {
+            return Some((true, format!("a {} opens listeners for any host: it is the admin's to create", id.kind)));
+        }
         match id.named_namespace() {
             Some(ns) if ns == self.namespace || self.allowed_namespaces.iter().any(|a| a == ns) => None,
             Some(ns) => Some((
@@ -206,7 +221,8 @@ impl Policy {
     /// not the workspace's, and not judged here.
     pub fn verdicts(&self, document: usize, resources: &[Resource]) -> Vec<Change> {
         let (mut routes, mut pods) = (Vec::new(), Vec::new());
-        // Verdicts on a resource as a whole: a stand-in for the login, merge keys it can't see through.
+        // Verdicts on a resource as a whole: a stand-in for the login, merge keys it can't see through,
+        // a certificate for a host not the workspace's.
         let mut whole = Vec::new();
         for res in resources.iter().filter(|r| self.in_workspace(&r.id)) {
             self.routes(document, res, &mut routes);
@@ -221,6 +237,9 @@ impl Policy {
                            what they merge can't be checked"
                     .to_string();
                 whole.push((res.id.clone(), "<<".to_string(), vec![why]));
+            }
+            if let Some(why) = self.certificate_reach(res) {
+                whole.push((res.id.clone(), "spec.dnsNames".to_string(), vec![why]));
             }
         }
         let routes = routes.into_iter().map(|r| (r.resource, format!("{} {}", r.host, r.path), r.problems));
@@ -284,6 +303,40 @@ impl Policy {
         })
     }
 
+    /// Why a cert-manager Certificate of the workspace is for names not the workspace's (found in
+    /// review): another workspace's host, the platform's, the bare domain or a wildcard over it
+    /// ([`Routes::may_serve`]); from a cluster issuer (the admin's, which signs what the cluster
+    /// answers), also a name outside the domain that a route's host would be rewritten from, as
+    /// in a TLS entry. A namespace `Issuer` is the chart's own (a webhook's CA: `*.svc` names).
+    fn certificate_reach(&self, res: &Resource) -> Option<String> {
+        let id = &res.id;
+        if !routes::is_certificate(&id.api_version, &id.kind) || !self.tls_wanted || self.waived(res, "ingress-tls") {
+            return None;
+        }
+        let spec = res.node.get("spec")?;
+        let kind = spec.at(&["issuerRef", "kind"]).and_then(Node::str).unwrap_or("Issuer");
+        let cluster_issuer = kind.ends_with("ClusterIssuer");
+        let names = spec.get("dnsNames").map(Node::items).unwrap_or_default().iter().filter_map(Node::str);
+        let names = names.chain(spec.get("commonName").and_then(Node::str));
+        let foreign: Vec<&str> =
+            names.filter(|h| if cluster_issuer { !self.tls_name_kept(h) } else { !self.routes.may_serve(h) }).collect();
+        (!foreign.is_empty()).then(|| {
+            format!(
+                "a certificate for {}: not the workspace's (another workspace's host, the platform's, a wildcard over \
+                 the domain, or a name outside it from the cluster's issuer)",
+                foreign.join(", ")
+            )
+        })
+    }
+
+    /// Whether a host named for a certificate (a TLS entry, an annotation, a Certificate) is one
+    /// the workspace may serve as it stands: a host outside the domain is the workspace's only
+    /// as a route's host is rewritten to it, and left there it has the cluster's issuer sign for
+    /// any name.
+    fn tls_name_kept(&self, host: &str) -> bool {
+        self.routes.may_serve(host) && self.routes.host_change(Some(host)) == HostChange::Keep
+    }
+
     /// Whether a resource is the workspace's (in its namespace, or in the release's).
     pub fn in_workspace(&self, res: &ResourceId) -> bool {
         self.routes.in_workspace(res.namespace.as_deref())
@@ -327,7 +380,13 @@ impl Policy {
     /// One row per host and path a route serves.
     pub fn routes(&self, document: usize, res: &Resource, rows: &mut Vec<RouteRow>) {
         match routes::api(&res.id.api_version, &res.id.kind) {
-            Some(Api::Ingress) => self.ingress(document, res, rows),
+            Some(Api::Ingress) => {
+                let first = rows.len();
+                self.ingress(document, res, rows);
+                if let Some(why) = self.foreign_class(res) {
+                    rows[first..].iter_mut().for_each(|row| row.problems.push(why.clone()));
+                }
+            }
             Some(Api::IngressRoute) => self.ingress_route(document, res, rows),
             Some(Api::HttpRoute | Api::GrpcRoute) if !routes::is_mesh_route(res) => {
                 self.http_route(document, res, rows)
@@ -337,6 +396,62 @@ impl Policy {
             }
             _ => {}
         }
+    }
+
+    /// Why an Ingress's class could hand it to a controller the group's login does not reach
+    /// (found in review). maia-krm writes the login in nginx's and Traefik's terms only, and both
+    /// honour the legacy `kubernetes.io/ingress.class` annotation before `ingressClassName`. So a
+    /// class naming neither (`cilium`, a cloud's) is refused, and so is an annotation naming one
+    /// controller beside a field naming another (only while the login is wanted: it is what the
+    /// class decides). A group's render (`--tenant`) takes only the cluster's class (without
+    /// `ingress_class`, one of a controller the flavour runs, where it names one). An admin's
+    /// install keeps what real charts do: their default `nginx` on a Traefik-only cluster (no
+    /// controller serves it: the config says which run, and the login is written for each), and
+    /// an annotation naming a controller of a chart's own beside the field (contour's chart).
+    fn foreign_class(&self, res: &Resource) -> Option<String> {
+        if !self.login_wanted || self.waived(res, "oauth") {
+            return None;
+        }
+        let named = |c: Option<&str>| c.map(str::trim).filter(|c| !c.is_empty()).map(str::to_ascii_lowercase);
+        let field = named(res.node.at(&["spec", "ingressClassName"]).and_then(Node::str));
+        let legacy = named(res.annotation("kubernetes.io/ingress.class"));
+        let ours = self.ingress_class.as_deref().map(str::to_ascii_lowercase);
+        let (nginx, traefik) = self.controllers;
+        let known = |c: &str| ours.as_deref() == Some(c) || c.contains("nginx") || c.contains("traefik");
+        // Which controllers run is known only where the config names one (else every class runs).
+        let runs = |c: &str| {
+            ours.as_deref() == Some(c)
+                || !(nginx || traefik)
+                || (nginx && c.contains("nginx"))
+                || (traefik && c.contains("traefik"))
+        };
+        // Each class, and whether it is an annotation beside a field.
+        let classes = field.iter().map(|c| (c, false)).chain(legacy.iter().map(|c| (c, field.is_some())));
+        let why = |c: &str, what: &str| Some(format!("Ingress class {c} {what}"));
+        if let (Some(f), Some(l)) = (&field, &legacy)
+            && f != l
+            && (self.tenant || known(l))
+        {
+            let what =
+                format!("(kubernetes.io/ingress.class) is not its ingressClassName {f}: controllers honour it first");
+            return why(l, &what);
+        }
+        for (c, beside_field) in classes {
+            if self.tenant {
+                if ours.as_deref().map_or(!runs(c), |ours| c != ours) {
+                    return why(
+                        c,
+                        "is not the cluster's (option ingress_class): the group's login may not reach its controller",
+                    );
+                }
+            } else if !known(c) && !beside_field {
+                return why(
+                    c,
+                    "names a controller the group's login does not reach (maia-krm writes it for nginx and Traefik)",
+                );
+            }
+        }
+        None
     }
 
     /// Traefik's IngressRouteTCP/UDP and Gateway API's TLSRoute/TCPRoute/UDPRoute: one row per
@@ -401,7 +516,8 @@ impl Policy {
         let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
         // oauth2-proxy's own paths are exempt one by one, and only where they lead to it: an app
         // path beside them, or an `/oauth2` path to something else, needs the login like any other.
-        // ingress-nginx reads every path of an Ingress as a regular expression with either annotation.
+        // ingress-nginx reads every path of an Ingress as a regular expression with either annotation
+        // (a bool as Go's strconv.ParseBool reads it: `True` too, found in review).
         let regex = res.annotation("nginx.ingress.kubernetes.io/use-regex").and_then(go_bool) == Some(true)
             || res.annotation("nginx.ingress.kubernetes.io/rewrite-target").is_some();
         let own = |path: &str, service: &str| {
@@ -446,8 +562,18 @@ impl Policy {
         let aliases = aliases.split([',', ' ']).filter(|a| !a.is_empty());
         // A host outside the domain is the workspace's only as the rules' hosts are rewritten to it:
         // left in a TLS entry (found by a random test), it has the cluster's issuer sign for any name.
-        let kept = |h: &str| self.routes.may_serve(h) && self.routes.host_change(Some(h)) == HostChange::Keep;
-        let foreign_tls = by_host.keys().copied().chain(aliases).any(|h| !kept(h));
+        let kept = |h: &str| self.tls_name_kept(h);
+        // So is a name cert-manager or Traefik puts on the Ingress's certificate (found in review).
+        let annotations = res.node.at(&["metadata", "annotations"]).map(Node::entries).unwrap_or_default();
+        let certified = annotations.iter().filter_map(|(k, v)| {
+            let key = k.scalar()?;
+            let traefik = key.strip_prefix("traefik.ingress.kubernetes.io/router.tls.domains.");
+            let named = key == "cert-manager.io/common-name"
+                || traefik.is_some_and(|rest| rest.ends_with(".main") || rest.ends_with(".sans"));
+            named.then(|| v.scalar()).flatten()
+        });
+        let certified = certified.flat_map(|v| v.split(',')).map(str::trim).filter(|h| !h.is_empty());
+        let foreign_tls = by_host.keys().copied().chain(aliases).chain(certified).any(|h| !kept(h));
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let host = rule.get("host").and_then(Node::str).filter(|h| !h.is_empty());
             let covering = host.and_then(|h| by_host.get(h));
@@ -477,11 +603,18 @@ impl Policy {
                     (true, Some(why)) => format!("{NONE} ({why})"),
                     (false, _) => login.clone(),
                 };
+                // It does so for every path of a host once any Ingress there asks (found in review):
+                // on a shared host a neighbour's does, so a path that would read differently as a
+                // regular expression must be inside as one too, whatever this Ingress says.
+                let shared_regex = self.paths.is_some() && path.contains(|c: char| REGEX_META.contains(c));
                 let path_ok = if regex {
                     self.regex_inside(&path)
                 } else {
                     match p.get("pathType").and_then(Node::str) {
-                        Some("Prefix" | "Exact") => self.path_inside(&path),
+                        Some("Prefix" | "Exact") => {
+                            self.path_inside(&path) && (!shared_regex || self.regex_inside(&path))
+                        }
+                        _ if shared_regex => self.regex_inside(&path),
                         _ => self.prefix_inside(&path),
                     }
                 };
@@ -510,6 +643,14 @@ impl Policy {
                 (None, None) => DEFAULT_CERTIFICATE.into(),
             },
         };
+        // The route's own certificate names (`tls.domains`: `main` and `sans`) are hosts it gets a
+        // certificate for, whatever its rules serve (found in review).
+        let domains = res.node.at(&["spec", "tls", "domains"]).map(Node::items).unwrap_or_default();
+        let domains_kept = domains.iter().all(|d| {
+            let sans = d.get("sans").map(Node::items).unwrap_or_default();
+            let mut names = d.get("main").into_iter().chain(sans).map(Node::str);
+            names.all(|h| h.is_none_or(|h| self.tls_name_kept(h)))
+        });
         for route in res.node.at(&["spec", "routes"]).map(Node::items).unwrap_or_default() {
             let rule = route.get("match").and_then(Node::str).unwrap_or_default();
             let listed = route.get("middlewares").map(Node::items).unwrap_or_default();
@@ -531,7 +672,8 @@ impl Policy {
             let hosts = traefik_rule::hosts(rule).map(|h| h.join(",")).unwrap_or_else(|why| why);
             let backend = backends(route.get("services"));
             let host_ok = self.routes.rule_hosts(rule) == RuleHosts::Kept
-                && traefik_rule::hosts(rule).is_ok_and(|hosts| hosts.iter().all(|h| self.routes.may_serve(h)));
+                && traefik_rule::hosts(rule).is_ok_and(|hosts| hosts.iter().all(|h| self.routes.may_serve(h)))
+                && domains_kept;
             let path_ok = self.paths.is_none()
                 || traefik_rule::parse(rule).is_ok_and(|e| {
                     e.requires(&|name, args| {
@@ -805,6 +947,28 @@ fn go_bool(value: &str) -> Option<bool> {
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
         _ => None,
     }
+}
+
+/// Whether the rest of a regular expression (PCRE, after a literal start) can only match where
+/// the start did: no alternation at its top level (`^/a/x|/b` also matches `/b`), balanced.
+/// Read conservatively: an escape hides one character, a `]` always closes a class.
+fn keeps_its_start(tail: &str) -> bool {
+    let (mut depth, mut class, mut escaped) = (0usize, false, false);
+    for c in tail.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            ']' if class => class = false,
+            _ if class => {}
+            '[' => class = true,
+            '(' => depth += 1,
+            ')' if depth == 0 => return false,
+            ')' => depth -= 1,
+            '|' if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    !escaped && !class && depth == 0
 }
 
 /// `name:port` of each service in a list of them (IngressRoute `services`, HTTPRoute `backendRefs`).

@@ -222,8 +222,9 @@ pub fn json(steps: &[Step]) -> Json {
 /// holds every app of the workspace to sources from `repo_url`, the workspace namespace on this
 /// cluster, no cluster-scoped kind (the admin adds any it allows, as in `allowed_cluster_kinds`),
 /// and none of the kinds the admin owns in the namespace: its quotas, and the ListenerSet
-/// `maia-krm namespace` writes, whose listener on the shared Gateway could claim any host. Unlike
-/// the plugin's checks, these hold for an Application that does not use the plugin at all.
+/// `maia-krm namespace` writes (and its experimental forerunner XListenerSet), whose listener on
+/// the shared Gateway could claim any host. Unlike the plugin's checks, these hold for an
+/// Application that does not use the plugin at all.
 pub fn project(config: &Config, repo_url: &str) -> Json {
     let ns = config.namespace();
     json!({
@@ -239,6 +240,7 @@ pub fn project(config: &Config, repo_url: &str) -> Json {
                 {"group": "", "kind": "ResourceQuota"},
                 {"group": "", "kind": "LimitRange"},
                 {"group": "gateway.networking.k8s.io", "kind": "ListenerSet"},
+                {"group": "gateway.networking.x-k8s.io", "kind": "XListenerSet"},
             ],
         },
     })

@@ -54,9 +54,19 @@ pub fn may_stand_in_for_login(api_version: &str, kind: &str) -> bool {
 }
 
 /// Kinds the policy reads for the host and the login, whatever patches run: routes of every
-/// API (those below HTTP included) and what could stand in for the login.
+/// API (those below HTTP included), what could stand in for the login, and certificates (their
+/// names are hosts too).
 pub fn read_by_policy(api_version: &str, kind: &str) -> bool {
-    api(api_version, kind).is_some() || is_l4_route(api_version, kind) || may_stand_in_for_login(api_version, kind)
+    api(api_version, kind).is_some()
+        || is_l4_route(api_version, kind)
+        || may_stand_in_for_login(api_version, kind)
+        || is_certificate(api_version, kind)
+}
+
+/// cert-manager's `Certificate`: its names are hosts the workspace gets a certificate for, and
+/// the cluster's issuer signs what it is asked (found in review).
+pub fn is_certificate(api_version: &str, kind: &str) -> bool {
+    group_of(api_version) == "cert-manager.io" && kind == "Certificate"
 }
 
 /// What becomes of a route's host.
@@ -266,13 +276,25 @@ impl Routes {
     }
 }
 
-/// A Gateway API route attached only to something other than Gateways (Services: a mesh route, GAMMA):
-/// a mesh can't resolve a Traefik Middleware, and the workspace host means nothing there.
+/// A Gateway API route attached only to Services (a mesh route, GAMMA; `ServiceImport` across
+/// clusters): a mesh can't resolve a Traefik Middleware, and the workspace host means nothing there.
 pub fn is_mesh_route(res: &Resource) -> bool {
     let refs = res.node.at(&["spec", "parentRefs"]).map(Node::items).unwrap_or_default();
     // Every parent a Service: one Gateway among them and the route is exposed (found in review).
+    // Any other parent kind (an experimental `XListenerSet`, a kind of tomorrow) may be a listener
+    // that publishes the route: only a Service or ServiceImport counts (found in review).
     !refs.is_empty()
-        && refs.iter().all(|r| !matches!(r.get("kind").and_then(Node::str), None | Some("Gateway" | "ListenerSet")))
+        && refs.iter().all(|r| matches!(r.get("kind").and_then(Node::str), Some("Service" | "ServiceImport")))
+}
+
+/// Gateway API kinds that open listeners (Gateway, ListenerSet and the experimental
+/// XListenerSet): a listener of a group's own could claim any host, so they are the admin's.
+pub fn is_listener_kind(api_version: &str, kind: &str) -> bool {
+    matches!(
+        (group_of(api_version), kind),
+        ("gateway.networking.k8s.io", "Gateway" | "ListenerSet")
+            | ("gateway.networking.x-k8s.io", "XListenerSet" | "ListenerSet" | "Gateway")
+    )
 }
 
 /// An HTTPRoute rule that only redirects forwards nothing, and a login before a redirect (to
