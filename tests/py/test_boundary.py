@@ -19,7 +19,8 @@ AUTH_URL = "http://demo-group-oauth2-proxy.demo-group.svc.cluster.local/oauth2/a
 MIDDLEWARE_REF = "demo-group-oauth2-proxy-auth@kubernetescrd"
 
 
-def ingress(host="app.example.org", path="/", service="web", annotations="{}", namespace=None, labels="{}"):
+def ingress(host="app.example.org", path="/", service="web", annotations="{}", namespace=None, labels="{}",
+            spec=""):
     ns = f"\n  namespace: {namespace}" if namespace else ""
     rule_host = f"\n  - host: {host}\n    http:" if host else "\n  - http:"
     return f"""apiVersion: networking.k8s.io/v1
@@ -28,7 +29,7 @@ metadata:
   name: app{ns}
   labels: {labels}
   annotations: {annotations}
-spec:
+spec:{spec}
   rules:{rule_host}
       paths:
       - path: {path}
@@ -51,10 +52,15 @@ spec:
 """
 
 
-def config_with(tmp_path, base, **options):
+def config_with(tmp_path, base, replace=(), **options):
+    """The config `base` with its text edited (`replace`: (old, new) pairs) and options added."""
+    text = pathlib.Path(base).read_text()
+    for old, new in replace:
+        assert old in text, old
+        text = text.replace(old, new)
+    text += "".join(f"  {k}: {v!r}\n" if isinstance(v, str) else f"  {k}: {v}\n" for k, v in options.items())
     path = tmp_path / "config.yaml"
-    extra = "".join(f"  {k}: {v!r}\n" if isinstance(v, str) else f"  {k}: {v}\n" for k, v in options.items())
-    path.write_text(pathlib.Path(base).read_text() + extra)
+    path.write_text(text)
     return str(path)
 
 

@@ -3,45 +3,14 @@ regex paths on a shared host, routes on listeners of the group's own, certificat
 the workspace's, and Ingress classes no login reaches. Each attack must end in a refusal (exit 1,
 nothing on stdout, a reason on stderr); controls must still pass, read with PyYAML."""
 
-import pathlib
-
 import pytest
 import yaml
 
 from conftest import FIXTURES, run
+from test_boundary import BOTH, HOST, NGINX, config_with, ingress, passed, refused
 
-NGINX = str(FIXTURES / "config-nginx.yaml")
 TRAEFIK = str(FIXTURES / "config-traefik.yaml")
-BOTH = str(FIXTURES / "config-both.yaml")
-HOST = "demo-group.maia.example.com"
 FOREIGN = ["iam.maia.example.com", "other-group.maia.example.com", "'*.maia.example.com'", "maia.example.com"]
-
-
-def config_with(tmp_path, base, replace=(), **options):
-    text = pathlib.Path(base).read_text()
-    for old, new in replace:
-        assert old in text, old
-        text = text.replace(old, new)
-    text += "".join(f"  {k}: {v!r}\n" if isinstance(v, str) else f"  {k}: {v}\n" for k, v in options.items())
-    path = tmp_path / "config.yaml"
-    path.write_text(text)
-    return str(path)
-
-
-def refused(text, config=NGINX, args=(), reason=None):
-    proc = run(["--config", config, *args], text, check=False)
-    err = proc.stderr.decode()
-    assert proc.returncode == 1, f"exit {proc.returncode}, not a refusal:\n{err}\n{proc.stdout.decode()}"
-    assert proc.stdout == b"", "a refused run writes nothing"
-    assert "maia-krm: refused: document" in err, err
-    if reason:
-        assert reason in err, err
-    return err
-
-
-def passed(text, config=NGINX, args=()):
-    proc = run(["--config", config, *args], text)
-    return [d for d in yaml.safe_load_all(proc.stdout.decode()) if d is not None], proc.stderr.decode()
 
 
 # --- finding 9: routes on listeners of the group's own, and the listeners themselves -------------
@@ -294,21 +263,7 @@ spec:
 
 
 def tls_ingress(annotations):
-    return f"""apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: cm
-  annotations: {annotations}
-spec:
-  rules:
-  - host: {HOST}
-    http:
-      paths:
-      - path: /
-        pathType: Prefix
-        backend:
-          service: {{name: web, port: {{number: 80}}}}
-"""
+    return ingress(host=HOST, annotations=annotations)
 
 
 @pytest.mark.parametrize("annotations", [
@@ -331,23 +286,8 @@ def test_ingress_certificate_annotations_for_the_workspace_pass():
 # --- finding 11: Ingress classes no login reaches -----------------------------------------------
 
 def classed_ingress(field=None, annotation=None):
-    spec_class = f"\n  ingressClassName: {field}" if field else ""
     notes = f"{{kubernetes.io/ingress.class: {annotation}}}" if annotation else "{}"
-    return f"""apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: cls
-  annotations: {notes}
-spec:{spec_class}
-  rules:
-  - host: {HOST}
-    http:
-      paths:
-      - path: /
-        pathType: Prefix
-        backend:
-          service: {{name: web, port: {{number: 80}}}}
-"""
+    return ingress(host=HOST, annotations=notes, spec=f"\n  ingressClassName: {field}" if field else "")
 
 
 @pytest.mark.parametrize("config", [NGINX, TRAEFIK, BOTH], ids=["nginx", "traefik", "both"])
