@@ -391,7 +391,7 @@ fn patch_document<'a>(
             (rewritten, rewrite_why) = (true, Some(ALIASED));
             continue;
         }
-        if !rewritten && root.has_merge_key() {
+        if !rewritten && may_merge(&out.text) && root.has_merge_key() {
             let merges = merges_matter(&root, patches).map_err(|m| doc.error(root.line, m))?;
             match (merges, rewrite::plain_block(&out.text, &root, limits)) {
                 (Merges::Ignored, _) => {}
@@ -481,14 +481,23 @@ pub fn text_as_read<'a>(
     patches: &[Box<dyn Patch + '_>],
     limits: &Limits,
 ) -> Result<Cow<'a, str>, InputError> {
+    let as_written = Ok(Cow::Borrowed(doc.text));
+    if !may_merge(doc.text) {
+        return as_written;
+    }
     let Some(root) = tree::parse(doc.text, limits).map_err(|e| doc.error(e.line, e.message))? else {
-        return Ok(Cow::Borrowed(doc.text));
+        return as_written;
     };
     if !root.has_merge_key() || merges_matter(&root, patches).map_err(|m| doc.error(root.line, m))? == Merges::Ignored {
-        return Ok(Cow::Borrowed(doc.text));
+        return as_written;
     }
     // Where the run could not expand it either, it refused it: the audit reads it as written.
     Ok(rewrite::plain_block(doc.text, &root, limits).map_or(Cow::Borrowed(doc.text), Cow::Owned))
+}
+
+/// Whether a document's text could hold a merge key: most don't, and then no tree is walked for one.
+fn may_merge(text: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), b"<<").is_some()
 }
 
 /// What a document's merge keys may hide.
@@ -580,7 +589,7 @@ fn untouched<'a>(
     limits: &Limits,
 ) -> Result<Option<Patched<'a>>, InputError> {
     // A merge key may hide the kind or namespace from `top_level`: such a document is read whole.
-    if memchr::memmem::find(doc.text.as_bytes(), b"<<").is_some() {
+    if may_merge(doc.text) {
         return Ok(None);
     }
     let Some(kind) = stream::top_level(doc.text, "kind") else { return Ok(None) };

@@ -512,7 +512,7 @@ impl Policy {
         let tls_entries = spec.and_then(|s| s.get("tls")).map(Node::items).unwrap_or_default();
         let resolver = res.annotation("traefik.ingress.kubernetes.io/router.tls.certresolver");
         let issuer = res.annotation("cert-manager.io/cluster-issuer").or(res.annotation("cert-manager.io/issuer"));
-        let router_tls = res.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true");
+        let router_tls = res.annotation("traefik.ingress.kubernetes.io/router.tls").and_then(go_bool) == Some(true);
         let middlewares = res.annotation("traefik.ingress.kubernetes.io/router.middlewares").unwrap_or_default();
         // oauth2-proxy's own paths are exempt one by one, and only where they lead to it: an app
         // path beside them, or an `/oauth2` path to something else, needs the login like any other.
@@ -560,10 +560,8 @@ impl Policy {
         // ingress-nginx serves every `server-alias` beside the rule's host.
         let aliases = res.annotation("nginx.ingress.kubernetes.io/server-alias").unwrap_or_default();
         let aliases = aliases.split([',', ' ']).filter(|a| !a.is_empty());
-        // A host outside the domain is the workspace's only as the rules' hosts are rewritten to it:
-        // left in a TLS entry (found by a random test), it has the cluster's issuer sign for any name.
-        let kept = |h: &str| self.tls_name_kept(h);
-        // So is a name cert-manager or Traefik puts on the Ingress's certificate (found in review).
+        // A TLS entry's host, and a name cert-manager or Traefik puts on the Ingress's certificate
+        // (found in review), must be one the route may keep ([`Policy::tls_name_kept`]).
         let annotations = res.node.at(&["metadata", "annotations"]).map(Node::entries).unwrap_or_default();
         let certified = annotations.iter().filter_map(|(k, v)| {
             let key = k.scalar()?;
@@ -573,7 +571,7 @@ impl Policy {
             named.then(|| v.scalar()).flatten()
         });
         let certified = certified.flat_map(|v| v.split(',')).map(str::trim).filter(|h| !h.is_empty());
-        let foreign_tls = by_host.keys().copied().chain(aliases).chain(certified).any(|h| !kept(h));
+        let foreign_tls = by_host.keys().copied().chain(aliases).chain(certified).any(|h| !self.tls_name_kept(h));
         for rule in spec.and_then(|s| s.get("rules")).map(Node::items).unwrap_or_default() {
             let host = rule.get("host").and_then(Node::str).filter(|h| !h.is_empty());
             let covering = host.and_then(|h| by_host.get(h));

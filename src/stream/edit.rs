@@ -212,12 +212,7 @@ impl<'t> Edits<'t> {
                 .filter(|prefix| prefix.bytes().all(|b| b == b' '))
                 .map(str::len)
                 .ok_or("the first item's `-` is not the first thing on its line")?;
-            let end = memchr::memchr2(b'\n', b'\r', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
-            let eol = match (bytes.get(end), bytes.get(end + 1)) {
-                (Some(b'\r'), Some(b'\n')) => "\r\n",
-                (Some(b'\r'), _) => "\r",
-                _ => "\n",
-            };
+            let (_, eol) = line_end(bytes, line_start);
             let mut lines = Vec::new();
             item_lines(item, 0, &mut lines);
             let text: String = lines.iter().map(|(d, l)| format!("{}{l}{eol}", " ".repeat(dash_col + d))).collect();
@@ -330,13 +325,8 @@ impl<'t> Edits<'t> {
     fn insert_lines_after(&mut self, after: usize, indent: usize, depth: usize, lines: &[(usize, String)]) {
         let bytes = self.text.as_bytes();
         let pad = |depth: usize, s: &str| format!("{}{s}", " ".repeat(indent + depth));
-        // YAML ends lines at \n, \r\n or a lone \r: insert before the break, in its style.
-        let end = memchr::memchr2(b'\n', b'\r', &bytes[after..]).map_or(bytes.len(), |i| after + i);
-        let eol = match (bytes.get(end), bytes.get(end + 1)) {
-            (Some(b'\r'), Some(b'\n')) => "\r\n",
-            (Some(b'\r'), _) => "\r",
-            _ => "\n",
-        };
+        // Insert before the line's break, in its style.
+        let (end, eol) = line_end(bytes, after);
         let text: String = lines.iter().map(|(d, s)| eol.to_string() + &pad(*d, s)).collect();
         self.insert(end, true, depth, text);
     }
@@ -519,6 +509,18 @@ pub fn item_lines(item: &Json, depth: usize, out: &mut Vec<(usize, String)>) {
         }
         _ => out.push((depth, format!("- {}", flow(item)))),
     }
+}
+
+/// Where the line holding offset `at` ends, and its line break: YAML ends lines at `\n`, `\r\n`
+/// or a lone `\r`, and a line maia-krm adds takes the break of the line it joins (`\n` at the end).
+fn line_end(bytes: &[u8], at: usize) -> (usize, &'static str) {
+    let end = memchr::memchr2(b'\n', b'\r', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+    let eol = match (bytes.get(end), bytes.get(end + 1)) {
+        (Some(b'\r'), Some(b'\n')) => "\r\n",
+        (Some(b'\r'), _) => "\r",
+        _ => "\n",
+    };
+    (end, eol)
 }
 
 #[cfg(test)]
