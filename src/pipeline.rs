@@ -74,8 +74,10 @@ pub fn require(config: ConfigArg) -> Result<Config, Error> {
 fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Transformed<'a>, InputError> {
     let patches = patch::enabled(config);
     let limits = &config.options.limits;
+    let policy = Policy::new(config, "", HashSet::new());
+    let judge = Judge { policy: &policy };
     let results = stream::par_map(docs, jobs, |doc| {
-        patch_document(doc, None, &patches, &config.options.skip_allowed, limits, &no_finish)
+        patch_document(doc, None, &patches, &config.options.skip_allowed, limits, &no_finish, Some(&judge))
     });
     let mut summary = StreamSummary { documents: docs.len(), ..StreamSummary::default() };
     let mut out = Transformed {
@@ -89,8 +91,10 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
     // What each document holds, as the parser read it: enforcement goes by this, never by a guess
     // from the text (`kind: !!str Ingress` is an Ingress).
     let mut held = Vec::with_capacity(docs.len());
+    let mut judged = Vec::with_capacity(docs.len());
     for result in results {
         let patched = result?;
+        judged.push(patched.verdicts);
         out.documents.push(patched.text);
         out.changes.extend(patched.reports.changes);
         held.push(patched.resources.clone());
@@ -121,17 +125,19 @@ fn transform<'a>(docs: &[Doc<'a>], config: &Config, jobs: usize) -> Result<Trans
         .zip(&out.documents)
         .map(|(doc, text)| Doc { index: doc.index, text, first_line: doc.first_line, bare: doc.bare })
         .collect();
-    let unprotected = enforce(&outputs, &held, &out.new_documents, config, jobs)?;
+    let unprotected = enforce(&outputs, &held, judged, &out.new_documents, config, jobs)?;
     refuse(docs, &mut out.changes, &mut out.refused, unprotected, config);
     Ok(out)
 }
 
 /// The policy's verdict on the output: a change (`Unprotected`) for every route and pod spec
 /// of the workspace that still lacks what the policy requires. Only documents of kinds the
-/// policy covers are read again (and SecurityPolicies, which give HTTPRoutes their login).
+/// policy covers are read (and SecurityPolicies, which give HTTPRoutes their login), and only
+/// again where the patch pass did not already judge them (`judged`, see [`Judge`]).
 fn enforce(
     outputs: &[Doc],
     held: &[Vec<ResourceId>],
+    mut judged: Vec<Option<Vec<Change>>>,
     added: &[String],
     config: &Config,
     jobs: usize,
@@ -145,22 +151,23 @@ fn enforce(
             policy.guard(Policy::guarded(config, resource::resources_of(&root).unwrap_or_default().iter()));
         }
     }
-    let covered: Vec<Doc> = outputs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| holds(*i, &|id| policy.covers(&id.api_version, &id.kind)))
-        .map(|(_, d)| *d)
-        .collect();
-    let verdicts = stream::par_map(&covered, jobs, |doc| -> Result<Vec<Change>, InputError> {
+    let covered: Vec<usize> =
+        (0..outputs.len()).filter(|i| holds(*i, &|id| policy.covers(&id.api_version, &id.kind))).collect();
+    let unjudged: Vec<Doc> = covered.iter().filter(|i| judged[**i].is_none()).map(|i| outputs[*i]).collect();
+    let mut verdicts = stream::par_map(&unjudged, jobs, |doc| -> Result<Vec<Change>, InputError> {
         let Some(root) = tree::parse(doc.text, limits).map_err(|e| doc.error(e.line, e.message))? else {
             return Ok(Vec::new());
         };
         let resources = resource::resources_of(&root).map_err(|m| doc.error(root.line, m))?;
         Ok(policy.verdicts(doc.index, &resources))
-    });
+    })
+    .into_iter();
     let mut changes = Vec::new();
-    for verdict in verdicts {
-        changes.extend(verdict?);
+    for i in covered {
+        match judged[i].take() {
+            Some(verdict) => changes.extend(verdict),
+            None => changes.extend(verdicts.next().expect("one verdict per unjudged document")?),
+        }
     }
     for (i, ids) in held.iter().enumerate() {
         changes.extend(policy.places(outputs[i].index, ids));
@@ -253,7 +260,7 @@ fn krm_run<'a>(doc: &Doc<'a>, fallback: ConfigArg) -> Result<Transformed<'a>, Er
             krm::finish(root, &patches, summary, failed.as_deref(), so_far, edits, changes)
         };
     let skip_allowed = config.as_ref().map(|c| c.options.skip_allowed.clone()).unwrap_or_default();
-    let patched = patch_document(doc, Some(root), &patches, &skip_allowed, &limits, &finish)?;
+    let patched = patch_document(doc, Some(root), &patches, &skip_allowed, &limits, &finish, None)?;
     let mut out = Transformed {
         documents: vec![patched.text],
         new_documents: Vec::new(),
@@ -317,6 +324,8 @@ struct Patched<'a> {
     text: Cow<'a, str>,
     resources: Vec<ResourceId>,
     reports: Reports,
+    /// The policy's verdicts on `text`, when the pass could tell them ([`Judge`]).
+    verdicts: Option<Vec<Change>>,
 }
 
 /// What patches reported over a document's resources.
@@ -329,7 +338,7 @@ struct Reports {
 
 impl<'a> Patched<'a> {
     fn new(doc: &Doc<'a>) -> Self {
-        Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), reports: Reports::default() }
+        Patched { text: Cow::Borrowed(doc.text), resources: Vec::new(), reports: Reports::default(), verdicts: None }
     }
 }
 
@@ -356,6 +365,7 @@ fn patch_document<'a>(
     skip_allowed: &[String],
     limits: &Limits,
     finish: &Finish,
+    judge: Option<&Judge>,
 ) -> Result<Patched<'a>, InputError> {
     stream::check_size(doc, limits)?;
     stream::check_start(doc)?;
@@ -457,13 +467,17 @@ fn patch_document<'a>(
             out.reports.changes.append(&mut changes);
             finished = true;
         }
+        // The last round's output is judged on the tree that read it.
+        let judge = judge.filter(|j| finished && j.wants(&out.resources));
         if batch.is_empty() && finished {
+            out.verdicts = judge.and_then(|j| j.verdicts(doc.index, &root));
             return Ok(out);
         }
-        match commit(&root, batch, &out.text, limits) {
-            Ok(text) => {
+        match commit(&root, batch, &out.text, limits, judge.map(|j| (j, doc.index))) {
+            Ok((text, verdicts)) => {
                 drop(root);
                 out.text = Cow::Owned(text);
+                out.verdicts = verdicts;
             }
             Err(why) => return Ok(left_alone(doc, out.resources, out.reports.changes, &why)),
         }
@@ -570,14 +584,50 @@ fn finish_edits<'t>(
 
 /// Splices a batch of edits into the document's text and checks the result: it must read as
 /// the old text plus exactly the intended edits, and keep its final line break (the next
-/// document's `---` must still start a line).
-fn commit(root: &Node, mut batch: Edits, old: &str, limits: &Limits) -> Result<String, String> {
+/// document's `---` must still start a line). With a judge, also its verdicts on the result,
+/// from the tree the check read it into.
+fn commit(
+    root: &Node,
+    mut batch: Edits,
+    old: &str,
+    limits: &Limits,
+    judge: Option<(&Judge, usize)>,
+) -> Result<(String, Option<Vec<Change>>), String> {
     let text = batch.apply();
     if old.ends_with(['\n', '\r']) && !text.ends_with(['\n', '\r']) {
         return Err("the document lost its final line break".to_string());
     }
-    check::edited(root, batch.intents(), &text, limits)?;
-    Ok(text)
+    let verdicts = match judge {
+        None => check::edited(root, batch.intents(), &text, limits).map(|()| None)?,
+        Some((judge, document)) => {
+            check::edited_read(root, batch.intents(), &text, limits)?.and_then(|new| judge.verdicts(document, &new))
+        }
+    };
+    Ok((text, verdicts))
+}
+
+/// The policy's verdicts on a document's output, told in the patch pass from the tree that read
+/// the output last (the check's, or the patches' when nothing changed), so that [`enforce`]
+/// need not parse it again. Not for a document holding a Gateway route: a SecurityPolicy in any
+/// document of the stream may guard it, so only [`enforce`] can judge it.
+struct Judge<'p> {
+    policy: &'p Policy,
+}
+
+impl Judge<'_> {
+    /// Whether a document holding `ids` is judged in the pass: the policy reads it, and its
+    /// verdicts depend on nothing outside it.
+    fn wants(&self, ids: &[ResourceId]) -> bool {
+        ids.iter().any(|id| self.policy.covers(&id.api_version, &id.kind))
+            && !ids.iter().any(|id| self.policy.needs_guards(&id.api_version, &id.kind))
+    }
+
+    /// `None` when the tree's resources can't be read (then [`enforce`] reads the text and says why).
+    fn verdicts(&self, document: usize, root: &Node) -> Option<Vec<Change>> {
+        let resources = resource::resources_of(root).ok()?;
+        let ids: Vec<ResourceId> = resources.iter().map(|r| r.id.clone()).collect();
+        self.wants(&ids).then(|| self.policy.verdicts(document, &resources))
+    }
 }
 
 /// The fast path: no patch wants this document, so it is checked and its resources recorded
@@ -701,7 +751,8 @@ fn left_alone<'a>(doc: &Doc<'a>, resources: Vec<ResourceId>, changes: Vec<Change
             ),
         });
     }
-    Patched { text: Cow::Borrowed(doc.text), resources, reports: Reports { changes: kept, ..Reports::default() } }
+    let reports = Reports { changes: kept, ..Reports::default() };
+    Patched { text: Cow::Borrowed(doc.text), resources, reports, verdicts: None }
 }
 
 /// Takes a patch's changes from `from` on out of the report, and names the fields it would

@@ -178,6 +178,12 @@ impl Policy {
         resources.into_iter().flat_map(|r| login.policy_targets(r)).collect()
     }
 
+    /// Whether verdicts on resources of this kind depend on SecurityPolicies elsewhere in the
+    /// stream ([`Policy::guard`]): Gateway API routes.
+    pub fn needs_guards(&self, api_version: &str, kind: &str) -> bool {
+        matches!(routes::api(api_version, kind), Some(Api::HttpRoute | Api::GrpcRoute))
+    }
+
     /// Whether the policy reads resources of this kind: routes, pod templates, and what could
     /// stand in for the login (Traefik Middlewares, Envoy Gateway SecurityPolicies).
     pub fn covers(&self, api_version: &str, kind: &str) -> bool {

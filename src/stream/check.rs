@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use super::Limits;
 use super::edit::{Intent, Op};
 use super::scalar::resolve;
-use super::tree::{KeySet, Node, Value};
+use super::tree::{Builder, KeySet, Node, Value};
 
 /// Checks `after` (the edited text) against `before` (the tree the edits were computed on)
 /// and the edits' intents. The error says what differs, for the report.
@@ -22,7 +22,23 @@ use super::tree::{KeySet, Node, Value};
 /// whole text must still parse (the rest is read to its end once everything matched), with
 /// the limits and duplicate-key rules [`super::tree::parse`] applies.
 pub fn edited(before: &Node, intents: &[Intent], after: &str, limits: &Limits) -> Result<(), String> {
-    let mut walk = Walk { pending: Pending::new(intents), path: Vec::new(), events: Events::new(after, limits) };
+    check(before, intents, Events::new(after, limits, None)).map(drop)
+}
+
+/// [`edited`], and the edited text read as [`super::tree::parse`] reads it, built from the same
+/// parser events, for readers of the output (the policy): `None` when the tree could not be built
+/// (they then parse the text themselves).
+pub fn edited_read<'t>(
+    before: &Node,
+    intents: &[Intent],
+    after: &'t str,
+    limits: &Limits,
+) -> Result<Option<Node<'t>>, String> {
+    check(before, intents, Events::new(after, limits, Some(Builder::new(after, limits, true))))
+}
+
+fn check<'t>(before: &Node, intents: &[Intent], events: Events<'t>) -> Result<Option<Node<'t>>, String> {
+    let mut walk = Walk { pending: Pending::new(intents), path: Vec::new(), events };
     match walk.events.next_opt()? {
         Some(Event::Scalar(text, ScalarStyle::Plain, _, None)) if super::scalar::is_null_spelling(&text) => {
             walk.events.rest()?;
@@ -40,7 +56,7 @@ pub fn edited(before: &Node, intents: &[Intent], after: &str, limits: &Limits) -
     walk.events.rest()?;
     match walk.pending.left() {
         Some(op) => Err(format!("an edit found no target: {op:?}")),
-        None => Ok(()),
+        None => Ok(walk.events.builder.and_then(Builder::finish)),
     }
 }
 
@@ -97,6 +113,9 @@ struct Events<'t> {
     failed: bool,
     /// The open collections.
     frames: Vec<Frame<'t>>,
+    /// The edited text's tree, built from the same events when a reader of the output wants it
+    /// (dropped if it can't be built).
+    builder: Option<Builder<'t>>,
 }
 
 struct Frame<'t> {
@@ -108,8 +127,9 @@ struct Frame<'t> {
 }
 
 impl<'t> Events<'t> {
-    fn new(text: &'t str, limits: &Limits) -> Self {
+    fn new(text: &'t str, limits: &Limits, builder: Option<Builder<'t>>) -> Self {
         Events {
+            builder,
             parser: Parser::new_from_str(text),
             max_depth: limits.max_depth,
             strict: limits.strict_duplicate_keys,
@@ -134,6 +154,11 @@ impl<'t> Events<'t> {
             let Some(item) = self.parser.next() else { return Ok(None) };
             let (event, span) = item.map_err(|e| format!("line {}: {}", e.marker().line(), e.info()))?;
             let line = span.start.line();
+            if let Some(builder) = &mut self.builder
+                && builder.push(event.clone(), span).is_err()
+            {
+                self.builder = None;
+            }
             match &event {
                 Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
                 Event::DocumentStart(_) => {

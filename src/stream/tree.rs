@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use saphyr_parser::{Event, Parser, ScalarStyle};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::Limits;
 use super::edit::{Intent, Op};
@@ -273,14 +273,7 @@ pub fn check<'a>(text: &'a str, limits: &Limits) -> Result<Option<Node<'a>>, Syn
 }
 
 fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<Node<'a>>, SyntaxError> {
-    let mut offsets = ByteOffsets::new(text);
-    let mut stack: Vec<Frame<'a>> = Vec::new();
-    // The finished children of every open collection, innermost last: each collection takes
-    // its own once, into a vector of the right size (no growing vectors per collection).
-    let mut children: Vec<Node<'a>> = Vec::new();
-    let mut root: Option<Node<'a>> = None;
-    let mut documents = 0;
-    let allow_duplicates = whole_tree && !limits.strict_duplicate_keys;
+    let mut builder = Builder::new(text, limits, whole_tree);
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| SyntaxError {
             line: e.marker().line(),
@@ -288,21 +281,60 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
             message: e.info().to_string(),
             duplicate: false,
         })?;
+        builder.push(event, span)?;
+    }
+    Ok(builder.finish())
+}
+
+/// Builds the tree from a document's parser events, one at a time: [`parse`] and [`check`] feed
+/// it from their own parser, and the output check (`check::edited_read`) from the parser it
+/// reads the edited text with, so the policy reads the edited document without parsing it again.
+pub(crate) struct Builder<'a> {
+    text: &'a str,
+    offsets: ByteOffsets<'a>,
+    stack: Vec<Frame<'a>>,
+    /// The finished children of every open collection, innermost last: each collection takes
+    /// its own once, into a vector of the right size (no growing vectors per collection).
+    children: Vec<Node<'a>>,
+    root: Option<Node<'a>>,
+    documents: usize,
+    max_depth: usize,
+    whole_tree: bool,
+    allow_duplicates: bool,
+}
+
+impl<'a> Builder<'a> {
+    pub(crate) fn new(text: &'a str, limits: &Limits, whole_tree: bool) -> Self {
+        Builder {
+            text,
+            offsets: ByteOffsets::new(text),
+            stack: Vec::new(),
+            children: Vec::new(),
+            root: None,
+            documents: 0,
+            max_depth: limits.max_depth,
+            whole_tree,
+            allow_duplicates: whole_tree && !limits.strict_duplicate_keys,
+        }
+    }
+
+    pub(crate) fn push(&mut self, event: Event<'a>, span: Span) -> Result<(), SyntaxError> {
+        let text = self.text;
         let (line, col) = (span.start.line(), span.start.col());
-        let start = offsets.byte(span.start.index());
+        let start = self.offsets.byte(span.start.index());
         let fail = |message: String| SyntaxError { line, col, message, duplicate: false };
-        let depth = stack.len();
+        let depth = self.stack.len();
         let node = |start, value, anchor, end| Node { start, end, line, col, depth, anchor, value };
         let complete = match event {
             Event::DocumentStart(_) => {
-                documents += 1;
-                if documents > 1 {
+                self.documents += 1;
+                if self.documents > 1 {
                     return Err(fail("a second document inside one document chunk".into()));
                 }
-                continue;
+                return Ok(());
             }
             Event::Scalar(value, style, anchor, tag) => {
-                let next = offsets.byte(span.end.index());
+                let next = self.offsets.byte(span.end.index());
                 let (start, end) = match style {
                     // The parser's end marker for quoted scalars lies past any trailing comment.
                     ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
@@ -321,15 +353,15 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                 });
                 node(start, Value::Scalar { text: value, style, tag }, anchor, end)
             }
-            Event::Alias(id) => node(start, Value::Alias(id), 0, offsets.byte(span.end.index())),
+            Event::Alias(id) => node(start, Value::Alias(id), 0, self.offsets.byte(span.end.index())),
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if stack.len() >= limits.max_depth {
-                    return Err(fail(format!("nesting deeper than {} levels (limit max_depth)", limits.max_depth)));
+                if self.stack.len() >= self.max_depth {
+                    return Err(fail(format!("nesting deeper than {} levels (limit max_depth)", self.max_depth)));
                 }
                 // A flow collection's start event spans its properties, its bracket and any blanks
                 // after it (`{ }`); a block one's is empty or spans only properties. (The first
                 // byte alone can't tell: a block mapping may start with a flow key `{a: 1}: x`.)
-                let span_end = offsets.byte(span.end.index());
+                let span_end = self.offsets.byte(span.end.index());
                 let bracket = skip_properties(text, start);
                 let flow = bracket < span_end && matches!(text.as_bytes().get(bracket), Some(b'[' | b'{'));
                 let open = if flow { bracket } else { span_end.saturating_sub(1) };
@@ -338,28 +370,34 @@ fn walk<'a>(text: &'a str, limits: &Limits, whole_tree: bool) -> Result<Option<N
                 } else {
                     Value::Map { entries: Vec::new(), flow, open, duplicates: false }
                 };
-                let keep = whole_tree || depth <= 1;
+                let keep = self.whole_tree || depth <= 1;
                 let node = node(start, value, anchor, start);
-                let base = children.len();
-                stack.push(Frame { node, base, key_next: true, many: None, keep, allow_duplicates });
-                continue;
+                let base = self.children.len();
+                let allow_duplicates = self.allow_duplicates;
+                self.stack.push(Frame { node, base, key_next: true, many: None, keep, allow_duplicates });
+                return Ok(());
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let mut frame = stack.pop().expect("parser balances collection events");
+                let mut frame = self.stack.pop().expect("parser balances collection events");
                 frame.node.end = if frame.node.is_flow() { closing_bracket(text, start) } else { start };
-                frame.finish(&mut children)
+                frame.finish(&mut self.children)
             }
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => return Ok(()),
         };
-        match stack.last_mut() {
+        match self.stack.last_mut() {
             Some(frame) => {
-                frame.add(complete, &mut children).map_err(|e| SyntaxError { duplicate: true, ..fail(e) })?
+                frame.add(complete, &mut self.children).map_err(|e| SyntaxError { duplicate: true, ..fail(e) })?
             }
-            None => root = Some(complete),
+            None => self.root = Some(complete),
         }
+        Ok(())
     }
-    // An explicit `---` with nothing after it reads as a null scalar: no object, like a comment-only document.
-    Ok(root.filter(|r| !r.is_null()))
+
+    /// The document's root once every event is in. An explicit `---` with nothing after it reads
+    /// as a null scalar: no object, like a comment-only document.
+    pub(crate) fn finish(self) -> Option<Node<'a>> {
+        self.root.filter(|r| !r.is_null())
+    }
 }
 
 /// Offset of a node's own text after its properties (`!tag`, `&anchor`) and the blanks, line
