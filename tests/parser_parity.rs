@@ -456,5 +456,137 @@ fn plain_scalar_fast_path_matches_the_char_path() {
         let fast = events(Parser::new_from_str(text));
         let slow = events(Parser::new_from_iter(text.chars()));
         assert_eq!(fast, slow, "{text:?}");
+        plain_scalars_borrow_unless_they_span_lines(text);
+    }
+}
+
+/// Speed patch (PATCHES.md row 22): every plain scalar `new_from_str` reads on one line is
+/// `Cow::Borrowed`, and is exactly the input between its span's ends; one that spans lines (and so
+/// folds) is owned. (Empty scalars the parser makes for missing nodes are `Cow::default()`.)
+/// Returns how many were borrowed.
+#[track_caller]
+fn plain_scalars_borrow_unless_they_span_lines(text: &str) -> usize {
+    use std::borrow::Cow;
+    let byte = |char_index: usize| text.char_indices().nth(char_index).map_or(text.len(), |(b, _)| b);
+    let range = text.as_bytes().as_ptr_range();
+    let mut borrowed = 0;
+    for event in Parser::new_from_str(text).take(1000) {
+        let Ok((Event::Scalar(value, ScalarStyle::Plain, ..), span)) = event else {
+            if event.is_err() {
+                break;
+            }
+            continue;
+        };
+        if value.is_empty() {
+            // An empty node the parser makes (`{a:, b}`), not a scalar the scanner read (it never
+            // reads an empty plain scalar).
+            continue;
+        }
+        if span.start.line() == span.end.line() {
+            let Cow::Borrowed(slice) = value else {
+                panic!("{text:?}: one-line plain scalar {value:?} is owned");
+            };
+            assert_eq!(slice, &text[byte(span.start.index())..byte(span.end.index())], "{text:?}");
+            assert!(range.contains(&slice.as_ptr()), "{text:?}: {slice:?} is not a slice of the input");
+            borrowed += 1;
+        } else {
+            assert!(matches!(value, Cow::Owned(_)), "{text:?}: {value:?} spans lines but is borrowed");
+        }
+    }
+    borrowed
+}
+
+// Speed patch (PATCHES.md row 22): `new_from_str` returns a plain scalar that stays on one line as
+// a slice of the input; one that continues on another line is copied then folded as before. The
+// same events, spans and errors as `new_from_iter` (which builds every scalar char by char), and
+// a borrowed value exactly when the scalar sits on one line.
+#[test]
+fn one_line_plain_scalars_are_borrowed_and_read_as_the_char_path() {
+    fn events<T: std::fmt::Debug, E: std::fmt::Debug>(it: impl Iterator<Item = Result<T, E>>) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in it.take(1000) {
+            let err = e.is_err();
+            out.push(format!("{e:?}"));
+            if err {
+                break;
+            }
+        }
+        out
+    }
+    let long = "abcdefghijklmnopqrstuvwxyz0123456789-_./ é日本 \tx";
+    let mut cases: Vec<String> = [
+        // spaces and tabs inside one line
+        "k: one two  three\n",
+        "k: a\tb \t c\n",
+        "a b c",
+        "a b: c d\n",
+        "- a b\n- c  d\n",
+        "? a b\n: c d\n",
+        "- a b: c d",
+        // trailing blanks, before a comment, a break or the end
+        "k: one two   # c\n",
+        "k: one two\t# c\n",
+        "k: v   \n",
+        "k: v \t",
+        "a:  b  c  \nd: e\n",
+        "k: x # c\n  y\n",
+        "k: x #c\n",
+        "k: x#y z\n",
+        // non-ASCII
+        "k: é ü 日本\n",
+        "k: abc日本def ghi\n",
+        "日本: é\n",
+        "k: \u{feff}x y\n",
+        "k: x\u{1F600}y z\n",
+        // lines: folding, empty lines, CRLF, other breaks
+        "k: a\n  b\n",
+        "k: a b\n  c d\n",
+        "k: a  \n  b\n",
+        "k: a\n\n\n  b\n",
+        "k: a\r\n  b\r\n",
+        "k: a\r\n\r\n  b c\r\n",
+        "k: a\n  b\n  c\n",
+        "- a\n  b\n- c\n",
+        "k: a\u{2028}b\n",
+        "k: a \u{2029} b\n",
+        "k: a\u{85}b\n",
+        "k: a\n# c\nd: e\n",
+        "k: a\n  #b\n",
+        "a\n--- b\n",
+        "a b\nc d\n",
+        "k: a\n\tb\n",
+        "k: a\n  b:\n",
+        // flow context
+        "[a b, c  d , e]",
+        "[a b, c\n d, e\n\n f]",
+        "{a b: c d, e: f\n  g}",
+        "{a:b c, d: e f}",
+        "[a b:c d, é ü]",
+        "k: [x y , z ]  # c\n",
+        "[a\u{2028}b]",
+        "{ a : b }",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // Scalars longer than `StrInput`'s 128-char lookahead, with blanks and non-ASCII in them.
+    for tail in ["", " # c", "\n  more", "\n\n  more words", "\r\n  x"] {
+        cases.push(format!("k: {long}{long}{long}{long}{tail}\n"));
+        cases.push(format!("[{long}{long}{long}, {long}{tail}]\n"));
+        cases.push(format!("{long}{long}: {long}{tail}\n"));
+    }
+    let mut borrowed = 0;
+    for text in &cases {
+        let fast = events(Parser::new_from_str(text));
+        let slow = events(Parser::new_from_iter(text.chars()));
+        assert_eq!(fast, slow, "{text:?}");
+        borrowed += plain_scalars_borrow_unless_they_span_lines(text);
+    }
+    assert!(borrowed > 100, "{borrowed}");
+    // Through `new_from_iter` nothing is borrowed: no `&str` to borrow from.
+    for (event, _) in Parser::new_from_iter("k: a b".chars()).map(Result::unwrap) {
+        if let Event::Scalar(value, ..) = event {
+            assert!(matches!(value, std::borrow::Cow::Owned(_)));
+        }
     }
 }

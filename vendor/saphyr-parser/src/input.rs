@@ -455,6 +455,27 @@ pub trait Input {
         0
     }
 
+    /// maia-krm: speed, not behaviour. [`Self::fetch_plain_scalar_ascii_run`] without the copy:
+    /// consume the same run and return its length, for a scalar that `scan_plain_scalar` borrows
+    /// from [`Self::remaining_str`]. The default consumes nothing.
+    #[inline]
+    fn skip_plain_scalar_ascii_run(&mut self, _in_flow: bool) -> usize {
+        0
+    }
+
+    /// maia-krm: speed, not behaviour. The input not yet consumed, when it is one `&str` that
+    /// outlives `self` (`StrInput`), so that `scan_plain_scalar` can hand out a one-line plain
+    /// scalar as a slice of it (`Cow::Borrowed`) instead of copying it into a `String`. The
+    /// default is `None`: such inputs (`BufferedInput`) build every scalar as before.
+    #[inline]
+    #[must_use]
+    fn remaining_str<'s>(&self) -> Option<&'s str>
+    where
+        Self: 's,
+    {
+        None
+    }
+
     /// Fetch characters as long as they satisfy `is_yaml_non_space(c)`.
     ///
     /// The characters are consumed from the input.

@@ -312,7 +312,8 @@ where
     }
 }
 
-impl<'input, T: Input> Parser<'input, T> {
+// maia-krm: `T: 'input` so that `scan_plain_scalar` may borrow from `Input::remaining_str`.
+impl<'input, T: Input + 'input> Parser<'input, T> {
     /// Create a new instance of a parser from the given input of characters.
     pub fn new(src: T) -> Self {
         Parser {
@@ -1350,7 +1351,8 @@ impl<'input, T: Input> Parser<'input, T> {
     }
 }
 
-impl<'input, T: Input> Iterator for Parser<'input, T> {
+// maia-krm: `T: 'input` so that `scan_plain_scalar` may borrow from `Input::remaining_str`.
+impl<'input, T: Input + 'input> Iterator for Parser<'input, T> {
     type Item = Result<(Event<'input>, Span), ScanError>;
 
     fn next(&mut self) -> Option<Self::Item> {

@@ -513,7 +513,8 @@ impl<T: Input + Clone> Clone for Scanner<'_, T> {
     }
 }
 
-impl<'input, T: Input> Iterator for Scanner<'input, T> {
+// maia-krm: `T: 'input` so that `scan_plain_scalar` may borrow from `Input::remaining_str`.
+impl<'input, T: Input + 'input> Iterator for Scanner<'input, T> {
     type Item = Token<'input>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -541,7 +542,8 @@ impl<'input, T: Input> Iterator for Scanner<'input, T> {
 /// A convenience alias for scanner functions that may fail without returning a value.
 pub type ScanResult = Result<(), ScanError>;
 
-impl<'input, T: Input> Scanner<'input, T> {
+// maia-krm: `T: 'input` so that `scan_plain_scalar` may borrow from `Input::remaining_str`.
+impl<'input, T: Input + 'input> Scanner<'input, T> {
     /// Creates the YAML tokenizer.
     pub fn new(input: T) -> Self {
         Scanner {
@@ -2324,7 +2326,14 @@ impl<'input, T: Input> Scanner<'input, T> {
         // maia-krm: no indentation check for plain scalars inside flow collections: yaml.v3
         // reads `a:\n  k: [\n1]` (flow content has no indentation there).
 
-        let mut string = String::with_capacity(32);
+        // maia-krm: speed, not behaviour: with a `&str` input the scalar is the input slice from
+        // here to `end_mark` (`borrowed_len` bytes) for as long as no line break has been
+        // consumed inside it: it is returned as `Cow::Borrowed` and no `String` is allocated.
+        // `borrowed` is `None` (and `string` holds the value, as before this patch) once the
+        // scalar folds onto another line, or from the start for other inputs (`BufferedInput`).
+        let mut borrowed: Option<&'input str> = self.input.remaining_str();
+        let mut borrowed_len = 0;
+        let mut string = if borrowed.is_some() { String::new() } else { String::with_capacity(32) };
         self.buf_whitespaces.clear();
         self.buf_leading_break.clear();
         self.buf_trailing_breaks.clear();
@@ -2339,8 +2348,9 @@ impl<'input, T: Input> Scanner<'input, T> {
                 // of a plain scalar in block context, and there is potential continuation on the
                 // next line, this is invalid. We cannot decide yet if there will be continuation,
                 // so record that a comment interrupted a plain scalar.
+                // maia-krm: a borrowed scalar is empty while `borrowed_len` is 0.
                 if self.input.peek() == '#'
-                    && !string.is_empty()
+                    && !(string.is_empty() && borrowed_len == 0)
                     && !self.buf_whitespaces.is_empty()
                     && self.flow_level == 0
                 {
@@ -2360,6 +2370,17 @@ impl<'input, T: Input> Scanner<'input, T> {
                 && self.input.next_can_be_plain_scalar(self.flow_level > 0)
             {
                 if self.leading_whitespace {
+                    // maia-krm: speed, not behaviour: a line break was consumed inside the scalar
+                    // (both buffers are empty otherwise, and this arm adds nothing): the value is
+                    // no longer the input slice, so it becomes an owned `String` holding the slice
+                    // so far, and folds as before.
+                    if let Some(source) = borrowed {
+                        if !(self.buf_leading_break.is_empty() && self.buf_trailing_breaks.is_empty()) {
+                            string = String::with_capacity(borrowed_len + 32);
+                            string.push_str(&source[..borrowed_len]);
+                            borrowed = None;
+                        }
+                    }
                     // maia-krm: as yaml.v3, only a `\n` line break folds (not U+2028/U+2029).
                     if !self.buf_leading_break.starts_with('\n') {
                         string.push_str(&self.buf_leading_break);
@@ -2377,23 +2398,35 @@ impl<'input, T: Input> Scanner<'input, T> {
                     }
                     self.leading_whitespace = false;
                 } else if !self.buf_whitespaces.is_empty() {
-                    string.push_str(&self.buf_whitespaces);
+                    // maia-krm: blanks within one line are in a borrowed scalar's slice already.
+                    if borrowed.is_none() {
+                        string.push_str(&self.buf_whitespaces);
+                    }
                     self.buf_whitespaces.clear();
                 }
 
                 // We can unroll the first iteration of the loop.
-                string.push(self.input.peek());
+                // maia-krm: a borrowed scalar only advances over its characters.
+                if borrowed.is_none() {
+                    string.push(self.input.peek());
+                }
                 self.skip_non_blank();
-                string.reserve(self.input.bufmaxlen());
+                if borrowed.is_none() {
+                    string.reserve(self.input.bufmaxlen());
+                }
 
                 // Add content non-blank characters to the scalar.
                 let mut end = false;
                 while !end {
                     // maia-krm: speed, not behaviour: a `&str` input hands over the ASCII run the
-                    // loop below would take char by char (none of it a break: line unchanged).
-                    let n = self
-                        .input
-                        .fetch_plain_scalar_ascii_run(&mut string, self.flow_level > 0);
+                    // loop below would take char by char (none of it a break: line unchanged);
+                    // a borrowed scalar skips it, uncopied.
+                    let n = if borrowed.is_some() {
+                        self.input.skip_plain_scalar_ascii_run(self.flow_level > 0)
+                    } else {
+                        self.input
+                            .fetch_plain_scalar_ascii_run(&mut string, self.flow_level > 0)
+                    };
                     self.mark.index += n;
                     self.mark.col += n;
                     // Fill the buffer once and process all characters in the buffer until the next
@@ -2407,11 +2440,17 @@ impl<'input, T: Input> Scanner<'input, T> {
                             end = true;
                             break;
                         }
-                        string.push(self.input.peek());
+                        if borrowed.is_none() {
+                            string.push(self.input.peek());
+                        }
                         self.skip_non_blank();
                     }
                 }
                 end_mark = self.mark;
+                // maia-krm: the borrowed value ends here (the bytes consumed since the start).
+                if let (Some(source), Some(rest)) = (borrowed, self.input.remaining_str()) {
+                    borrowed_len = source.len() - rest.len();
+                }
             }
 
             // We may reach the end of a plain scalar if:
@@ -2468,7 +2507,7 @@ impl<'input, T: Input> Scanner<'input, T> {
             self.allow_simple_key();
         }
 
-        if string.is_empty() {
+        if string.is_empty() && borrowed_len == 0 {
             // `fetch_plain_scalar` must absolutely consume at least one byte. Otherwise,
             // `fetch_next_token` will never stop calling it. An empty plain scalar may happen with
             // erroneous inputs such as "{...".
@@ -2479,7 +2518,14 @@ impl<'input, T: Input> Scanner<'input, T> {
         } else {
             Ok(Token(
                 Span::new(start_mark, end_mark),
-                TokenType::Scalar(ScalarStyle::Plain, string.into()),
+                // maia-krm: a one-line scalar of a `&str` input is borrowed from it.
+                TokenType::Scalar(
+                    ScalarStyle::Plain,
+                    match borrowed {
+                        Some(source) => Cow::Borrowed(&source[..borrowed_len]),
+                        None => string.into(),
+                    },
+                ),
             ))
         }
     }

@@ -248,36 +248,33 @@ impl Input for StrInput<'_> {
     // `plain_scalar_fast_path_matches_the_char_path` pins it to the char-by-char path.
     #[inline]
     fn fetch_plain_scalar_ascii_run(&mut self, out: &mut String, in_flow: bool) -> usize {
-        #[inline(always)]
-        fn ends_after_colon(b: u8) -> bool {
-            // Non-ASCII after `:` may be a break (U+0085, U+2028, U+2029): left to the slow loop.
-            // maia-krm: `,[]{}` after `:` do not end the run, in flow either (`[b:]` is "b:").
-            b >= 0x80 || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0)
-        }
-        let bytes = self.buffer.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            let stop = match b {
-                b' ' | b'\t' | b'\n' | b'\r' | 0 | 0x80..=0xff => true,
-                b',' | b'[' | b']' | b'{' | b'}' => in_flow,
-                b':' => match bytes.get(i + 1) {
-                    None => true,
-                    Some(&n) => ends_after_colon(n),
-                },
-                _ => false,
-            };
-            if stop {
-                break;
-            }
-            i += 1;
-        }
+        let i = plain_scalar_ascii_run_len(self.buffer.as_bytes(), in_flow);
         if i > 0 {
             // `i` is at an ASCII byte or the end, hence a char boundary.
             out.push_str(&self.buffer[..i]);
             self.buffer = &self.buffer[i..];
         }
         i
+    }
+
+    // maia-krm: speed, not behaviour: the same run, not copied (the scalar is borrowed from
+    // `remaining_str`).
+    #[inline]
+    fn skip_plain_scalar_ascii_run(&mut self, in_flow: bool) -> usize {
+        let i = plain_scalar_ascii_run_len(self.buffer.as_bytes(), in_flow);
+        // `i` is at an ASCII byte or the end, hence a char boundary.
+        self.buffer = &self.buffer[i..];
+        i
+    }
+
+    // maia-krm: speed, not behaviour: the input left, which outlives `self` (`'a: 's`), so that
+    // one-line plain scalars are slices of it.
+    #[inline]
+    fn remaining_str<'s>(&self) -> Option<&'s str>
+    where
+        Self: 's,
+    {
+        Some(self.buffer)
     }
 
     #[allow(clippy::inline_always)]
@@ -456,6 +453,38 @@ impl Input for StrInput<'_> {
 /// [`bufmaxlen`]: `StrInput::bufmaxlen`
 /// [`buflen`]: `StrInput::buflen`
 const BUFFER_LEN: usize = 128;
+
+/// maia-krm: speed, not behaviour. The length of the ASCII run at the start of `bytes` that the
+/// inner loop of `scan_plain_scalar` would take char by char (see
+/// `Input::fetch_plain_scalar_ascii_run`): it stops before a blank, a break, `\0`, the end, a `:`
+/// followed by a blank, break or end, `,[]{}` with `in_flow`, and any non-ASCII byte.
+#[inline]
+fn plain_scalar_ascii_run_len(bytes: &[u8], in_flow: bool) -> usize {
+    #[inline(always)]
+    fn ends_after_colon(b: u8) -> bool {
+        // Non-ASCII after `:` may be a break (U+0085, U+2028, U+2029): left to the slow loop.
+        // maia-krm: `,[]{}` after `:` do not end the run, in flow either (`[b:]` is "b:").
+        b >= 0x80 || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0)
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let stop = match b {
+            b' ' | b'\t' | b'\n' | b'\r' | 0 | 0x80..=0xff => true,
+            b',' | b'[' | b']' | b'{' | b'}' => in_flow,
+            b':' => match bytes.get(i + 1) {
+                None => true,
+                Some(&n) => ends_after_colon(n),
+            },
+            _ => false,
+        };
+        if stop {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
 
 /// maia-krm: whether `bytes` (UTF-8) start with a line break: `\n`, `\r`, or, as in yaml.v3,
 /// U+0085 (`C2 85`), U+2028 (`E2 80 A8`) or U+2029 (`E2 80 A9`). The byte-level tests above
