@@ -15,7 +15,7 @@ use crate::resource::{self, Resource, ResourceId};
 use crate::rules::routes;
 use crate::stream::edit::{Edits, block_document};
 use crate::stream::tree::{self, ALIASED, MERGE_READ, Node, Shared};
-use crate::stream::{self, Doc, Limits, check, rewrite};
+use crate::stream::{self, Doc, Limits, check, rewrite, skim};
 
 /// What a run produced: the documents to write (borrowed where untouched), new documents to
 /// append, and the report.
@@ -631,7 +631,7 @@ impl Judge<'_> {
 }
 
 /// The fast path: no patch wants this document, so it is checked and its resources recorded
-/// without building a tree. `None` when it must take the full path: a patch may want it, it is
+/// without building a tree — by the skim where it is sure ([`skim`]), else by the parser. `None` when it must take the full path: a patch may want it, it is
 /// a list, or it repeats a key (allowed, but reported on the full path).
 fn untouched<'a>(
     doc: &Doc<'a>,
@@ -648,6 +648,15 @@ fn untouched<'a>(
         return Ok(None);
     }
     let mut out = Patched::new(doc);
+    if let Some(id) = skim::identity(doc.text, limits.max_depth)
+        && id.kind == kind
+        && id.api_version == api_version
+    {
+        let (name, namespace) = (id.name.into_owned(), id.namespace.map(Cow::into_owned));
+        let (api_version, kind) = (api_version.to_string(), kind.to_string());
+        out.resources = vec![ResourceId { api_version, kind, name, namespace, file: None }];
+        return Ok(Some(out));
+    }
     match tree::check(doc.text, limits) {
         Ok(None) => Ok(Some(out)),
         Ok(Some(head)) => {

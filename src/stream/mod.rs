@@ -7,6 +7,7 @@ pub mod check;
 pub mod edit;
 pub mod rewrite;
 pub mod scalar;
+pub mod skim;
 pub mod split;
 pub mod tree;
 
