@@ -468,7 +468,7 @@ fn patch_document<'a>(
             finished = true;
         }
         // The last round's output is judged on the tree that read it.
-        let judge = judge.filter(|j| finished && j.wants(&out.resources));
+        let judge = judge.filter(|j| finished && j.wants(out.resources.iter()));
         if batch.is_empty() && finished {
             out.verdicts = judge.and_then(|j| j.verdicts(doc.index, &root));
             return Ok(out);
@@ -617,16 +617,15 @@ struct Judge<'p> {
 impl Judge<'_> {
     /// Whether a document holding `ids` is judged in the pass: the policy reads it, and its
     /// verdicts depend on nothing outside it.
-    fn wants(&self, ids: &[ResourceId]) -> bool {
-        ids.iter().any(|id| self.policy.covers(&id.api_version, &id.kind))
-            && !ids.iter().any(|id| self.policy.needs_guards(&id.api_version, &id.kind))
+    fn wants<'i>(&self, ids: impl Iterator<Item = &'i ResourceId> + Clone) -> bool {
+        ids.clone().any(|id| self.policy.covers(&id.api_version, &id.kind))
+            && !ids.into_iter().any(|id| self.policy.needs_guards(&id.api_version, &id.kind))
     }
 
     /// `None` when the tree's resources can't be read (then [`enforce`] reads the text and says why).
     fn verdicts(&self, document: usize, root: &Node) -> Option<Vec<Change>> {
         let resources = resource::resources_of(root).ok()?;
-        let ids: Vec<ResourceId> = resources.iter().map(|r| r.id.clone()).collect();
-        self.wants(&ids).then(|| self.policy.verdicts(document, &resources))
+        self.wants(resources.iter().map(|r| &r.id)).then(|| self.policy.verdicts(document, &resources))
     }
 }
 

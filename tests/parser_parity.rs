@@ -371,24 +371,26 @@ fn a_document_after_an_end_marker_needs_a_start_marker() {
     assert_eq!(values("\u{feff}a: 1\n"), ["a", "1"]);
 }
 
+/// Events up to and including the first error (the iterator does not end after one), as text:
+/// the two speed patches' tests compare `new_from_str` with `new_from_iter` through it.
+fn events<T: std::fmt::Debug, E: std::fmt::Debug>(it: impl Iterator<Item = Result<T, E>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in it.take(1000) {
+        let err = e.is_err();
+        out.push(format!("{e:?}"));
+        if err {
+            break;
+        }
+    }
+    out
+}
+
 // Speed patch (PATCHES.md, "speed, not behaviour"): `Parser::new_from_str` takes a plain scalar's
 // ASCII run as one slice; `new_from_iter` (BufferedInput) still scans it char by char. Both must
 // give the same events, spans (char indexes in both) and errors.
 #[test]
 fn plain_scalar_fast_path_matches_the_char_path() {
     // Debug of a `Cow` does not show whether it borrows, so the two inputs compare as text.
-    // Events up to and including the first error (the iterator does not end after one).
-    fn events<T: std::fmt::Debug, E: std::fmt::Debug>(it: impl Iterator<Item = Result<T, E>>) -> Vec<String> {
-        let mut out = Vec::new();
-        for e in it.take(1000) {
-            let err = e.is_err();
-            out.push(format!("{e:?}"));
-            if err {
-                break;
-            }
-        }
-        out
-    }
     let long = "abcdefghijklmnopqrstuvwxyz0123456789-_./";
     let mut cases: Vec<String> = [
         "a:b",
@@ -502,17 +504,6 @@ fn plain_scalars_borrow_unless_they_span_lines(text: &str) -> usize {
 // a borrowed value exactly when the scalar sits on one line.
 #[test]
 fn one_line_plain_scalars_are_borrowed_and_read_as_the_char_path() {
-    fn events<T: std::fmt::Debug, E: std::fmt::Debug>(it: impl Iterator<Item = Result<T, E>>) -> Vec<String> {
-        let mut out = Vec::new();
-        for e in it.take(1000) {
-            let err = e.is_err();
-            out.push(format!("{e:?}"));
-            if err {
-                break;
-            }
-        }
-        out
-    }
     let long = "abcdefghijklmnopqrstuvwxyz0123456789-_./ é日本 \tx";
     let mut cases: Vec<String> = [
         // spaces and tabs inside one line
